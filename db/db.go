@@ -1,0 +1,143 @@
+// Package db opens Elsewhere's SQLite database and keeps its schema current.
+package db
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// Schema is the current description of every table, applied idempotently at start.
+//
+//go:embed schema.sql
+var Schema string
+
+// Version is the schema version this build writes into PRAGMA user_version.
+const Version = 1
+
+// migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
+// Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
+var migrations = []string{}
+
+// DB is the database as two pools: one connection that writes, many that read.
+// SQLite allows one writer at a time; funnelling writes through one connection
+// turns lock contention into a queue instead of SQLITE_BUSY errors.
+type DB struct {
+	Write *sql.DB // the single writer; transactions begin IMMEDIATE
+	Read  *sql.DB // readers; WAL lets them run while the writer writes
+}
+
+// Open opens (creating if needed) the SQLite file at path and migrates it.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open database: empty path")
+	}
+	pragmas := []string{
+		"journal_mode(WAL)",
+		"busy_timeout(10000)",
+		"foreign_keys(ON)",
+		"synchronous(NORMAL)",
+	}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Add(extra[i], extra[i+1])
+		}
+		return "file:" + escapePath(path) + "?" + q.Encode()
+	}
+
+	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+
+	// The writer creates the file and sets WAL before any reader opens it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database readers: %w", err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open database readers %s: %w", path, err)
+	}
+	return &DB{Write: w, Read: r}, nil
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	return errors.Join(d.Read.Close(), d.Write.Close())
+}
+
+// Ping reports whether the database answers a query.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// migrate brings the schema to Version inside one transaction, keeping every row.
+func migrate(ctx context.Context, w *sql.DB) error {
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if v > Version {
+		return fmt.Errorf("migrate: database is at schema version %d, newer than this build's %d", v, Version)
+	}
+	if v > 0 {
+		for i := v - 1; i < len(migrations) && i < Version-1; i++ {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("migrate: version %d to %d: %w", i+1, i+2, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, Schema); err != nil {
+		return fmt.Errorf("migrate: apply schema: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", Version)); err != nil {
+		return fmt.Errorf("migrate: set version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// escapePath makes a file path safe to put in a file: URI.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
+}

@@ -1,0 +1,66 @@
+-- Elsewhere's tables. Applied at every start; every statement is idempotent.
+-- Times are Unix seconds (UTC). SQL stays portable (no SQLite-only functions) so the
+-- same queries can later run on PostgreSQL.
+
+CREATE TABLE IF NOT EXISTS settings (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    id            INTEGER PRIMARY KEY,
+    email         TEXT NOT NULL UNIQUE,        -- stored lower-cased: unique case-insensitively
+    password_hash TEXT NOT NULL,               -- argon2id, PHC string form
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sessions (
+    id              INTEGER PRIMARY KEY,
+    handle          TEXT NOT NULL UNIQUE,      -- public id for markup and URLs; unrelated to the token
+    token_hash      BLOB NOT NULL UNIQUE,      -- SHA-256 of the cookie token; the token itself is never stored
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at      INTEGER NOT NULL,
+    last_active_at  INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    remember        INTEGER NOT NULL DEFAULT 0,
+    ip              TEXT NOT NULL DEFAULT '',
+    user_agent      TEXT NOT NULL DEFAULT '',
+    client_hints    TEXT NOT NULL DEFAULT '',  -- JSON of the Sec-CH-UA* headers at sign-in
+    browser         TEXT NOT NULL DEFAULT '',
+    os              TEXT NOT NULL DEFAULT '',
+    device_type     TEXT NOT NULL DEFAULT 'unknown',
+    device_model    TEXT NOT NULL DEFAULT '',
+    stamp           BLOB NOT NULL,             -- HMAC of the user's password hash at sign-in
+    confirmed_until INTEGER NOT NULL DEFAULT 0, -- end of this session's password-confirmation window
+    data            BLOB                       -- other session values, gob-encoded
+);
+CREATE INDEX IF NOT EXISTS sessions_user_active ON sessions (user_id, last_active_at);
+CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
+
+CREATE TABLE IF NOT EXISTS events (
+    id      INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind    TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    ip      TEXT NOT NULL DEFAULT '',
+    device  TEXT NOT NULL DEFAULT '',          -- label of the device that acted
+    detail  TEXT NOT NULL DEFAULT ''           -- e.g. the label of the device signed out
+);
+CREATE INDEX IF NOT EXISTS events_user_at ON events (user_id, at);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+
+-- Failed attempts and lockouts for rate limits; in the database so they survive a restart.
+CREATE TABLE IF NOT EXISTS failures (
+    scope TEXT NOT NULL,                       -- login-email, login-ip, confirm
+    key   TEXT NOT NULL,
+    at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_scope_key_at ON failures (scope, key, at);
+CREATE INDEX IF NOT EXISTS failures_at ON failures (at);
+
+CREATE TABLE IF NOT EXISTS lockouts (
+    scope TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    until INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+);

@@ -1,0 +1,204 @@
+// Package handlers turns HTTP requests into model calls and templ views: the routes,
+// the middleware, and the database-backed session store.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/a-h/templ"
+	ginsessions "github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/static"
+	"github.com/elsewhere-dev/elsewhere/views"
+)
+
+// Config is how the app behaves; main.go fills it from flags, an embedding app from code.
+type Config struct {
+	BaseURL       string        // public URL; https turns on Secure cookies and HSTS
+	IdleTimeout   time.Duration // session lifetime without activity (default 2h)
+	RememberFor   time.Duration // lifetime for "remember me" devices (default 720h)
+	ConfirmWindow time.Duration // how long a confirmed password is remembered (0: always ask)
+	SignupOpen    bool
+	SingleSession bool               // sign other devices out at each sign-in
+	StampSecret   []byte             // key for password stamps; generated and kept in the database when nil
+	HashParams    *models.HashParams // argon2id cost; nil means models.DefaultHashParams
+	Logger        *slog.Logger
+	Now           models.Clock // nil means time.Now
+	// Layout wraps every page; nil uses Elsewhere's own. An embedding app passes its own
+	// to put the Security page inside its chrome.
+	Layout func(p views.Page, body templ.Component) templ.Component
+	// OnEvent is told of every security event after it is recorded (for notifications).
+	// It runs on the request's goroutine and must not block for long.
+	OnEvent func(models.Event)
+}
+
+// App holds every dependency of the handlers, built once by New.
+type App struct {
+	cfg      Config
+	secure   bool
+	log      *slog.Logger
+	now      models.Clock
+	db       *db.DB
+	hasher   *models.Hasher
+	users    *models.Users
+	sessions *models.Sessions
+	events   *models.Events
+	limits   *models.Limiter
+	store    *SessionStore
+	cop      *http.CrossOriginProtection
+	assets   views.Assets
+}
+
+// New builds the app over an open, migrated database.
+func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Hour
+	}
+	if cfg.RememberFor <= 0 {
+		cfg.RememberFor = 30 * 24 * time.Hour
+	}
+	if cfg.ConfirmWindow < 0 {
+		cfg.ConfirmWindow = 0
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://localhost:8080"
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
+	}
+	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	params := models.DefaultHashParams
+	if cfg.HashParams != nil {
+		params = *cfg.HashParams
+	}
+	if a.hasher, err = models.NewHasher(params, runtime.NumCPU()); err != nil {
+		return nil, err
+	}
+	secret, err := models.StampSecret(ctx, d, cfg.StampSecret)
+	if err != nil {
+		return nil, err
+	}
+	a.users = models.NewUsers(d, a.hasher, a.now)
+	a.sessions = models.NewSessions(d, secret, models.Lifetimes{Idle: cfg.IdleTimeout, Remember: cfg.RememberFor}, a.now)
+	a.events = models.NewEvents(d, a.now)
+	a.limits = models.NewLimiter(d, a.now)
+	a.store = NewSessionStore(a.sessions, "elsewhere_session", a.secure, cfg.RememberFor)
+
+	a.cop = http.NewCrossOriginProtection()
+	if err := a.cop.AddTrustedOrigin(base.Scheme + "://" + base.Host); err != nil {
+		return nil, fmt.Errorf("base URL origin: %w", err)
+	}
+	a.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte("Cross-origin request refused.\n"))
+	}))
+
+	versions, err := static.Versions()
+	if err != nil {
+		return nil, fmt.Errorf("static assets: %w", err)
+	}
+	a.assets = func(name string) string { return "/static/" + name + "?v=" + versions[name] }
+	return a, nil
+}
+
+// Users gives an embedding app (and the CLI) the account store.
+func (a *App) Users() *models.Users { return a.users }
+
+// Sessions gives an embedding app (and the CLI) the session store.
+func (a *App) Sessions() *models.Sessions { return a.sessions }
+
+// Hasher is the password hasher the app uses.
+func (a *App) Hasher() *models.Hasher { return a.hasher }
+
+// Mount registers Elsewhere's routes and middleware on r. The middleware applies only to
+// these routes, so a host app's own routes are untouched.
+func (a *App) Mount(r gin.IRouter) {
+	g := r.Group("/", a.requestID, a.recover, a.securityHeaders, a.limitBody, a.crossOrigin, a.clientIP,
+		ginsessions.Sessions("elsewhere", a.store))
+	g.GET("/static/*filepath", a.static)
+	g.GET("/healthz", a.healthz)
+	g.GET("/", a.home)
+	g.GET("/signup", a.signupPage)
+	g.POST("/signup", a.signup)
+	g.GET("/login", a.loginPage)
+	g.POST("/login", a.login)
+	g.POST("/logout", a.logout)
+
+	acct := g.Group("/account", a.requireUser)
+	acct.GET("/security", a.securityPage)
+	acct.POST("/sessions/others/revoke", a.revokeOthers)
+	acct.POST("/sessions/:id/revoke", a.revokeOne)
+	acct.POST("/password", a.changePassword)
+}
+
+// Handler returns a complete http.Handler serving only Elsewhere, as `elsewhere serve` does.
+func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(trustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	r.HandleMethodNotAllowed = true
+	a.Mount(r)
+	r.NoRoute(a.requestID, a.securityHeaders, func(c *gin.Context) {
+		a.renderError(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+	})
+	r.NoMethod(a.requestID, a.securityHeaders, func(c *gin.Context) {
+		a.renderError(c, http.StatusMethodNotAllowed, "Method not allowed", "This address does not accept that kind of request.")
+	})
+	return r, nil
+}
+
+// Sweep deletes expired sessions, old security events and stale rate-limit rows.
+func (a *App) Sweep(ctx context.Context) error {
+	_, err1 := a.sessions.Sweep(ctx)
+	_, err2 := a.events.Sweep(ctx)
+	err3 := a.limits.Sweep(ctx, time.Hour)
+	return errors.Join(err1, err2, err3)
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (a *App) RunSweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) healthz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.db.Ping(ctx); err != nil {
+		a.log.Error("healthz", "err", err, "request_id", requestIDOf(c))
+		c.String(http.StatusServiceUnavailable, "database unavailable\n")
+		return
+	}
+	c.String(http.StatusOK, "ok\n")
+}

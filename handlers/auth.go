@@ -1,0 +1,232 @@
+package handlers
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	ginsessions "github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/views"
+)
+
+const msgBadLogin = "That email and password do not match an account."
+
+func (a *App) signedIn(c *gin.Context) (models.Session, bool) {
+	cur, ok := sessionOf(ginsessions.Default(c)).Values[loadedKey{}].(models.Session)
+	return cur, ok
+}
+
+func (a *App) home(c *gin.Context) {
+	if _, ok := a.signedIn(c); ok {
+		c.Redirect(http.StatusSeeOther, "/account/security")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (a *App) loginPage(c *gin.Context) {
+	if _, ok := a.signedIn(c); ok {
+		c.Redirect(http.StatusSeeOther, "/account/security")
+		return
+	}
+	a.page(c, http.StatusOK, "Sign in", views.LoginPage(views.AuthForm{
+		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen,
+	}))
+}
+
+func (a *App) login(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := c.Request.ParseForm(); err != nil {
+		a.badForm(c, err)
+		return
+	}
+	form := views.AuthForm{Email: c.PostForm("email"), Remember: c.PostForm("remember") == "on", SignupOpen: a.cfg.SignupOpen}
+	form.Email = models.CleanText(form.Email, models.MaxEmailLen+16)
+	password := c.PostForm("password")
+	loginFailed := func(status int, msg string) {
+		form.Error = msg
+		a.page(c, status, "Sign in", views.LoginPage(form))
+	}
+
+	email, problem := models.NormalizeEmail(form.Email)
+	ipKey := limitKeyIP(ClientIP(c.Request))
+	for _, lk := range []struct {
+		limit models.Limit
+		key   string
+	}{{models.LimitLoginIP, ipKey}, {models.LimitLoginEmail, email}} {
+		if lk.key == "" {
+			continue
+		}
+		wait, err := a.limits.Locked(ctx, lk.limit, lk.key)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if wait > 0 {
+			retryAfter(c, wait)
+			loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+humanWait(wait)+".")
+			return
+		}
+	}
+
+	var user models.User
+	err := models.ErrInvalidCredentials
+	if problem == "" && password != "" && !models.PasswordTooLong(password) {
+		user, err = a.users.Authenticate(ctx, email, password)
+	}
+	if errors.Is(err, models.ErrInvalidCredentials) {
+		wait, ferr := a.limits.Fail(ctx, models.LimitLoginIP, ipKey)
+		if ferr == nil && email != "" {
+			var w2 = wait
+			w2, ferr = a.limits.Fail(ctx, models.LimitLoginEmail, email)
+			wait = max(wait, w2)
+		}
+		if ferr != nil {
+			a.fail(c, ferr)
+			return
+		}
+		if wait > 0 {
+			retryAfter(c, wait)
+			loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+humanWait(wait)+".")
+			return
+		}
+		loginFailed(http.StatusUnauthorized, msgBadLogin)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.startSession(c, user, form.Remember)
+}
+
+// startSession signs the device in as user with a brand-new token and records it.
+func (a *App) startSession(c *gin.Context, user models.User, remember bool) {
+	ctx := c.Request.Context()
+	s := ginsessions.Default(c)
+	s.Clear()
+	s.Set(SessionUserID, user.ID)
+	s.Set(SessionRemember, remember)
+	if err := s.Save(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	cur, _ := sessionOf(s).Values[loadedKey{}].(models.Session)
+	actor := models.Actor{IP: cur.IP, Device: cur.Device.Label()}
+	if a.cfg.SingleSession {
+		if _, ev, err := a.sessions.RevokeOthers(ctx, models.Change{UserID: user.ID, Current: cur.Handle, Actor: actor}); err != nil {
+			a.fail(c, err)
+			return
+		} else if ev.Detail != "0 other devices" {
+			a.emit(ev)
+		}
+	}
+	ev, err := a.events.Record(ctx, user.ID, models.EventSignedIn, actor, cur.Device.Label())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.emit(ev)
+	c.Redirect(http.StatusSeeOther, "/account/security")
+}
+
+func (a *App) signupPage(c *gin.Context) {
+	if !a.cfg.SignupOpen {
+		a.renderError(c, http.StatusNotFound, "Sign-up is closed", "New accounts are not being created here. Ask the administrator for one.")
+		return
+	}
+	if _, ok := a.signedIn(c); ok {
+		c.Redirect(http.StatusSeeOther, "/account/security")
+		return
+	}
+	a.page(c, http.StatusOK, "Create account", views.SignupPage(views.AuthForm{}))
+}
+
+func (a *App) signup(c *gin.Context) {
+	if !a.cfg.SignupOpen {
+		a.renderError(c, http.StatusNotFound, "Sign-up is closed", "New accounts are not being created here. Ask the administrator for one.")
+		return
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		a.badForm(c, err)
+		return
+	}
+	form := views.AuthForm{Email: models.CleanText(c.PostForm("email"), models.MaxEmailLen+16)}
+	password := c.PostForm("password")
+	refuse := func(msg string) {
+		form.Error = msg
+		a.page(c, http.StatusUnprocessableEntity, "Create account", views.SignupPage(form))
+	}
+	email, problem := models.NormalizeEmail(form.Email)
+	if problem != "" {
+		refuse(problem)
+		return
+	}
+	if problem := models.PasswordProblem(password); problem != "" {
+		refuse(problem)
+		return
+	}
+	user, err := a.users.Create(c.Request.Context(), email, password)
+	if errors.Is(err, models.ErrEmailTaken) {
+		refuse("An account with that email already exists. Sign in instead.")
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.startSession(c, user, false)
+}
+
+func (a *App) logout(c *gin.Context) {
+	s := ginsessions.Default(c)
+	cur, ok := a.signedIn(c)
+	s.Clear()
+	if err := s.Save(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if ok {
+		if ev, err := a.events.Record(c.Request.Context(), cur.UserID, models.EventSignedOut,
+			models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}, cur.Device.Label()); err != nil {
+			a.log.Error("record sign-out", "err", err, "request_id", requestIDOf(c))
+		} else {
+			a.emit(ev)
+		}
+		a.setFlash(c, flashLoggedOut)
+	}
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// badForm answers a body that could not be parsed.
+func (a *App) badForm(c *gin.Context, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		a.fail(c, err)
+		return
+	}
+	a.renderError(c, http.StatusUnprocessableEntity, "Unreadable form", "The form could not be read. Reload the page and try again.")
+}
+
+func (a *App) emit(ev models.Event) {
+	if a.cfg.OnEvent != nil && ev.ID != 0 {
+		a.cfg.OnEvent(ev)
+	}
+}
+
+// limitKeyIP is the rate-limit key for an address: IPv6 counts per /64, since one
+// client usually holds a whole /64.
+func limitKeyIP(ip string) string {
+	p := net.ParseIP(strings.TrimSpace(ip))
+	if p == nil {
+		return ip
+	}
+	if p.To4() != nil {
+		return p.String()
+	}
+	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}

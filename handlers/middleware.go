@@ -1,0 +1,163 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	ginsessions "github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/static"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 64 << 10
+
+const (
+	ctxRequestID = "elsewhere.request_id"
+	ctxCurrent   = "elsewhere.current"
+)
+
+type clientIPKey struct{}
+
+// ClientIP is the client address gin resolved for r, with the configured trusted proxies.
+func ClientIP(r *http.Request) string {
+	ip, _ := r.Context().Value(clientIPKey{}).(string)
+	return ip
+}
+
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+func (a *App) requestID(c *gin.Context) {
+	b := make([]byte, 8)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+func requestIDOf(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// recover turns a panic into a logged 500 page; the stack goes to the log, never the client.
+func (a *App) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("panic", "request_id", requestIDOf(c), "path", c.Request.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				a.renderError(c, http.StatusInternalServerError, "Something went wrong",
+					"The server could not finish this request. Nothing was changed that you did not see confirmed.")
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+func (a *App) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+	h.Set("Accept-CH", "Sec-CH-UA, Sec-CH-UA-Mobile, Sec-CH-UA-Platform, Sec-CH-UA-Platform-Version, Sec-CH-UA-Model")
+	if a.secure {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+	c.Next()
+}
+
+// limitBody refuses bodies over MaxBodyBytes with 413, before anything reads them.
+func (a *App) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBodyBytes {
+		a.renderError(c, http.StatusRequestEntityTooLarge, "Request too large", "That request was larger than this site accepts.")
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	c.Next()
+}
+
+// crossOrigin refuses cross-origin writes (Sec-Fetch-Site, or Origin against the host).
+func (a *App) crossOrigin(c *gin.Context) {
+	if err := a.cop.Check(c.Request); err != nil {
+		a.renderError(c, http.StatusForbidden, "Request refused", "This request came from another site and was refused.")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// clientIP resolves the client address once, with gin's trusted-proxy rules, for the store.
+func (a *App) clientIP(c *gin.Context) {
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientIPKey{}, c.ClientIP()))
+	c.Next()
+}
+
+// requireUser lets signed-in requests through and sends the rest to /login.
+func (a *App) requireUser(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	s := ginsessions.Default(c)
+	gs := sessionOf(s)
+	if err, _ := gs.Values[failedKey{}].(error); err != nil {
+		a.fail(c, err)
+		c.Abort()
+		return
+	}
+	cur, ok := gs.Values[loadedKey{}].(models.Session)
+	if !ok {
+		if _, ended := gs.Values[endedKey{}].(error); ended {
+			a.setFlash(c, flashEnded)
+		}
+		a.toLogin(c)
+		c.Abort()
+		return
+	}
+	c.Set(ctxCurrent, cur)
+	c.Next()
+}
+
+// toLogin sends a signed-out request to the sign-in page: htmx gets 401 and HX-Redirect.
+func (a *App) toLogin(c *gin.Context) {
+	if isHTMX(c) {
+		c.Header("HX-Redirect", "/login")
+		c.Status(http.StatusUnauthorized)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func isHTMX(c *gin.Context) bool { return c.GetHeader("HX-Request") == "true" }
+
+func current(c *gin.Context) models.Session {
+	cur, _ := c.Get(ctxCurrent)
+	s, _ := cur.(models.Session)
+	return s
+}
+
+// static serves embedded assets; versioned URLs are cached for a year.
+func (a *App) static(c *gin.Context) {
+	name := strings.TrimPrefix(c.Param("filepath"), "/")
+	if _, err := fs.Stat(static.FS, name); err != nil || strings.HasSuffix(name, ".go") || name == "" {
+		a.renderError(c, http.StatusNotFound, "Not found", "There is no such file.")
+		return
+	}
+	if c.Query("v") != "" {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		c.Header("Cache-Control", "no-cache")
+	}
+	c.FileFromFS(name, http.FS(static.FS))
+}

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/a-h/templ"
+	ginsessions "github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/sessions"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/views"
+)
+
+// page renders body inside the layout with status.
+func (a *App) page(c *gin.Context, status int, title string, body templ.Component) {
+	p := views.Page{Title: title, Assets: a.assets}
+	if cur, ok := c.Get(ctxCurrent); ok {
+		if s, ok := cur.(models.Session); ok {
+			if u, err := a.users.ByID(c.Request.Context(), s.UserID); err == nil {
+				p.Email = u.Email
+			}
+		}
+	}
+	layout := views.Layout
+	if a.cfg.Layout != nil {
+		layout = a.cfg.Layout
+	}
+	a.render(c, status, layout(p, body))
+}
+
+// render writes a component (a whole page or an htmx fragment) with status.
+func (a *App) render(c *gin.Context, status int, comp templ.Component) {
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(status)
+	if err := comp.Render(c.Request.Context(), c.Writer); err != nil {
+		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
+	}
+}
+
+// renderError shows a person what went wrong; htmx requests get the message alone.
+func (a *App) renderError(c *gin.Context, status int, title, message string) {
+	if isHTMX(c) {
+		c.Header("HX-Reswap", "none")
+		c.String(status, message)
+		return
+	}
+	a.page(c, status, title, views.ErrorPage(status, title, message, requestIDOf(c)))
+}
+
+// fail maps an error that no handler expected to a response, in one place.
+func (a *App) fail(c *gin.Context, err error) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		a.renderError(c, http.StatusRequestEntityTooLarge, "Request too large", "That request was larger than this site accepts.")
+	case errors.Is(err, context.Canceled):
+		c.Status(499) // the client went away; nobody reads this
+	case errors.Is(err, context.DeadlineExceeded):
+		a.log.Error("request timed out", "err", err, "request_id", requestIDOf(c))
+		a.renderError(c, http.StatusServiceUnavailable, "Busy", "The server is busy. Please try again in a moment.")
+	default:
+		a.log.Error("request failed", "err", err, "request_id", requestIDOf(c), "path", c.Request.URL.Path)
+		a.renderError(c, http.StatusInternalServerError, "Something went wrong",
+			"The server could not finish this request. Please try again; if it keeps happening, quote the request id below.")
+	}
+}
+
+// retryAfter sets Retry-After to wait, in whole seconds rounded up.
+func retryAfter(c *gin.Context, wait time.Duration) {
+	c.Header("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+}
+
+func sessionOf(s ginsessions.Session) *sessions.Session {
+	type gorillaSession interface{ Session() *sessions.Session }
+	return s.(gorillaSession).Session()
+}
+
+// Flash codes travel in a short-lived cookie across a redirect; each maps to fixed text
+// (or, for "e<id>", to one of the user's own security events), so it can carry no markup.
+const (
+	flashCookie    = "elsewhere_notice"
+	flashEnded     = "ended"
+	flashLoggedOut = "signed-out"
+)
+
+var flashText = map[string]string{
+	flashEnded:     "You were signed out because your password changed or this device was signed out from another one.",
+	flashLoggedOut: "You are signed out.",
+}
+
+func (a *App) setFlash(c *gin.Context, code string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: code, Path: "/", MaxAge: 60,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// takeFlash returns the pending flash code and clears it, so a notice is shown once.
+func (a *App) takeFlash(c *gin.Context) string {
+	ck, err := c.Request.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	if len(ck.Value) > 32 {
+		return ""
+	}
+	return ck.Value
+}

@@ -1,0 +1,218 @@
+// Command elsewhere serves the Elsewhere account-security dashboard.
+//
+//	elsewhere [serve]            serve the app (the default)
+//	elsewhere user add EMAIL     create an account; the password is read from standard input
+//	elsewhere sessions prune     delete expired sessions and old security events
+//	elsewhere version            print the version
+//
+// Every flag also reads an environment variable: -addr is ELSEWHERE_ADDR, and so on.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// config is everything read from flags and the environment, once, at start.
+type config struct {
+	Addr           string
+	DB             string
+	BaseURL        string
+	TrustedProxies string
+	SessionIdle    time.Duration
+	RememberFor    time.Duration
+	ConfirmWindow  time.Duration
+	Signup         bool
+	SingleSession  bool
+	Secret         string
+}
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "elsewhere:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the command line and runs one command; it is main without the exit.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("elsewhere", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&cfg.DB, "db", "elsewhere.db", "SQLite database file (created and migrated on start)")
+	fs.StringVar(&cfg.BaseURL, "base-url", "http://localhost:8080", "public URL; https turns on Secure cookies and HSTS")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.DurationVar(&cfg.SessionIdle, "session-idle", 2*time.Hour, "session lifetime without activity")
+	fs.DurationVar(&cfg.RememberFor, "remember-for", 720*time.Hour, "lifetime of a \"remember me\" session")
+	fs.DurationVar(&cfg.ConfirmWindow, "confirm-window", 15*time.Minute, "how long a confirmed password is remembered (0: always ask)")
+	fs.BoolVar(&cfg.Signup, "signup", true, "whether /signup is open")
+	fs.BoolVar(&cfg.SingleSession, "single-session", false, "sign other devices out at each sign-in")
+	fs.StringVar(&cfg.Secret, "secret", "", "hex key (32+ bytes) for password stamps; generated and kept in the database when empty")
+	if err := envDefaults(fs, os.LookupEnv); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cmd := fs.Args()
+	if len(cmd) == 0 {
+		cmd = []string{"serve"}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	switch {
+	case cmd[0] == "version":
+		fmt.Fprintln(stdout, "elsewhere", version)
+		return nil
+	case cmd[0] == "serve" && len(cmd) == 1:
+		return serve(ctx, cfg, logger)
+	case cmd[0] == "user" && len(cmd) == 3 && cmd[1] == "add":
+		return withApp(ctx, cfg, logger, func(app *handlers.App) error { return addUser(ctx, app, cmd[2], stdin, stdout) })
+	case cmd[0] == "sessions" && len(cmd) == 2 && cmd[1] == "prune":
+		return withApp(ctx, cfg, logger, func(app *handlers.App) error {
+			if err := app.Sweep(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "pruned expired sessions and old events")
+			return nil
+		})
+	}
+	return fmt.Errorf("unknown command %q; commands: serve, user add EMAIL, sessions prune, version", strings.Join(cmd, " "))
+}
+
+// envDefaults lets ELSEWHERE_<FLAG> set each flag's default; command-line flags still win.
+func envDefaults(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "ELSEWHERE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := lookup(name); ok {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger) (*handlers.App, error) {
+	var secret []byte
+	if cfg.Secret != "" {
+		var err error
+		if secret, err = hex.DecodeString(cfg.Secret); err != nil {
+			return nil, fmt.Errorf("-secret: want hex: %w", err)
+		}
+	}
+	return handlers.New(ctx, d, handlers.Config{
+		BaseURL: cfg.BaseURL, IdleTimeout: cfg.SessionIdle, RememberFor: cfg.RememberFor,
+		ConfirmWindow: cfg.ConfirmWindow, SignupOpen: cfg.Signup, SingleSession: cfg.SingleSession,
+		StampSecret: secret, Logger: logger,
+	})
+}
+
+func withApp(ctx context.Context, cfg config, logger *slog.Logger, f func(*handlers.App) error) error {
+	d, err := db.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	app, err := cfg.app(ctx, d, logger)
+	if err != nil {
+		return err
+	}
+	return f(app)
+}
+
+func addUser(ctx context.Context, app *handlers.App, email string, stdin io.Reader, stdout io.Writer) error {
+	norm, problem := models.NormalizeEmail(email)
+	if problem != "" {
+		return errors.New(problem)
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read password: %w", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if problem := models.PasswordProblem(password); problem != "" {
+		return errors.New(problem)
+	}
+	if _, err := app.Users().Create(ctx, norm, password); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "created", norm)
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := db.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	app, err := cfg.app(ctx, d, logger)
+	if err != nil {
+		return err
+	}
+	var proxies []string
+	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	h, err := app.Handler(proxies)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr: cfg.Addr, Handler: h,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	defer stopSweep()
+	go app.RunSweeper(sweepCtx, 10*time.Minute)
+
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", cfg.DB, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

@@ -1,0 +1,207 @@
+package models
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mssola/useragent"
+)
+
+// DeviceType is the kind of device a session runs on, as shown by its icon.
+type DeviceType string
+
+// The device types a session can have.
+const (
+	DeviceDesktop DeviceType = "desktop"
+	DevicePhone   DeviceType = "phone"
+	DeviceTablet  DeviceType = "tablet"
+	DeviceBot     DeviceType = "bot"
+	DeviceUnknown DeviceType = "unknown"
+)
+
+// ClientHints holds the raw User-Agent Client Hint headers a browser sent.
+type ClientHints struct {
+	UA              string `json:"ua,omitempty"`               // Sec-CH-UA
+	Mobile          string `json:"mobile,omitempty"`           // Sec-CH-UA-Mobile
+	Platform        string `json:"platform,omitempty"`         // Sec-CH-UA-Platform
+	PlatformVersion string `json:"platform_version,omitempty"` // Sec-CH-UA-Platform-Version
+	Model           string `json:"model,omitempty"`            // Sec-CH-UA-Model
+}
+
+// Device is what a person reads about a session's device: "Chrome 131 on macOS".
+type Device struct {
+	Browser string     // browser with major version, "Chrome 131"; "" when unknown
+	OS      string     // operating system with version where known, "macOS", "Windows 11"; "" when unknown
+	Type    DeviceType // desktop, phone, tablet, bot or unknown
+	Model   string     // hardware model where known, "Pixel 8"; often ""
+}
+
+// Label is the one-line name of the device, "Chrome 131 on macOS".
+func (d Device) Label() string {
+	switch {
+	case d.Browser != "" && d.OS != "":
+		return d.Browser + " on " + d.OS
+	case d.Browser != "":
+		return d.Browser
+	case d.OS != "":
+		return d.OS
+	}
+	return "Unknown device"
+}
+
+// Limits on what a device label reads and shows. User agents and client hints
+// are written by whoever sends the request.
+const (
+	maxUALength    = 1024 // bytes of the User-Agent header that are read
+	maxFieldLength = 64   // bytes of each Device field
+)
+
+// ParseDevice labels a user agent, preferring client hints where they are
+// present. mssola/useragent reads the string first; the rules in this package's
+// device_*.go files correct it for current browsers and systems. It never
+// fails: what it cannot tell is left empty, and a string it cannot read at all
+// gives an unknown device.
+func ParseDevice(ua string, hints ClientHints) Device {
+	ua = strings.TrimSpace(bound(ua, maxUALength))
+	if strings.IndexByte(ua, ' ') < 0 && strings.IndexByte(ua, '+') >= 0 {
+		ua = strings.ReplaceAll(ua, "+", " ") // form-encoded, as some proxies and logs pass it on
+	}
+	base := useragent.New(ua)
+	h := parseHints(hints)
+
+	if name, version, ok := detectBot(ua, strings.ToLower(ua), base.Bot()); ok || h.headless {
+		if !ok {
+			name, version = "Headless Chrome", h.version
+		}
+		return Device{Browser: cleanField(withMajor(name, version)), Type: DeviceBot}
+	}
+
+	plat := parsePlatform(ua)
+	family, version := parseBrowser(ua, plat)
+	if family == "" {
+		family, version = fallbackBrowser(base)
+	}
+	if plat.mac && plat.os == "macOS" && claimsIPad(ua, h) {
+		plat = uaPlatform{os: "iPadOS", typ: DeviceTablet, model: "iPad"}
+	}
+	if (plat.os == "Linux" || plat.os == "macOS") && slices.Contains(androidOnlyBrowsers, family) {
+		plat = uaPlatform{os: "Android", typ: mobileOrTablet(ua)}
+	}
+	family, version = h.browser(family, version)
+	plat = h.apply(plat, ua)
+
+	d := Device{
+		Browser: cleanField(withMajor(family, version)),
+		OS:      cleanField(plat.String()),
+		Type:    plat.typ,
+		Model:   cleanField(plat.model),
+	}
+	switch {
+	case d.Browser == "" && d.OS == "":
+		d.Type = DeviceUnknown
+	case d.Type == "" || d.Type == DeviceUnknown && plat.os == "":
+		d.Type = DeviceUnknown
+		if base.Mobile() {
+			d.Type = DevicePhone
+		}
+	}
+	return d
+}
+
+// withMajor joins a family and the major part of its version: "Chrome 131".
+func withMajor(family, version string) string {
+	if family == "" {
+		return ""
+	}
+	if major := leadingNumber(version); major != "" {
+		return family + " " + major
+	}
+	return family
+}
+
+// fallbackBrowser takes mssola/useragent's browser when no rule here named
+// one, as long as it is a real product name and not a default guess.
+func fallbackBrowser(base *useragent.UserAgent) (family, version string) {
+	name, version := base.Browser()
+	switch name {
+	case "", "Mozilla", "Safari", "Mobile App", "Android", "Chrome", "Firefox":
+		return "", "" // default guesses, or browsers the rules here would have named
+	case "Ubuntu", "Fedora", "Debian", "Linux", "Windows", "Gecko", "AppleWebKit", "KHTML", "Version", "Mobile":
+		return "", "" // a system or engine read as the browser
+	case "Internet Explorer", "Google App", "Coc Coc", "Electron":
+		return name, version
+	}
+	if !isProductName(name) || leadingNumber(version) == "" {
+		return "", ""
+	}
+	return name, version
+}
+
+// claimsIPad reports whether a string that claims a Mac comes from an iPad
+// asking for desktop sites. Safari on iPad sends exactly what Safari on a Mac
+// does, so only a browser that exists only on iOS, WebKit's "Mobile/" build
+// token, or client hints naming iOS or a mobile device can tell.
+func claimsIPad(ua string, h uaHints) bool {
+	for _, t := range iOSOnlyTokens {
+		if _, ok := productVersion(ua, t); ok {
+			return true
+		}
+	}
+	if _, ok := productVersion(ua, "Mobile/"); ok {
+		return true
+	}
+	return h.platform == "iOS" || h.mobile == 1 && (h.platform == "" || h.platform == "macOS")
+}
+
+// cleanField makes attacker-written text fit to show: valid UTF-8, no control
+// or formatting characters (which could reorder or hide text), single spaces,
+// and at most maxFieldLength bytes, cut on a character boundary.
+func cleanField(s string) string {
+	if isPlainField(s) {
+		return s
+	}
+	var b strings.Builder
+	space := false
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		s = s[size:]
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			continue
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		case !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r):
+			continue
+		}
+		n := utf8.RuneLen(r)
+		if space {
+			n++
+		}
+		if b.Len()+n > maxFieldLength {
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isPlainField reports whether s is already short, printable ASCII with single
+// inner spaces, as nearly every label is, so cleanField can return it as is.
+func isPlainField(s string) bool {
+	if len(s) > maxFieldLength || s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' || s[i] == ' ' && i > 0 && s[i-1] == ' ' {
+			return false
+		}
+	}
+	return true
+}

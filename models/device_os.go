@@ -1,0 +1,279 @@
+package models
+
+import "strings"
+
+// uaPlatform is what a User-Agent string says about the operating system and
+// the hardware it runs on.
+type uaPlatform struct {
+	os      string // family a person reads: "Windows", "macOS", "iOS", "iPadOS", "Android"
+	version string // shown after the family: "7", "18", "10.6"; "" when the string cannot tell
+	typ     DeviceType
+	model   string
+	mac     bool // the string claims a Mac, which an iPad asking for desktop sites also does
+}
+
+// String is the operating system as a person reads it: "iOS 18", "macOS".
+func (p uaPlatform) String() string {
+	if p.os == "" || p.version == "" {
+		return p.os
+	}
+	return p.os + " " + p.version
+}
+
+// parsePlatform reads the operating system, device type and model from a
+// User-Agent string. Order matters: phones claim to be "like Mac OS X", Windows
+// Phone claims to be Android and iPhone, and Android claims to be Linux.
+func parsePlatform(ua string) uaPlatform {
+	c := platformComment(ua)
+	switch {
+	case strings.Contains(ua, "Windows Phone") || strings.Contains(ua, "Windows Mobile"):
+		v, _ := versionAfter(ua, "Windows Phone OS ")
+		if v == "" {
+			v, _ = versionAfter(ua, "Windows Phone ")
+		}
+		return uaPlatform{os: "Windows Phone", version: leadingNumber(v), typ: DevicePhone}
+	case hasWord(c, "CrOS"):
+		return uaPlatform{os: "ChromeOS", typ: DeviceDesktop}
+	case strings.Contains(ua, "OpenHarmony") || strings.Contains(ua, "HarmonyOS"):
+		return uaPlatform{os: "HarmonyOS", typ: mobileOrTablet(ua)}
+	case strings.Contains(ua, "iPad"):
+		p := applePlatform(ua, c)
+		p.typ, p.model = DeviceTablet, "iPad"
+		if number(p.version) >= 13 {
+			p.os = "iPadOS"
+		}
+		return p
+	case strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPod"):
+		p := applePlatform(ua, c)
+		p.typ, p.model = DevicePhone, "iPhone"
+		if strings.Contains(ua, "iPod") {
+			p.model = "iPod touch"
+		}
+		return p
+	case strings.Contains(ua, "watchOS"):
+		v, _ := versionAfter(ua, "watchOS/")
+		return uaPlatform{os: "watchOS", version: leadingNumber(v), typ: DeviceUnknown, model: "Apple Watch"}
+	case strings.Contains(ua, "KAIOS") || strings.Contains(ua, "KaiOS"):
+		return uaPlatform{os: "KaiOS", typ: DevicePhone}
+	case strings.Contains(ua, "Sailfish"):
+		return uaPlatform{os: "Sailfish", typ: DevicePhone}
+	case strings.Contains(ua, "MeeGo"):
+		return uaPlatform{os: "MeeGo", typ: DevicePhone}
+	case strings.Contains(ua, "CFNetwork/") && strings.Contains(ua, "Darwin/"):
+		return darwinPlatform(ua)
+	}
+	if p, ok := androidPlatform(ua, c); ok {
+		return p
+	}
+	switch {
+	case strings.Contains(ua, "Macintosh") || strings.Contains(ua, "Mac OS X") || strings.Contains(ua, "Mac_PowerPC"):
+		return macPlatform(ua)
+	case strings.Contains(ua, "Windows") || strings.Contains(ua, "Win98") || strings.Contains(ua, "Win95") ||
+		strings.Contains(ua, "Win 9x") || strings.Contains(ua, "WinNT") || hasWord(c, "Win32") || hasWord(c, "Win64"):
+		return uaPlatform{os: "Windows", version: windowsVersion(ua), typ: DeviceDesktop}
+	case strings.Contains(ua, "BlackBerry") || strings.Contains(ua, "BB10"):
+		return uaPlatform{os: "BlackBerry", typ: DevicePhone}
+	case strings.Contains(ua, "PlayBook") || strings.Contains(ua, "RIM Tablet OS"):
+		return uaPlatform{os: "BlackBerry", typ: DeviceTablet}
+	case strings.Contains(ua, "Symbian") || strings.Contains(ua, "Series60") || strings.Contains(ua, "S60;"):
+		return uaPlatform{os: "Symbian", typ: DevicePhone}
+	case strings.Contains(ua, "webOS") || strings.Contains(ua, "hpwOS"):
+		return uaPlatform{os: "webOS", typ: DevicePhone}
+	case strings.Contains(ua, "Tizen"):
+		return uaPlatform{os: "Tizen", typ: mobileOrTablet(ua)}
+	case strings.Contains(ua, "Ubuntu"):
+		return uaPlatform{os: "Ubuntu", typ: DeviceDesktop}
+	case strings.Contains(ua, "Fedora"):
+		return uaPlatform{os: "Fedora", typ: DeviceDesktop}
+	case strings.Contains(ua, "Debian"):
+		return uaPlatform{os: "Debian", typ: DeviceDesktop}
+	case strings.Contains(ua, "FreeBSD"):
+		return uaPlatform{os: "FreeBSD", typ: DeviceDesktop}
+	case strings.Contains(ua, "OpenBSD"):
+		return uaPlatform{os: "OpenBSD", typ: DeviceDesktop}
+	case strings.Contains(ua, "NetBSD"):
+		return uaPlatform{os: "NetBSD", typ: DeviceDesktop}
+	case strings.Contains(ua, "SunOS"):
+		return uaPlatform{os: "Solaris", typ: DeviceDesktop}
+	case strings.Contains(ua, "Linux") || hasWord(c, "X11"):
+		return uaPlatform{os: "Linux", typ: DeviceDesktop}
+	case strings.Contains(ua, "Gecko/") && (strings.HasPrefix(c, "Mobile;") || strings.HasPrefix(c, "Tablet;")):
+		// Firefox OS: Gecko on a phone that names no other system.
+		return uaPlatform{os: "Firefox OS", typ: mobileOrTablet(c)}
+	}
+	return uaPlatform{typ: DeviceUnknown}
+}
+
+// darwinPlatform reads the system of an Apple app that sends only its own name
+// and the networking library's ("Name/1.0 CFNetwork/1410 Darwin/22.6.0"). Most
+// such apps run on iOS; a Mac names its hardware or architecture.
+func darwinPlatform(ua string) uaPlatform {
+	for _, mac := range []string{"Macintosh", "MacBook", "Macmini", "iMac", "MacPro", "(x86_64)", "(i386)", "(arm64)"} {
+		if strings.Contains(ua, mac) {
+			return uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
+		}
+	}
+	return uaPlatform{os: "iOS", typ: DevicePhone}
+}
+
+// mobileOrTablet tells a phone from a tablet the way Android browsers say it:
+// phones add a "Mobile" token, tablets leave it out.
+func mobileOrTablet(ua string) DeviceType {
+	if hasWord(ua, "Mobile") || strings.Contains(ua, "Opera Mobi") {
+		return DevicePhone
+	}
+	return DeviceTablet
+}
+
+// applePlatform reads the iOS version of an iPhone, iPad or iPod.
+func applePlatform(ua, comment string) uaPlatform {
+	v, ok := versionAfter(comment, " OS ")
+	if !ok {
+		v, _ = versionAfter(ua, "iOS ")
+	}
+	major := leadingNumber(v)
+	// Since iOS 26, Safari freezes the system version in the string at 18.6
+	// but its own version, which matches the system's, keeps moving.
+	if major == "18" {
+		if sv, ok := productVersion(ua, "Version/"); ok {
+			if m := leadingNumber(sv); number(m) >= 26 {
+				major = m
+			}
+		}
+	}
+	return uaPlatform{os: "iOS", version: major}
+}
+
+// androidPlatform reads Android's version, the phone-or-tablet distinction and
+// the model from the platform comment: "Linux; Android 14; Pixel 8".
+func androidPlatform(ua, comment string) (uaPlatform, bool) {
+	at := -1
+	for from := 0; from < len(ua); {
+		i := strings.Index(ua[from:], "Android")
+		if i < 0 {
+			break
+		}
+		i += from
+		end := i + len("Android")
+		if (i == 0 || isTokenEdge(ua[i-1])) && (end == len(ua) || strings.IndexByte(" ;):/", ua[end]) >= 0) {
+			at = i
+			break
+		}
+		from = end
+	}
+	if at < 0 {
+		return uaPlatform{}, false
+	}
+	p := uaPlatform{os: "Android", typ: mobileOrTablet(ua)}
+	v, ok := versionAfter(ua[at:], "Android ")
+	if !ok {
+		v, _ = versionAfter(ua[at:], "Android/")
+	}
+	p.version = leadingNumber(v)
+	p.model = androidModel(comment)
+	// Chrome's reduced User-Agent freezes every device at "Android 10; K".
+	if p.model == "K" {
+		p.model = ""
+		if p.version == "10" {
+			p.version = ""
+		}
+	}
+	return p, true
+}
+
+// androidModel picks the hardware model out of an Android platform comment:
+// the first part after "Android x" that is not a flag, locale or architecture.
+func androidModel(comment string) string {
+	seenAndroid := false
+	for comment != "" {
+		part := comment
+		if i := strings.IndexByte(comment, ';'); i >= 0 {
+			part, comment = comment[:i], comment[i+1:]
+		} else {
+			comment = ""
+		}
+		part = strings.TrimSpace(part)
+		if !seenAndroid {
+			seenAndroid = strings.HasPrefix(part, "Android")
+			continue
+		}
+		if i := strings.Index(part, "Build/"); i >= 0 {
+			part = strings.TrimSpace(part[:i])
+		}
+		if part == "" || isAndroidFiller(part) {
+			continue
+		}
+		return part
+	}
+	return ""
+}
+
+// isAndroidFiller reports whether a platform comment part is something other
+// than a model: "U", "wv", "Mobile", "rv:133.0", "en-us", "arm_64", a version.
+func isAndroidFiller(s string) bool {
+	switch s {
+	case "U", "I", "N", "wv", "Mobile", "Tablet", "Linux", "arm", "arm_64", "aarch64", "x86", "x86_64":
+		return true
+	}
+	if strings.HasPrefix(s, "rv:") || s[0] >= '0' && s[0] <= '9' {
+		return true
+	}
+	// Locales: "en", "en-us", "pt_BR".
+	if len(s) == 2 && isLower(s[0]) && isLower(s[1]) {
+		return true
+	}
+	if len(s) == 5 && (s[2] == '-' || s[2] == '_') && isLetter(s[0]) && isLetter(s[1]) && isLetter(s[3]) && isLetter(s[4]) {
+		return true
+	}
+	return false
+}
+
+func isLower(b byte) bool  { return b >= 'a' && b <= 'z' }
+func isLetter(b byte) bool { return isLower(b) || b >= 'A' && b <= 'Z' }
+
+// macPlatform reads a Mac's system version. Browsers have frozen it at
+// 10.15.7 since macOS 11, so only older versions are shown.
+func macPlatform(ua string) uaPlatform {
+	p := uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
+	v, _ := versionAfter(ua, "Mac OS X ")
+	major, minor := splitVersion(v)
+	if major == "10" && minor != "" && number(minor) < 15 {
+		p.version = "10." + minor
+	}
+	return p
+}
+
+// windowsVersion names the Windows release behind an NT version. "Windows NT
+// 10.0" is both Windows 10 and 11, so it gives no version.
+func windowsVersion(ua string) string {
+	if v, ok := versionAfter(ua, "Windows NT "); ok {
+		switch v {
+		case "6.3":
+			return "8.1"
+		case "6.2":
+			return "8"
+		case "6.1":
+			return "7"
+		case "6.0":
+			return "Vista"
+		case "5.1", "5.2":
+			return "XP"
+		case "5.0", "5.01":
+			return "2000"
+		}
+		return ""
+	}
+	switch {
+	case strings.Contains(ua, "Windows XP"):
+		return "XP"
+	case strings.Contains(ua, "Windows 2000"):
+		return "2000"
+	case strings.Contains(ua, "Windows 98") || strings.Contains(ua, "Win98"):
+		return "98"
+	case strings.Contains(ua, "Windows 95") || strings.Contains(ua, "Win95"):
+		return "95"
+	case strings.Contains(ua, "Windows ME") || strings.Contains(ua, "Win 9x 4.90"):
+		return "ME"
+	}
+	return ""
+}

@@ -1,0 +1,142 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+)
+
+// EventKind names something that happened to an account, as shown in the security log.
+type EventKind string
+
+// The kinds of security event.
+const (
+	EventSignedIn        EventKind = "signed-in"
+	EventSignedOut       EventKind = "signed-out"
+	EventSessionRevoked  EventKind = "session-revoked"
+	EventOthersRevoked   EventKind = "others-revoked"
+	EventPasswordChanged EventKind = "password-changed"
+	EventStampMismatch   EventKind = "stamp-mismatch"
+	EventConfirmFailed   EventKind = "confirm-failed"
+	EventLockedOut       EventKind = "locked-out"
+	EventSignInFailed    EventKind = "sign-in-failed"
+)
+
+// EventRetention is how long security events are kept.
+const EventRetention = 90 * 24 * time.Hour
+
+// Event is one entry of the security log.
+type Event struct {
+	ID     int64
+	UserID int64
+	Kind   EventKind
+	At     time.Time
+	IP     string
+	Device string // label of the device that acted
+	Detail string // e.g. the label of the device signed out, or how many went
+}
+
+// Events is the security log.
+type Events struct {
+	db  *db.DB
+	now Clock
+}
+
+// NewEvents returns the security log.
+func NewEvents(d *db.DB, now Clock) *Events {
+	return &Events{db: d, now: now}
+}
+
+// Record appends an event and returns it as stored.
+func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
+	tx, err := e.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
+	}
+	defer tx.Rollback()
+	ev, err := recordTx(ctx, tx, e.now(), userID, kind, a, detail)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
+	}
+	return ev, nil
+}
+
+// recordTx appends an event inside tx and returns it as stored.
+func recordTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
+	ev := Event{UserID: userID, Kind: kind, At: now.Truncate(time.Second).UTC(), IP: CleanText(a.IP, 64),
+		Device: CleanText(a.Device, 200), Detail: CleanText(detail, 200)}
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (user_id, kind, at, ip, device, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		ev.UserID, string(ev.Kind), unix(ev.At), ev.IP, ev.Device, ev.Detail)
+	if err != nil {
+		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
+	}
+	if ev.ID, err = res.LastInsertId(); err != nil {
+		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
+	}
+	return ev, nil
+}
+
+// Latest returns the user's newest events, newest first.
+func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, error) {
+	rows, err := e.db.Read.QueryContext(ctx, `SELECT id, user_id, kind, at, ip, device, detail FROM events
+		WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, userID, n)
+	if err != nil {
+		return nil, fmt.Errorf("latest events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("latest events: %w", err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("latest events: %w", err)
+	}
+	return out, nil
+}
+
+// ByID returns one of the user's events; another user's event is ErrNotFound.
+func (e *Events) ByID(ctx context.Context, userID, id int64) (Event, error) {
+	ev, err := scanEvent(e.db.Read.QueryRowContext(ctx, `SELECT id, user_id, kind, at, ip, device, detail
+		FROM events WHERE id = ? AND user_id = ?`, id, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("event %d: %w", id, err)
+	}
+	return ev, nil
+}
+
+func scanEvent(r rowScanner) (Event, error) {
+	var (
+		ev   Event
+		kind string
+		at   int64
+	)
+	if err := r.Scan(&ev.ID, &ev.UserID, &kind, &at, &ev.IP, &ev.Device, &ev.Detail); err != nil {
+		return Event{}, err
+	}
+	ev.Kind, ev.At = EventKind(kind), fromUnix(at)
+	return ev, nil
+}
+
+// Sweep deletes events older than EventRetention.
+func (e *Events) Sweep(ctx context.Context) (int64, error) {
+	res, err := e.db.Write.ExecContext(ctx, `DELETE FROM events WHERE at < ?`, unix(e.now().Add(-EventRetention)))
+	if err != nil {
+		return 0, fmt.Errorf("sweep events: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

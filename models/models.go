@@ -1,0 +1,37 @@
+// Package models holds Elsewhere's domain: users, sessions, security events, rate limits,
+// password hashing and device labels. It speaks in domain types and sentinel errors and
+// knows nothing of HTTP.
+package models
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors that callers check with errors.Is.
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrEmailTaken         = errors.New("email already registered")
+	ErrInvalidCredentials = errors.New("invalid email or password")
+	ErrWrongPassword      = errors.New("wrong password")
+	ErrStampMismatch      = errors.New("session stamp does not match the password")
+	ErrCurrentSession     = errors.New("that is the current session")
+)
+
+// Clock returns the current time; injected so tests can move time without sleeping.
+type Clock func() time.Time
+
+// Actor is who did something, as recorded in the security log.
+type Actor struct {
+	IP     string
+	Device string // device label, "Chrome 131 on macOS"
+}
+
+func unix(t time.Time) int64 { return t.Unix() }
+
+func fromUnix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}

@@ -1,0 +1,146 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Change describes who is signing devices out and what happens to the password hash.
+type Change struct {
+	UserID  int64
+	Current string // handle of the acting session; it always stays signed in
+	// NewHash replaces the user's password hash (the same password under a fresh salt,
+	// or a new password); every session that stays is re-stamped with it. "" keeps the hash.
+	NewHash string
+	// ConfirmUntil, when set, opens the acting session's confirmation window until then.
+	ConfirmUntil time.Time
+	Actor        Actor
+}
+
+// Revoke signs out the user's session with that handle. It returns the revoked session;
+// ErrNotFound for an unknown, expired or another user's handle, ErrCurrentSession for
+// the acting one.
+func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Session, Event, error) {
+	if handle == ch.Current {
+		return Session{}, Event{}, ErrCurrentSession
+	}
+	var revoked Session
+	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+		var err error
+		revoked, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
+			WHERE s.handle = ? AND s.user_id = ? AND s.expires_at > ?`, handle, ch.UserID, unix(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", "", ErrNotFound
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("find session: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, handle); err != nil {
+			return "", "", fmt.Errorf("delete session: %w", err)
+		}
+		return EventSessionRevoked, revoked.Device.Label(), nil
+	})
+	if err != nil {
+		return Session{}, Event{}, fmt.Errorf("revoke session: %w", err)
+	}
+	return revoked, ev, nil
+}
+
+// RevokeOthers signs out every session of the user but the acting one, and returns how many went.
+func (s *Sessions) RevokeOthers(ctx context.Context, ch Change) (int, Event, error) {
+	var n int64
+	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
+		if err != nil {
+			return "", "", fmt.Errorf("delete sessions: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return EventOthersRevoked, plural(int(n), "other device"), nil
+	})
+	if err != nil {
+		return 0, Event{}, fmt.Errorf("revoke other sessions: %w", err)
+	}
+	return int(n), ev, nil
+}
+
+// ChangePassword stores ch.NewHash as the user's password and, when logoutOthers is
+// set, signs out every other session; it returns how many went.
+func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers bool) (int, Event, error) {
+	if ch.NewHash == "" {
+		return 0, Event{}, errors.New("change password: no new hash")
+	}
+	var n int64
+	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+		if !logoutOthers {
+			return EventPasswordChanged, "other devices stay signed in", nil
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
+		if err != nil {
+			return "", "", fmt.Errorf("delete sessions: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return EventPasswordChanged, plural(int(n), "other device") + " signed out", nil
+	})
+	if err != nil {
+		return 0, Event{}, fmt.Errorf("change password: %w", err)
+	}
+	return int(n), ev, nil
+}
+
+// change runs one sign-out action in a write transaction: the action itself, then the
+// rotation of the password hash and the re-stamping of the sessions that stay, the
+// confirmation window, and the security-log entry. All of it happens or none of it.
+func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time.Time) (EventKind, string, error)) (Event, error) {
+	now := s.now()
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return Event{}, err
+	}
+	defer tx.Rollback()
+	// The acting session must still exist: a device revoked a moment ago cannot act.
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE handle = ? AND user_id = ? AND expires_at > ?`,
+		ch.Current, ch.UserID, unix(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("check acting session: %w", err)
+	}
+	kind, detail, err := act(tx, now)
+	if err != nil {
+		return Event{}, err
+	}
+	if ch.NewHash != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, ch.NewHash, ch.UserID); err != nil {
+			return Event{}, fmt.Errorf("rotate password hash: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {
+			return Event{}, fmt.Errorf("re-stamp sessions: %w", err)
+		}
+	}
+	if !ch.ConfirmUntil.IsZero() {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = ? WHERE handle = ?`,
+			unix(ch.ConfirmUntil), ch.Current); err != nil {
+			return Event{}, fmt.Errorf("open confirmation window: %w", err)
+		}
+	}
+	ev, err := recordTx(ctx, tx, now, ch.UserID, kind, ch.Actor, detail)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Event{}, fmt.Errorf("commit: %w", err)
+	}
+	return ev, nil
+}
+
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}

@@ -1,0 +1,133 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+)
+
+// MaxEmailLen is the longest email address accepted (RFC 5321's path limit).
+const MaxEmailLen = 254
+
+// User is an account.
+type User struct {
+	ID           int64
+	Email        string
+	PasswordHash string
+}
+
+// Users stores accounts.
+type Users struct {
+	db     *db.DB
+	hasher *Hasher
+	now    Clock
+}
+
+// NewUsers returns the account store.
+func NewUsers(d *db.DB, h *Hasher, now Clock) *Users {
+	return &Users{db: d, hasher: h, now: now}
+}
+
+// NormalizeEmail returns the form an email is stored and looked up in, or a message
+// for a person when it is not a usable address.
+func NormalizeEmail(email string) (string, string) {
+	e := strings.ToLower(strings.TrimSpace(email))
+	switch {
+	case e == "":
+		return "", "Enter your email address."
+	case len(e) > MaxEmailLen:
+		return "", fmt.Sprintf("That email address is too long (at most %d characters).", MaxEmailLen)
+	case !utf8.ValidString(e) || strings.ContainsAny(e, " \t\r\n<>\"'\\,;:()[]"):
+		return "", "That does not look like an email address."
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+		return "", "That does not look like an email address."
+	}
+	return e, ""
+}
+
+// Create adds an account; the email must already be normalized and the password checked.
+func (u *Users) Create(ctx context.Context, email, password string) (User, error) {
+	hash, err := u.hasher.Hash(ctx, password)
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	res, err := u.db.Write.ExecContext(ctx,
+		`INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING`,
+		email, hash, unix(u.now()))
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return User{}, ErrEmailTaken
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return User{ID: id, Email: email, PasswordHash: hash}, nil
+}
+
+// Authenticate returns the user whose email and password these are. An unknown email
+// costs the same hashing work as a wrong password and gives the same error.
+func (u *Users) Authenticate(ctx context.Context, email, password string) (User, error) {
+	var usr User
+	err := u.db.Read.QueryRowContext(ctx,
+		`SELECT id, email, password_hash FROM users WHERE email = ?`, email).
+		Scan(&usr.ID, &usr.Email, &usr.PasswordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := u.hasher.VerifyNothing(ctx, password); err != nil {
+			return User{}, fmt.Errorf("authenticate: %w", err)
+		}
+		return User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	ok, err := u.hasher.Verify(ctx, password, usr.PasswordHash)
+	if err != nil {
+		return User{}, fmt.Errorf("authenticate user %d: %w", usr.ID, err)
+	}
+	if !ok {
+		return User{}, ErrInvalidCredentials
+	}
+	return usr, nil
+}
+
+// ByID returns the user with that id.
+func (u *Users) ByID(ctx context.Context, id int64) (User, error) {
+	var usr User
+	err := u.db.Read.QueryRowContext(ctx,
+		`SELECT id, email, password_hash FROM users WHERE id = ?`, id).
+		Scan(&usr.ID, &usr.Email, &usr.PasswordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %d: %w", id, err)
+	}
+	return usr, nil
+}
+
+// CheckPassword reports whether password is the user's current one.
+func (u *Users) CheckPassword(ctx context.Context, userID int64, password string) error {
+	usr, err := u.ByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	ok, err := u.hasher.Verify(ctx, password, usr.PasswordHash)
+	if err != nil {
+		return fmt.Errorf("check password of user %d: %w", userID, err)
+	}
+	if !ok {
+		return ErrWrongPassword
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+// Elsewhere's page script: progressive enhancement only. Every action also works
+// without it, through plain forms.
+(function () {
+  "use strict";
+
+  // Open and close dialogs for browsers without Invoker Commands (commandfor/command).
+  if (!("command" in HTMLButtonElement.prototype)) {
+    document.addEventListener("click", function (e) {
+      var btn = e.target.closest("button[commandfor]");
+      if (!btn) return;
+      var dlg = document.getElementById(btn.getAttribute("commandfor"));
+      if (!dlg) return;
+      var cmd = btn.getAttribute("command");
+      if (cmd === "show-modal") dlg.showModal();
+      if (cmd === "close") dlg.close();
+    });
+  }
+
+  // Focus the password field when a confirmation dialog opens.
+  document.addEventListener("toggle", function (e) {
+    var dlg = e.target;
+    if (!(dlg instanceof HTMLDialogElement) || !dlg.open) return;
+    var err = dlg.querySelector(".form-error");
+    if (err) err.textContent = "";
+    var pw = dlg.querySelector("input[type=password]");
+    if (pw) { pw.value = ""; pw.focus(); }
+  }, true);
+
+  // After a refused confirmation the error is swapped into the open dialog: clear the
+  // password and put the cursor back so the person can try again.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var t = e.detail.target;
+    if (t && t.classList && t.classList.contains("form-error")) {
+      var dlg = t.closest("dialog");
+      var pw = dlg && dlg.querySelector("input[type=password]");
+      if (pw) { pw.value = ""; pw.focus(); }
+    }
+    localizeTimes(document);
+  });
+
+  // Close the dialog as soon as its action succeeded, before the row fades out.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr || xhr.status < 200 || xhr.status >= 300) return;
+    var dlg = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("dialog");
+    if (dlg && dlg.open) dlg.close();
+  });
+
+  // Show times in the reader's own time zone.
+  function localizeTimes(root) {
+    var fmt;
+    try {
+      fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+    } catch (_) { return; }
+    root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) { t.textContent = fmt.format(d); t.setAttribute("data-local", "true"); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
+
+  // Live list: refresh while the page is visible and no dialog or form is in use, so new
+  // sign-ins appear and a device signed out elsewhere is sent to the sign-in page.
+  var PERIOD = 15000;
+  function busy() {
+    return document.querySelector("dialog[open]") ||
+      (document.activeElement && document.activeElement.closest && document.activeElement.closest("#sessions form, #password-section"));
+  }
+  function refresh() {
+    var list = document.getElementById("sessions");
+    if (!list || !window.htmx || document.visibilityState !== "visible" || busy()) return;
+    window.htmx.ajax("GET", list.getAttribute("data-refresh"), { source: list, target: "#sessions", swap: "outerHTML" });
+  }
+  setInterval(refresh, PERIOD);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") refresh();
+  });
+
+  // A page restored from the back/forward cache may show a signed-out dashboard: reload it
+  // so the server decides.
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted && document.getElementById("sessions")) location.reload();
+  });
+})();
