@@ -183,8 +183,11 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		return Session{}, ErrStampMismatch
 	}
 	ip = CleanText(ip, 64)
-	if now.Sub(ss.LastActiveAt) >= touchEvery || (ip != "" && ip != ss.IP) {
-		ss.LastActiveAt, ss.IP = now.Truncate(time.Second).UTC(), ip
+	if now.Sub(ss.LastActiveAt) >= touchEvery {
+		ss.LastActiveAt = now.Truncate(time.Second).UTC()
+		if ip != "" {
+			ss.IP = ip
+		}
 		ss.ExpiresAt = ss.LastActiveAt.Add(s.lifetime(ss.Remember))
 		_, err := s.db.Write.ExecContext(ctx,
 			`UPDATE sessions SET last_active_at = ?, expires_at = ?, ip = ? WHERE token_hash = ?`,

@@ -1,0 +1,345 @@
+package handlers_test
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
+)
+
+// Real user agents for the three devices of the flow tests.
+const (
+	uaChromeMac     = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	uaSafariIPhone  = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+	uaFirefoxWindow = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	testPassword    = "correct horse battery staple"
+)
+
+// fastHash keeps argon2id cheap in tests; the real parameters are measured by benchmarks.
+var fastHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// clock is a settable time source shared by the app under test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// testApp is the real app over a real SQLite file, served over real HTTP.
+type testApp struct {
+	t      *testing.T
+	path   string
+	cfg    handlers.Config
+	clock  *clock
+	db     *db.DB
+	app    *handlers.App
+	srv    *httptest.Server
+	events chan models.Event
+}
+
+// newTestApp starts the app; mod adjusts the configuration. Requests from 127.0.0.1 are
+// trusted as a proxy, so each device can claim its own address with X-Forwarded-For.
+func newTestApp(t *testing.T, mod ...func(*handlers.Config)) *testApp {
+	t.Helper()
+	ta := &testApp{t: t, path: filepath.Join(t.TempDir(), "elsewhere.db"),
+		clock: &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}, events: make(chan models.Event, 1000)}
+	ta.cfg = handlers.Config{
+		BaseURL: "http://127.0.0.1", SignupOpen: true, ConfirmWindow: 15 * time.Minute, HashParams: &fastHash,
+		Now: ta.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnEvent: func(e models.Event) {
+			select {
+			case ta.events <- e:
+			default:
+			}
+		},
+	}
+	for _, m := range mod {
+		m(&ta.cfg)
+	}
+	ta.start()
+	t.Cleanup(ta.stop)
+	return ta
+}
+
+func (ta *testApp) start() {
+	t := ta.t
+	t.Helper()
+	d, err := db.Open(context.Background(), ta.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta.db = d
+	ta.srv = httptest.NewUnstartedServer(nil)
+	cfg := ta.cfg
+	cfg.BaseURL = "http://" + ta.srv.Listener.Addr().String()
+	if strings.HasPrefix(ta.cfg.BaseURL, "https://") {
+		cfg.BaseURL = ta.cfg.BaseURL
+	}
+	ta.app, err = handlers.New(context.Background(), d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ta.app.Handler([]string{"127.0.0.1/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta.srv.Config.Handler = h
+	ta.srv.Start()
+}
+
+func (ta *testApp) stop() {
+	if ta.srv != nil {
+		ta.srv.Close()
+		ta.srv = nil
+	}
+	if ta.db != nil {
+		ta.db.Close()
+		ta.db = nil
+	}
+}
+
+// restart stops the server and opens everything again on the same database file.
+func (ta *testApp) restart() {
+	ta.stop()
+	ta.start()
+}
+
+// query reads one value straight from the database file.
+func (ta *testApp) query(q string, args ...any) string {
+	ta.t.Helper()
+	var v sql.NullString
+	if err := ta.db.Read.QueryRow(q, args...).Scan(&v); err != nil {
+		ta.t.Fatalf("query %q: %v", q, err)
+	}
+	return v.String
+}
+
+func (ta *testApp) passwordHash(email string) string {
+	return ta.query(`SELECT password_hash FROM users WHERE email = ?`, email)
+}
+
+// device is one browser: its own cookie jar, user agent and address.
+type device struct {
+	t      *testing.T
+	ta     *testApp
+	name   string
+	ua     string
+	ip     string
+	client *http.Client
+}
+
+func (ta *testApp) device(name, ua, ip string) *device {
+	jar, _ := cookiejar.New(nil)
+	return &device{t: ta.t, ta: ta, name: name, ua: ua, ip: ip, client: &http.Client{
+		Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (r response) location() string { return r.header.Get("Location") }
+
+func (d *device) do(method, path string, form url.Values, hx bool, hdr ...string) response {
+	d.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, d.ta.srv.URL+path, body)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", d.ua)
+	if d.ip != "" {
+		req.Header.Set("X-Forwarded-For", d.ip)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Origin", d.ta.srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	if hx {
+		req.Header.Set("HX-Request", "true")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		} else {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+	}
+	res, err := d.client.Do(req)
+	if err != nil {
+		d.t.Fatalf("%s %s %s: %v", d.name, method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+func (d *device) get(path string) response { d.t.Helper(); return d.do("GET", path, nil, false) }
+func (d *device) post(path string, form url.Values) response {
+	d.t.Helper()
+	return d.do("POST", path, form, false)
+}
+func (d *device) hxPost(path string, form url.Values) response {
+	d.t.Helper()
+	return d.do("POST", path, form, true)
+}
+
+func (d *device) signup(email, password string) {
+	d.t.Helper()
+	r := d.post("/signup", url.Values{"email": {email}, "password": {password}})
+	if r.status != http.StatusSeeOther || r.location() != "/account/security" {
+		d.t.Fatalf("%s: signup: %d %s\n%s", d.name, r.status, r.location(), r.body)
+	}
+}
+
+func (d *device) login(email, password string) {
+	d.t.Helper()
+	r := d.post("/login", url.Values{"email": {email}, "password": {password}})
+	if r.status != http.StatusSeeOther || r.location() != "/account/security" {
+		d.t.Fatalf("%s: login: %d %s\n%s", d.name, r.status, r.location(), r.body)
+	}
+}
+
+// cookie returns the device's session cookie value ("" when it has none).
+func (d *device) cookie() string {
+	u, _ := url.Parse(d.ta.srv.URL)
+	for _, c := range d.client.Jar.Cookies(u) {
+		if strings.HasSuffix(c.Name, "elsewhere_session") {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func (d *device) setCookie(value string) {
+	u, _ := url.Parse(d.ta.srv.URL)
+	d.client.Jar.SetCookies(u, []*http.Cookie{{Name: "elsewhere_session", Value: value, Path: "/"}})
+}
+
+// row is one device row as the Security page shows it.
+type row struct {
+	id, sessionID, label, ip, text string
+	current                        bool
+}
+
+// page is the Security page as the device sees it; it fails the test when not signed in.
+func (d *device) page() (rows []row, body string) {
+	d.t.Helper()
+	r := d.get("/account/security")
+	if r.status != http.StatusOK {
+		d.t.Fatalf("%s: security page: %d %s", d.name, r.status, r.location())
+	}
+	return parseRows(d.t, r.body), r.body
+}
+
+func parseRows(t *testing.T, body string) []row {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []row
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode || !strings.HasPrefix(attr(n, "id"), "session-") || attr(n, "id") == "session-count" {
+			continue
+		}
+		r := row{id: attr(n, "id"), sessionID: attr(n, "data-session-id"), current: attr(n, "data-current") == "true"}
+		for c := range n.Descendants() {
+			switch attr(c, "class") {
+			case "session-label":
+				r.label = textOf(c)
+			case "ip":
+				r.ip = textOf(c)
+			}
+		}
+		r.text = textOf(n)
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// findByID returns the element with that id, or nil.
+func findByID(t *testing.T, body, id string) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && attr(n, "id") == id {
+			return n
+		}
+	}
+	return nil
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	for c := range n.Descendants() {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// logKinds returns the data-event kinds of the security log, newest first.
+func logKinds(t *testing.T, body string) []string {
+	t.Helper()
+	log := findByID(t, body, "security-log")
+	if log == nil {
+		t.Fatal("no #security-log on the page")
+	}
+	var kinds []string
+	for n := range log.Descendants() {
+		if k := attr(n, "data-event"); n.Type == html.ElementNode && k != "" {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
