@@ -37,6 +37,15 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE INDEX IF NOT EXISTS sessions_user_active ON sessions (user_id, last_active_at);
 CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
 
+-- Token hashes of sessions that were signed out from elsewhere or ended by a password
+-- change, kept until the session would have expired, so that device can be told why.
+-- A token here is never accepted: it only picks the message on the sign-in page.
+CREATE TABLE IF NOT EXISTS ended_sessions (
+    token_hash BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ended_sessions_expires ON ended_sessions (expires_at);
+
 CREATE TABLE IF NOT EXISTS events (
     id      INTEGER PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,

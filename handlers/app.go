@@ -28,6 +28,7 @@ type Config struct {
 	IdleTimeout   time.Duration // session lifetime without activity (default 2h)
 	RememberFor   time.Duration // lifetime for "remember me" devices (default 720h)
 	ConfirmWindow time.Duration // how long a confirmed password is remembered (0: always ask)
+	RefreshEvery  time.Duration // how often an open Security page refreshes its list (0: the page's default, 15s)
 	SignupOpen    bool
 	SingleSession bool               // sign other devices out at each sign-in
 	StampSecret   []byte             // key for password stamps; generated and kept in the database when nil

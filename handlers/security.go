@@ -35,7 +35,8 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 		return views.Security{}, err
 	}
 	now := a.now()
-	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now)}
+	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
+		RefreshEvery: a.cfg.RefreshEvery}
 	v.Sessions = make([]views.SessionView, 0, len(list))
 	for _, s := range list {
 		row := sessionView(s, s.Handle == cur.Handle)

@@ -82,7 +82,7 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return s, nil
-	case errors.Is(err, models.ErrStampMismatch):
+	case errors.Is(err, models.ErrStampMismatch), errors.Is(err, models.ErrSessionEnded):
 		s.Values[endedKey{}] = err
 		return s, nil
 	case err != nil:

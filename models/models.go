@@ -15,6 +15,7 @@ var (
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrWrongPassword      = errors.New("wrong password")
 	ErrStampMismatch      = errors.New("session stamp does not match the password")
+	ErrSessionEnded       = errors.New("session was signed out from another device")
 	ErrCurrentSession     = errors.New("that is the current session")
 )
 

@@ -38,8 +38,8 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 		if err != nil {
 			return "", "", fmt.Errorf("find session: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, handle); err != nil {
-			return "", "", fmt.Errorf("delete session: %w", err)
+		if err := endSessions(ctx, tx, `handle = ?`, handle); err != nil {
+			return "", "", err
 		}
 		return EventSessionRevoked, revoked.Device.Label(), nil
 	})
@@ -53,11 +53,10 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 func (s *Sessions) RevokeOthers(ctx context.Context, ch Change) (int, Event, error) {
 	var n int64
 	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
-		if err != nil {
-			return "", "", fmt.Errorf("delete sessions: %w", err)
+		var err error
+		if n, err = endOthers(ctx, tx, ch); err != nil {
+			return "", "", err
 		}
-		n, _ = res.RowsAffected()
 		return EventOthersRevoked, plural(int(n), "other device"), nil
 	})
 	if err != nil {
@@ -77,11 +76,10 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 		if !logoutOthers {
 			return EventPasswordChanged, "other devices stay signed in", nil
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
-		if err != nil {
-			return "", "", fmt.Errorf("delete sessions: %w", err)
+		var err error
+		if n, err = endOthers(ctx, tx, ch); err != nil {
+			return "", "", err
 		}
-		n, _ = res.RowsAffected()
 		return EventPasswordChanged, plural(int(n), "other device") + " signed out", nil
 	})
 	if err != nil {
@@ -136,6 +134,29 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 		return Event{}, fmt.Errorf("commit: %w", err)
 	}
 	return ev, nil
+}
+
+// endSessions deletes the sessions matching where, remembering their token hashes so
+// those devices can be told why they were signed out.
+func endSessions(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ended_sessions (token_hash, expires_at)
+		SELECT token_hash, expires_at FROM sessions WHERE `+where+` ON CONFLICT (token_hash) DO NOTHING`, args...); err != nil {
+		return fmt.Errorf("remember ended sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+where, args...); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	return nil
+}
+
+// endOthers ends every session of the user but the acting one and says how many went.
+func endOthers(ctx context.Context, tx *sql.Tx, ch Change) (int64, error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND handle <> ?`,
+		ch.UserID, ch.Current).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, endSessions(ctx, tx, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
 }
 
 func plural(n int, one string) string {

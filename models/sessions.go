@@ -171,7 +171,7 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		 FROM sessions s JOIN users u ON u.id = s.user_id
 		 WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, unix(now)), &stamp, &pwHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, ErrNotFound
+		return Session{}, s.whyGone(ctx, tokenHash, now)
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("look up session: %w", err)
@@ -197,6 +197,21 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		}
 	}
 	return ss, nil
+}
+
+// whyGone tells a token that was ended from elsewhere (ErrSessionEnded) from one that
+// never existed or simply expired (ErrNotFound).
+func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time) error {
+	var one int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM ended_sessions WHERE token_hash = ? AND expires_at > ?`,
+		tokenHash, unix(now)).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("look up ended session: %w", err)
+	}
+	return ErrSessionEnded
 }
 
 // endStale deletes a session whose stamp went stale, checking again inside the write
@@ -270,11 +285,16 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 	return out, nil
 }
 
-// Sweep deletes expired sessions and returns how many went.
+// Sweep deletes expired sessions (and expired records of ended ones) and returns how many
+// sessions went.
 func (s *Sessions) Sweep(ctx context.Context) (int64, error) {
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, unix(s.now()))
+	now := unix(s.now())
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now)
 	if err != nil {
 		return 0, fmt.Errorf("sweep sessions: %w", err)
+	}
+	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at <= ?`, now); err != nil {
+		return 0, fmt.Errorf("sweep ended sessions: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
