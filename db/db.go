@@ -90,6 +90,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return &DB{Write: w, Read: r}, nil
 }
 
+// New wraps pools an embedding app opened itself (a writer limited to one connection,
+// and readers) and migrates the schema. The pools must use the modernc.org/sqlite driver
+// with foreign keys on, a busy timeout, and _txlock=immediate on the writer.
+func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
+	if err := migrate(ctx, write); err != nil {
+		return nil, err
+	}
+	return &DB{Write: write, Read: read}, nil
+}
+
 // Close closes both pools.
 func (d *DB) Close() error {
 	return errors.Join(d.Read.Close(), d.Write.Close())
