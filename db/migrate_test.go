@@ -1,0 +1,69 @@
+package db
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpenMigratesIdempotentlyAndKeepsRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.Exec(`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	for range 2 { // reopening applies the schema again without harm
+		if d, err = Open(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		var n, v int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM users`).Scan(&n)
+		d.Read.QueryRow(`PRAGMA user_version`).Scan(&v)
+		if n != 1 || v != Version {
+			t.Errorf("after reopen: %d users, version %d; want 1 and %d", n, v, Version)
+		}
+		d.Close()
+	}
+}
+
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Write.Exec(`PRAGMA user_version = 99`)
+	d.Close()
+	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer than this build") {
+		t.Errorf("opening a newer database: %v, want a clear refusal", err)
+	}
+}
+
+func TestPoolsAndPragmas(t *testing.T) {
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if n := d.Write.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool has %d connections, want 1", n)
+	}
+	var mode string
+	var fk, busy int
+	d.Read.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+	d.Read.QueryRow(`PRAGMA foreign_keys`).Scan(&fk)
+	d.Read.QueryRow(`PRAGMA busy_timeout`).Scan(&busy)
+	if mode != "wal" || fk != 1 || busy < 1000 {
+		t.Errorf("journal_mode=%s foreign_keys=%d busy_timeout=%d", mode, fk, busy)
+	}
+	if _, err := d.Read.Exec(`INSERT INTO settings (name, value) VALUES ('x', 'y')`); err == nil {
+		t.Error("a reader connection could write")
+	}
+}
