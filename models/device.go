@@ -64,14 +64,14 @@ const (
 // fails: what it cannot tell is left empty, and a string it cannot read at all
 // gives an unknown device.
 func ParseDevice(ua string, hints ClientHints) Device {
-	ua = strings.TrimSpace(bound(ua, maxUALength))
+	ua = strings.TrimSpace(boundBytes(ua, maxUALength))
 	if strings.IndexByte(ua, ' ') < 0 && strings.IndexByte(ua, '+') >= 0 {
 		ua = strings.ReplaceAll(ua, "+", " ") // form-encoded, as some proxies and logs pass it on
 	}
-	base := useragent.New(ua)
+	base := parseBase(ua)
 	h := parseHints(hints)
 
-	if name, version, ok := detectBot(ua, strings.ToLower(ua), base.Bot()); ok || h.headless {
+	if name, version, ok := detectBot(ua, asciiLower(ua), base.Bot()); ok || h.headless {
 		if !ok {
 			name, version = "Headless Chrome", h.version
 		}
@@ -100,14 +100,23 @@ func ParseDevice(ua string, hints ClientHints) Device {
 	}
 	switch {
 	case d.Browser == "" && d.OS == "":
-		d.Type = DeviceUnknown
-	case d.Type == "" || d.Type == DeviceUnknown && plat.os == "":
-		d.Type = DeviceUnknown
-		if base.Mobile() {
-			d.Type = DevicePhone
-		}
+		d.Type = DeviceUnknown // nothing readable: "Unknown device"
+	case plat.os == "" && (base.Mobile() || h.mobile == 1):
+		d.Type = DevicePhone // a browser on a phone system not named here
 	}
 	return d
+}
+
+// parseBase runs mssola/useragent on ua. The string is attacker-written, so a
+// panic in the library on some input must not take the sign-in down with it:
+// it then counts as a string the library could not read.
+func parseBase(ua string) (p *useragent.UserAgent) {
+	defer func() {
+		if recover() != nil {
+			p = new(useragent.UserAgent)
+		}
+	}()
+	return useragent.New(ua)
 }
 
 // withMajor joins a family and the major part of its version: "Chrome 131".
@@ -156,8 +165,9 @@ func claimsIPad(ua string, h uaHints) bool {
 }
 
 // cleanField makes attacker-written text fit to show: valid UTF-8, no control
-// or formatting characters (which could reorder or hide text), single spaces,
-// and at most maxFieldLength bytes, cut on a character boundary.
+// or formatting characters (which could reorder or hide text), none of the
+// characters that delimit markup (views escape, but labels also reach logs),
+// single spaces, and at most maxFieldLength bytes, cut on a character boundary.
 func cleanField(s string) string {
 	if isPlainField(s) {
 		return s
@@ -173,7 +183,7 @@ func cleanField(s string) string {
 		case unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
-		case !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r):
+		case !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) || isMarkup(r):
 			continue
 		}
 		n := utf8.RuneLen(r)
@@ -199,9 +209,18 @@ func isPlainField(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' || s[i] == ' ' && i > 0 && s[i-1] == ' ' {
+		if s[i] < ' ' || s[i] > '~' || isMarkup(rune(s[i])) || s[i] == ' ' && i > 0 && s[i-1] == ' ' {
 			return false
 		}
 	}
 	return true
+}
+
+// isMarkup reports whether r delimits HTML or a quoted string.
+func isMarkup(r rune) bool {
+	switch r {
+	case '<', '>', '"', '`', '\\':
+		return true
+	}
+	return false
 }

@@ -81,7 +81,7 @@ var botMarks = []struct{ mark, name string }{
 
 // detectBot returns the name and version of the crawler or HTTP client behind
 // a User-Agent string, or ok false when it looks like a person's browser.
-// lower is ua in lower case; baseBot is the verdict of mssola/useragent.
+// lower is asciiLower(ua); baseBot is the verdict of mssola/useragent.
 func detectBot(ua, lower string, baseBot bool) (name, version string, ok bool) {
 	for _, c := range httpClients {
 		if strings.HasPrefix(lower, c.prefix) {
@@ -135,7 +135,7 @@ func botWord(lower string) int {
 		}
 		i += from
 		end := i + 3
-		if (end == len(lower) || !isLower(lower[end])) && !(i >= 2 && lower[i-2:i] == "cu") {
+		if (end == len(lower) || !isLowerASCII(lower[end])) && !(i >= 2 && lower[i-2:i] == "cu") {
 			return i
 		}
 		from = end
@@ -167,12 +167,12 @@ func botToken(ua string, i int) (name, version string, ok bool) {
 // isProductName reports whether s looks like the name of a program, as
 // opposed to noise: a letter, then letters, digits and a little punctuation.
 func isProductName(s string) bool {
-	if len(s) < 2 || len(s) > 40 || !isLetter(s[0]) {
+	if len(s) < 2 || len(s) > 40 || !isLetterASCII(s[0]) {
 		return false
 	}
 	for i := 1; i < len(s); i++ {
 		b := s[i]
-		if !(isLetter(b) || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.' || b == ' ') {
+		if !(isLetterASCII(b) || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.' || b == ' ') {
 			return false
 		}
 	}

@@ -41,7 +41,7 @@ var hintBrands = []struct{ brand, family string }{
 func parseHints(h ClientHints) uaHints {
 	out := uaHints{mobile: -1}
 	rank := len(hintBrands)
-	forEachBrand(bound(h.UA, maxHintLength), func(brand, version string) {
+	forEachBrand(boundBytes(h.UA, maxHintLength), func(brand, version string) {
 		switch {
 		case isGreaseBrand(brand):
 			return
@@ -98,7 +98,7 @@ func isGreaseBrand(brand string) bool {
 		if b >= 'A' && b <= 'Z' {
 			b += 'a' - 'A'
 		}
-		if !isLower(b) {
+		if !isLowerASCII(b) {
 			continue
 		}
 		if n == len(want) || b != want[n] {
@@ -109,8 +109,8 @@ func isGreaseBrand(brand string) bool {
 	return n == len(want)
 }
 
-// bound cuts s to at most n bytes.
-func bound(s string, n int) string {
+// boundBytes cuts s to at most n bytes.
+func boundBytes(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
 	}
@@ -120,7 +120,7 @@ func bound(s string, n int) string {
 // sfString reads a structured-field string ("\"Windows\"") from a header
 // value, and tolerates a bare value ("Windows") from a lenient client.
 func sfString(raw string) string {
-	s := strings.TrimSpace(bound(raw, maxHintLength))
+	s := strings.TrimSpace(boundBytes(raw, maxHintLength))
 	if s == "" || s[0] != '"' {
 		return s
 	}
@@ -241,7 +241,7 @@ func (h uaHints) browser(family, version string) (string, string) {
 // Chrome's reduced User-Agent hides.
 func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 	major, minor := splitVersion(h.platformVersion)
-	n := number(major)
+	n := versionNumber(major)
 	switch h.platform {
 	case "Windows":
 		q := uaPlatform{os: "Windows", typ: DeviceDesktop}

@@ -39,7 +39,7 @@ func parsePlatform(ua string) uaPlatform {
 	case strings.Contains(ua, "iPad"):
 		p := applePlatform(ua, c)
 		p.typ, p.model = DeviceTablet, "iPad"
-		if number(p.version) >= 13 {
+		if versionNumber(p.version) >= 13 {
 			p.os = "iPadOS"
 		}
 		return p
@@ -136,7 +136,7 @@ func applePlatform(ua, comment string) uaPlatform {
 	// but its own version, which matches the system's, keeps moving.
 	if major == "18" {
 		if sv, ok := productVersion(ua, "Version/"); ok {
-			if m := leadingNumber(sv); number(m) >= 26 {
+			if m := leadingNumber(sv); versionNumber(m) >= 26 {
 				major = m
 			}
 		}
@@ -209,27 +209,25 @@ func androidModel(comment string) string {
 }
 
 // isAndroidFiller reports whether a platform comment part is something other
-// than a model: "U", "wv", "Mobile", "rv:133.0", "en-us", "arm_64", a version.
+// than a model: "U", "wv", "Mobile", "rv:133.0", "en-us", "arm_64", a version,
+// a product token ("Opera Mobi/ADR-1111101157").
 func isAndroidFiller(s string) bool {
 	switch s {
 	case "U", "I", "N", "wv", "Mobile", "Tablet", "Linux", "arm", "arm_64", "aarch64", "x86", "x86_64":
 		return true
 	}
-	if strings.HasPrefix(s, "rv:") || s[0] >= '0' && s[0] <= '9' {
+	if strings.HasPrefix(s, "rv:") || s[0] >= '0' && s[0] <= '9' || strings.IndexByte(s, '/') >= 0 {
 		return true
 	}
 	// Locales: "en", "en-us", "pt_BR".
-	if len(s) == 2 && isLower(s[0]) && isLower(s[1]) {
+	if len(s) == 2 && isLowerASCII(s[0]) && isLowerASCII(s[1]) {
 		return true
 	}
-	if len(s) == 5 && (s[2] == '-' || s[2] == '_') && isLetter(s[0]) && isLetter(s[1]) && isLetter(s[3]) && isLetter(s[4]) {
+	if len(s) == 5 && (s[2] == '-' || s[2] == '_') && isLetterASCII(s[0]) && isLetterASCII(s[1]) && isLetterASCII(s[3]) && isLetterASCII(s[4]) {
 		return true
 	}
 	return false
 }
-
-func isLower(b byte) bool  { return b >= 'a' && b <= 'z' }
-func isLetter(b byte) bool { return isLower(b) || b >= 'A' && b <= 'Z' }
 
 // macPlatform reads a Mac's system version. Browsers have frozen it at
 // 10.15.7 since macOS 11, so only older versions are shown.
@@ -237,7 +235,7 @@ func macPlatform(ua string) uaPlatform {
 	p := uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
 	v, _ := versionAfter(ua, "Mac OS X ")
 	major, minor := splitVersion(v)
-	if major == "10" && minor != "" && number(minor) < 15 {
+	if major == "10" && minor != "" && versionNumber(minor) < 15 {
 		p.version = "10." + minor
 	}
 	return p

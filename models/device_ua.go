@@ -16,6 +16,26 @@ func isTokenEdge(b byte) bool {
 	return false
 }
 
+// asciiLower lowers the ASCII letters of s and leaves every other byte alone,
+// so that an index into the result is an index into s. (strings.ToLower
+// rewrites invalid UTF-8 and changes lengths.)
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if b[i] >= 'A' && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // untilEdge returns the start of s up to the end of its first token.
 func untilEdge(s string) string {
 	end := 0
@@ -70,8 +90,8 @@ func leadingNumber(s string) string {
 	return s[:n]
 }
 
-// number is the value of the digits that start s (at most six), 0 when none.
-func number(s string) int {
+// versionNumber is the value of the digits that start s (at most six), 0 when none.
+func versionNumber(s string) int {
 	n := 0
 	for _, c := range []byte(leadingNumber(s)) {
 		n = n*10 + int(c-'0')
@@ -124,3 +144,9 @@ func platformComment(ua string) string {
 	}
 	return ua[open+1 : open+closing]
 }
+
+// isLowerASCII reports whether b is an ASCII lower-case letter.
+func isLowerASCII(b byte) bool { return b >= 'a' && b <= 'z' }
+
+// isLetterASCII reports whether b is an ASCII letter.
+func isLetterASCII(b byte) bool { return isLowerASCII(b) || b >= 'A' && b <= 'Z' }
