@@ -396,3 +396,28 @@ func TestWritesPerRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestClientHintsReachTheLabel(t *testing.T) {
+	ta := newTestApp(t)
+	a := ta.device("A", uaChromeMac, "")
+	if r := a.get("/login"); !strings.Contains(r.header.Get("Accept-CH"), "Sec-CH-UA-Platform-Version") {
+		t.Errorf("Accept-CH = %q, want the platform version hint asked for", r.header.Get("Accept-CH"))
+	}
+	a.signup("ann@example.com", testPassword)
+	win := ta.device("W", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36", "")
+	r := win.do("POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}}, false,
+		"Sec-CH-UA", `"Chromium";v="142", "Brave";v="142", "Not_A Brand";v="99"`,
+		"Sec-CH-UA-Mobile", "?0",
+		"Sec-CH-UA-Platform", `"Windows"`,
+		"Sec-CH-UA-Platform-Version", `"15.0.0"`)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d", r.status)
+	}
+	rows, _ := win.page()
+	if got := rows[0].label; got != "Brave 142 on Windows 11" {
+		t.Errorf("label with hints = %q, want Brave 142 on Windows 11", got)
+	}
+	if hints := ta.query(`SELECT client_hints FROM sessions WHERE browser LIKE 'Brave%'`); !strings.Contains(hints, "15.0.0") {
+		t.Errorf("hints not stored with the session: %q", hints)
+	}
+}
