@@ -231,7 +231,7 @@ func (a *App) refuseConfirm(c *gin.Context, f confirmForm) func(status int, msg 
 }
 
 func (a *App) revokeOne(c *gin.Context) {
-	if err := c.Request.ParseForm(); err != nil {
+	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return
 	}
@@ -282,7 +282,7 @@ func (a *App) revokeOne(c *gin.Context) {
 }
 
 func (a *App) revokeOthers(c *gin.Context) {
-	if err := c.Request.ParseForm(); err != nil {
+	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return
 	}
@@ -309,7 +309,7 @@ func (a *App) revokeOthers(c *gin.Context) {
 
 func (a *App) changePassword(c *gin.Context) {
 	ctx := c.Request.Context()
-	if err := c.Request.ParseForm(); err != nil {
+	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return
 	}
@@ -403,16 +403,11 @@ func (a *App) ownSession(c *gin.Context, handle string) (models.Session, bool, e
 	if len(handle) != 32 {
 		return models.Session{}, false, nil
 	}
-	list, err := a.sessions.ListForUser(c.Request.Context(), current(c).UserID)
-	if err != nil {
-		return models.Session{}, false, err
+	s, err := a.sessions.ForUser(c.Request.Context(), current(c).UserID, handle)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Session{}, false, nil
 	}
-	for _, s := range list {
-		if s.Handle == handle {
-			return s, true, nil
-		}
-	}
-	return models.Session{}, false, nil
+	return s, err == nil, err
 }
 
 // humanWait says a duration the way a person would, rounded up to minutes.

@@ -184,17 +184,24 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 	}
 	ip = CleanText(ip, 64)
 	if now.Sub(ss.LastActiveAt) >= touchEvery {
-		ss.LastActiveAt = now.Truncate(time.Second).UTC()
+		touched := ss
+		touched.LastActiveAt = now.Truncate(time.Second).UTC()
 		if ip != "" {
-			ss.IP = ip
+			touched.IP = ip
 		}
-		ss.ExpiresAt = ss.LastActiveAt.Add(s.lifetime(ss.Remember))
+		touched.ExpiresAt = touched.LastActiveAt.Add(s.lifetime(ss.Remember))
 		_, err := s.db.Write.ExecContext(ctx,
 			`UPDATE sessions SET last_active_at = ?, expires_at = ?, ip = ? WHERE token_hash = ?`,
-			unix(ss.LastActiveAt), unix(ss.ExpiresAt), ss.IP, tokenHash)
-		if err != nil {
+			unix(touched.LastActiveAt), unix(touched.ExpiresAt), touched.IP, tokenHash)
+		switch {
+		case err == nil:
+			ss = touched
+		case ctx.Err() != nil:
 			return Session{}, fmt.Errorf("touch session: %w", err)
 		}
+		// Otherwise the database cannot take writes (full, read-only, busy for too long).
+		// Recording activity is bookkeeping: the session is as valid as it was, and the
+		// device may still read; an action it tries will fail with the real error.
 	}
 	return ss, nil
 }
@@ -283,6 +290,20 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	return out, nil
+}
+
+// ForUser returns the user's live session with that handle; ErrNotFound for an unknown,
+// expired or another user's handle alike.
+func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Session, error) {
+	ss, err := scanSession(s.db.Read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.handle = ? AND s.user_id = ? AND s.expires_at > ?`, handle, userID, unix(s.now())))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("session %s: %w", handle, err)
+	}
+	return ss, nil
 }
 
 // Sweep deletes expired sessions (and expired records of ended ones) and returns how many
