@@ -38,12 +38,19 @@
     localizeTimes(document);
   });
 
-  // Close the dialog as soon as its action succeeded, before the row fades out.
+  // Close the dialog as soon as its action succeeded, before the row fades out. Closing
+  // gives focus back to the button that opened it, which is about to go with its row, so
+  // put focus on the list's heading instead: a keyboard or screen-reader user carries on
+  // from the list, not from the top of the page.
   document.addEventListener("htmx:beforeSwap", function (e) {
     var xhr = e.detail.xhr;
     if (!xhr || xhr.status < 200 || xhr.status >= 300) return;
     var dlg = e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.closest("dialog");
-    if (dlg && dlg.open) dlg.close();
+    if (dlg && dlg.open) {
+      dlg.close();
+      var heading = document.getElementById("devices-title");
+      if (heading) heading.focus();
+    }
   });
 
   // Show times in the reader's own time zone.
@@ -60,18 +67,33 @@
   document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
 
   // Live list: refresh while the page is visible and no dialog or form is in use, so new
-  // sign-ins appear and a device signed out elsewhere is sent to the sign-in page.
+  // sign-ins appear and a device signed out elsewhere is sent to the sign-in page. The
+  // list may say how often (data-refresh-ms); the period is read again at every tick.
   var PERIOD = 15000;
+  // Busy: a dialog is open; an action is in flight or fading its row out (a refresh would
+  // cut the fade short or land before the action's own answer); or focus is in the list
+  // or the password form (the swap would take the focused element away and drop a
+  // keyboard user back to the top of the page).
   function busy() {
-    return document.querySelector("dialog[open]") ||
-      (document.activeElement && document.activeElement.closest && document.activeElement.closest("#sessions form, #password-section"));
+    return document.querySelector("dialog[open], .htmx-request, .htmx-swapping") ||
+      (document.activeElement && document.activeElement.closest &&
+        document.activeElement.closest("#sessions, #others-action, #password-section"));
   }
   function refresh() {
     var list = document.getElementById("sessions");
     if (!list || !window.htmx || document.visibilityState !== "visible" || busy()) return;
     window.htmx.ajax("GET", list.getAttribute("data-refresh"), { source: list, target: "#sessions", swap: "outerHTML" });
   }
-  setInterval(refresh, PERIOD);
+  function period() {
+    var list = document.getElementById("sessions");
+    var ms = list && parseInt(list.getAttribute("data-refresh-ms"), 10);
+    return ms > 0 ? ms : PERIOD;
+  }
+  function tick() {
+    refresh();
+    setTimeout(tick, period());
+  }
+  setTimeout(tick, period());
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") refresh();
   });

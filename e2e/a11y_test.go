@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// axeSource is axe-core (testdata/axe.min.js, MPL-2.0), read once.
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile("testdata/axe.min.js")
+	return string(b), err
+})
+
+// axeViolation is one rule axe found broken, with the elements that break it.
+type axeViolation struct {
+	ID      string `json:"id"`
+	Impact  string `json:"impact"`
+	Help    string `json:"help"`
+	HelpURL string `json:"helpUrl"`
+	Nodes   []struct {
+		Target  []any  `json:"target"`
+		Summary string `json:"summary"`
+	} `json:"nodes"`
+}
+
+// checkAccessibility runs axe-core on the page as it is now and fails on every serious
+// or critical violation; lesser ones are logged. The test injects axe itself, through
+// the DevTools protocol, which the page's CSP does not govern.
+func checkAccessibility(t *testing.T, d *device, what string) {
+	t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		t.Fatalf("read axe-core: %v", err)
+	}
+	if !js[bool](d, `typeof window.axe === "object"`) {
+		d.do(chromedp.Evaluate[chromedp.Void](src))
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
+		return JSON.stringify(r.violations.map(function (v) {
+			return { id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+				nodes: v.nodes.map(function (n) { return { target: n.target, summary: n.failureSummary }; }) };
+		}));
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: run axe on %s: %v", d.name, what, err)
+	}
+	var violations []axeViolation
+	if err := json.Unmarshal([]byte(raw), &violations); err != nil {
+		t.Fatalf("%s: read axe's answer: %v", d.name, err)
+	}
+	for _, v := range violations {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s: axe %s (%s): %s (%s)", what, v.ID, v.Impact, v.Help, v.HelpURL)
+		for _, n := range v.Nodes {
+			fmt.Fprintf(&b, "\n\t%v: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", " "))
+		}
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Error(b.String())
+		} else {
+			t.Log(b.String())
+		}
+	}
+}
+
+// colorScheme makes the device prefer a light or dark color scheme.
+func colorScheme(d *device, scheme string) {
+	d.t.Helper()
+	d.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	}))
+}
+
+// TestAccessibility checks each page a person meets, in both color schemes, with axe-core.
+func TestAccessibility(t *testing.T) {
+	needBrowser(t)
+	t.Parallel()
+	base := startApp(t)
+	const email = "katherine@example.com"
+	a := newDevice(t, base, chromeMac)
+	b := newDevice(t, base, safariIPhone)
+
+	for _, scheme := range []string{"light", "dark"} {
+		colorScheme(a, scheme)
+		a.open("/login")
+		checkAccessibility(t, a, "sign-in page ("+scheme+")")
+		a.open("/signup")
+		checkAccessibility(t, a, "sign-up page ("+scheme+")")
+	}
+	colorScheme(a, "light")
+	a.signUp(email)
+	b.mustSignIn(email, password)
+	a.open("/account/security")
+	a.waitUntil("B on A's page", hasRowJS(labelSafariIPhone))
+
+	for _, scheme := range []string{"light", "dark"} {
+		colorScheme(a, scheme)
+		colorScheme(b, scheme)
+		checkAccessibility(t, a, "Security page, laptop ("+scheme+")")
+		checkAccessibility(t, b, "Security page, phone ("+scheme+")")
+	}
+	colorScheme(a, "light")
+
+	bRow := rowLabelled(a, labelSafariIPhone)
+	dlg := "confirm-" + bRow.ID
+	a.click("#session-" + bRow.ID + " button[commandfor]")
+	a.waitUntil("the confirm dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, dlg))
+	checkAccessibility(t, a, "confirm dialog")
+
+	a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
+	a.do(chromedp.SendKeys(chromedp.ID(dlg+"-password"), "not my password"))
+	a.click("#" + dlg + " button[type=submit]")
+	a.waitUntil("the error in the dialog", fmt.Sprintf(`document.getElementById(%q).innerText.trim() !== ""`, dlg+"-error"))
+	checkAccessibility(t, a, "confirm dialog with an error")
+	a.click("#" + dlg + ` button[command="close"]`)
+	a.waitUntil("the dialog to close", fmt.Sprintf(`!document.getElementById(%q).open`, dlg))
+
+	// The confirmation as a page of its own, as a browser without JavaScript gets it.
+	c := newDevice(t, base, firefoxWindows)
+	c.disableScripts(true)
+	c.mustSignIn(email, password)
+	cRow := rowLabelled(c, labelSafariIPhone)
+	c.click("#session-" + cRow.ID + " button[commandfor]")
+	c.waitUntil("the dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, "confirm-"+cRow.ID))
+	c.expect(`status of 422 .*/account/sessions/` + cRow.ID + `/revoke`)
+	c.do(chromedp.SendKeys(chromedp.ID("confirm-"+cRow.ID+"-password"), "not my password"))
+	c.submit("#confirm-" + cRow.ID + " button[type=submit]")
+	c.disableScripts(false) // axe itself needs timers and promises; the page's scripts stay unloaded
+	checkAccessibility(t, c, "confirmation page without JavaScript")
+}

@@ -1,0 +1,458 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
+)
+
+const (
+	// refreshEvery is the live-refresh period of the Security page in these tests; the
+	// app's default is 15 s, which would only make the suite slow.
+	refreshEvery = time.Second
+	// waitFor bounds every wait: a step that takes longer has failed.
+	waitFor = 10 * time.Second
+	// password is the account's password; newPassword replaces it in the password test.
+	password    = "Lantern-harbour-7-violet"
+	newPassword = "Quiet-orchard-52-copper"
+	// endedText is what a device signed out from elsewhere reads on the sign-in page.
+	endedText = "You were signed out because your password changed or this device was signed out from another one."
+)
+
+// startApp serves the real app over a fresh SQLite file on a real listening socket.
+func startApp(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "elsewhere.db"))
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	app, err := handlers.New(ctx, d, handlers.Config{
+		BaseURL:       "http://" + srv.Listener.Addr().String(),
+		SignupOpen:    true,
+		ConfirmWindow: 15 * time.Minute, // as `elsewhere serve` has it by default
+		HashParams:    &models.HashParams{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		RefreshEvery:  refreshEvery,
+		Logger:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatalf("build app: %v", err)
+	}
+	h, err := app.Handler(nil)
+	if err != nil {
+		t.Fatalf("handler: %v", err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// testWriter sends the app's warnings and errors to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Logf("app: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// profile is what a device looks like to the server and to the page.
+type profile struct {
+	name          string
+	userAgent     string
+	hints         *emulation.UserAgentMetadata // nil for browsers that send no client hints
+	width, height int64
+	scale         float64
+	mobile        bool
+}
+
+var (
+	chromeMac = profile{
+		name:      "Chrome on macOS",
+		userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		hints: &emulation.UserAgentMetadata{
+			Brands: []*emulation.UserAgentBrandVersion{
+				{Brand: "Google Chrome", Version: "131"}, {Brand: "Chromium", Version: "131"}, {Brand: "Not_A Brand", Version: "24"},
+			},
+			Platform: "macOS", PlatformVersion: "14.5.0", Architecture: "arm",
+		},
+		width: 1280, height: 800, scale: 1,
+	}
+	safariIPhone = profile{
+		name:      "Safari on iPhone",
+		userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		width:     390, height: 844, scale: 3, mobile: true,
+	}
+	firefoxWindows = profile{
+		name:      "Firefox on Windows",
+		userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+		width:     1280, height: 800, scale: 1,
+	}
+	chromeAndroid = profile{
+		name:      "Chrome on Android",
+		userAgent: "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+		hints: &emulation.UserAgentMetadata{
+			Brands: []*emulation.UserAgentBrandVersion{
+				{Brand: "Google Chrome", Version: "131"}, {Brand: "Chromium", Version: "131"}, {Brand: "Not_A Brand", Version: "24"},
+			},
+			Platform: "Android", PlatformVersion: "14.0.0", Model: "Pixel 8", Mobile: true,
+		},
+		width: 412, height: 915, scale: 2.625, mobile: true,
+	}
+)
+
+// device is one browser context: its own cookies, user agent and screen, one tab.
+type device struct {
+	t    *testing.T
+	name string
+	base string // the app's URL
+	ctx  context.Context
+	mon  *monitor
+}
+
+// newDevice opens a tab in a new browser context that looks like p.
+func newDevice(t *testing.T, base string, p profile) *device {
+	t.Helper()
+	needBrowser(t)
+	mon := &monitor{base: base, device: p.name, requests: map[network.RequestID]string{}}
+	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(mon.listen))
+	t.Cleanup(cancel)
+	d := &device{t: t, name: p.name, base: base, ctx: ctx, mon: mon}
+	// The first run opens the tab and ties it to the context it is given: that must be
+	// the device's own context, not one with a time limit.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("%s: open a tab: %v", p.name, err)
+	}
+	d.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: p.userAgent, UserAgentMetadata: p.hints,
+		}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: p.width, Height: p.height, DeviceScaleFactor: p.scale, Mobile: p.mobile,
+		}); err != nil {
+			return err
+		}
+		if _, err := cdp.Call(ctx, tg, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{
+			Enabled: p.mobile,
+		}); err != nil {
+			return err
+		}
+		// Every tab behaves as the focused window, as the one a person is looking at.
+		if _, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+			return err
+		}
+		// Report CSP violations to the console, where the monitor sees them. Chromium logs
+		// them itself too; this also catches ones it reports only as an event.
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `document.addEventListener("securitypolicyviolation", function (e) {
+				console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline code") + " at " + e.sourceFile + ":" + e.lineNumber);
+			});`,
+		})
+		return err
+	}))
+	t.Cleanup(func() { d.mon.check(t) })
+	return d
+}
+
+// do runs actions with a time limit and fails the test on an error.
+func (d *device) do(actions ...chromedp.Action[chromedp.Void]) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		d.t.Fatalf("%s: %v", d.name, err)
+	}
+}
+
+// open navigates to path and returns the final response's status.
+func (d *device) open(path string) int64 {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(d.base+path))
+	if err != nil {
+		d.t.Fatalf("%s: open %s: %v", d.name, path, err)
+	}
+	return resp.Status
+}
+
+// submit clicks a button that submits a plain form and waits for the page it leads to.
+func (d *device) submit(button string) int64 {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
+	if err != nil {
+		d.t.Fatalf("%s: submit with %s: %v", d.name, button, err)
+	}
+	if resp == nil {
+		d.t.Fatalf("%s: clicking %s loaded no page", d.name, button)
+	}
+	return resp.Status
+}
+
+// typeInto types text into the field sel, replacing what is there.
+func (d *device) typeInto(sel, text string) {
+	d.t.Helper()
+	d.do(chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
+}
+
+// click clicks the element sel.
+func (d *device) click(sel string) {
+	d.t.Helper()
+	d.do(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// js evaluates expr in the page and decodes the result into T.
+func js[T any](d *device, expr string) T {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		d.t.Fatalf("%s: evaluate %s: %v", d.name, expr, err)
+	}
+	return v
+}
+
+// waitUntil polls the JavaScript condition cond until it is true. The page may navigate
+// meanwhile; evaluation errors then only mean "not yet".
+func (d *device) waitUntil(what, cond string) {
+	d.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(d.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+cond+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			url := "?"
+			if u, err := chromedp.Run(d.ctx, chromedp.Location()); err == nil {
+				url = u
+			}
+			d.t.Fatalf("%s: waited %s for %s; still not so at %s (last error: %v)", d.name, waitFor, what, url, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// path is the path of the page the device shows.
+func (d *device) path() string {
+	return js[string](d, "location.pathname")
+}
+
+// text is the visible text of the first element matching sel, "" when there is none.
+func (d *device) text(sel string) string {
+	d.t.Helper()
+	return js[string](d, fmt.Sprintf(`(function(){ var e = document.querySelector(%q); return e ? e.innerText.trim() : "" })()`, sel))
+}
+
+// signUp creates the account from the sign-up page.
+func (d *device) signUp(email string) {
+	d.t.Helper()
+	d.open("/signup")
+	d.typeInto("#email", email)
+	d.typeInto("#password", password)
+	if st := d.submit(`form[action="/signup"] button[type=submit]`); st != http.StatusOK {
+		d.t.Fatalf("%s: sign-up answered %d", d.name, st)
+	}
+	if p := d.path(); p != "/account/security" {
+		d.t.Fatalf("%s: after sign-up the device shows %s, want /account/security", d.name, p)
+	}
+}
+
+// signIn signs in from the sign-in page and returns the path shown afterwards.
+func (d *device) signIn(email, pw string) string {
+	d.t.Helper()
+	if d.path() != "/login" {
+		d.open("/login")
+	}
+	d.typeInto("#email", email)
+	d.typeInto("#password", pw)
+	d.submit(`form[action="/login"] button[type=submit]`)
+	return d.path()
+}
+
+// mustSignIn signs in and fails unless the Security page is shown.
+func (d *device) mustSignIn(email, pw string) {
+	d.t.Helper()
+	if p := d.signIn(email, pw); p != "/account/security" {
+		d.t.Fatalf("%s: sign-in led to %s, want /account/security; the page says %q", d.name, p, d.text("main"))
+	}
+}
+
+// disableScripts turns JavaScript off (or back on) for the device, as a person can in
+// the browser.
+func (d *device) disableScripts(off bool) {
+	d.t.Helper()
+	d.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off})
+		return err
+	}))
+}
+
+// expect tells the monitor that a problem matching pattern is part of the scenario
+// (say, the browser reporting the 422 of a wrong password), not a fault.
+func (d *device) expect(pattern string) {
+	d.mon.mu.Lock()
+	defer d.mon.mu.Unlock()
+	d.mon.expected = append(d.mon.expected, regexp.MustCompile(pattern))
+}
+
+// monitor records what a person would not want a page to do: console errors, uncaught
+// exceptions, failed or outside requests, documents without the CSP.
+type monitor struct {
+	base, device string
+	mu           sync.Mutex
+	requests     map[network.RequestID]string // URL of each request, for failure messages
+	redirects    []string                     // "303 POST /account/password", each redirect answered
+	problems     []string
+	expected     []*regexp.Regexp
+}
+
+// listen runs in the tab's event loop: it must return quickly and run no command.
+func (m *monitor) listen(ev any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		switch ev.Type {
+		case runtime.ConsoleAPICalledTypeError, runtime.ConsoleAPICalledTypeWarning, runtime.ConsoleAPICalledTypeAssert:
+			var parts []string
+			for _, a := range ev.Args {
+				if a.Value != nil {
+					parts = append(parts, strings.Trim(string(a.Value), `"`))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			m.problems = append(m.problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(parts, " ")))
+		}
+	case *runtime.EventExceptionThrown:
+		msg := ev.ExceptionDetails.Text
+		if ev.ExceptionDetails.Exception != nil {
+			msg += " " + ev.ExceptionDetails.Exception.Description
+		}
+		m.problems = append(m.problems, fmt.Sprintf("uncaught exception: %s (%s:%d)", msg, ev.ExceptionDetails.URL, ev.ExceptionDetails.LineNumber))
+	case *log.EventEntryAdded:
+		if e := ev.Entry; e.Level == log.EntryLevelError || e.Level == log.EntryLevelWarning {
+			m.problems = append(m.problems, fmt.Sprintf("browser log (%s %s): %s %s", e.Source, e.Level, e.Text, e.URL))
+		}
+	case *network.EventRequestWillBeSent:
+		u := ev.Request.URL
+		if r := ev.RedirectResponse; r != nil {
+			m.redirects = append(m.redirects, fmt.Sprintf("%d %s", r.Status, m.requests[ev.RequestID]))
+		}
+		m.requests[ev.RequestID] = ev.Request.Method + " " + strings.Replace(u, m.base, "", 1)
+		if !strings.HasPrefix(u, m.base+"/") && u != m.base && !strings.HasPrefix(u, "data:") {
+			m.problems = append(m.problems, "request outside the app: "+u)
+		}
+	case *network.EventLoadingFailed:
+		if ev.Canceled && ev.ErrorText == "net::ERR_ABORTED" {
+			// The page navigated away with a request open (a refresh, say): abandoned,
+			// not failed.
+			return
+		}
+		m.problems = append(m.problems, fmt.Sprintf("request failed: %s: %s (canceled: %v, blocked: %s)",
+			m.requests[ev.RequestID], ev.ErrorText, ev.Canceled, ev.BlockedReason))
+	case *network.EventResponseReceived:
+		if ev.Type == network.ResourceTypeDocument && strings.HasPrefix(ev.Response.URL, m.base) {
+			csp, _ := ev.Response.Headers["Content-Security-Policy"].(string)
+			if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+				m.problems = append(m.problems, fmt.Sprintf("document without the strict CSP: %s (Content-Security-Policy: %q)", ev.Response.URL, csp))
+			}
+		}
+	}
+}
+
+// check fails the test for every problem that was not expected.
+func (m *monitor) check(t *testing.T) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.problems {
+		ok := false
+		for _, re := range m.expected {
+			if re.MatchString(p) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			t.Errorf("%s: %s", m.device, p)
+		}
+	}
+}
+
+// waitProblem waits until the monitor has seen a problem matching pattern.
+func (d *device) waitProblem(what, pattern string) {
+	d.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for len(d.mon.problemsMatching(pattern)) == 0 {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("%s: waited %s for %s", d.name, waitFor, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// takeRedirects returns the redirects answered since the last call.
+func (d *device) takeRedirects() []string {
+	d.mon.mu.Lock()
+	defer d.mon.mu.Unlock()
+	r := d.mon.redirects
+	d.mon.redirects = nil
+	return r
+}
+
+// problemsMatching returns the problems seen so far that match pattern.
+func (m *monitor) problemsMatching(pattern string) []string {
+	re := regexp.MustCompile(pattern)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, p := range m.problems {
+		if re.MatchString(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// discard drains a response body so its connection is reused.
+func discard(r *http.Response) {
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+}
