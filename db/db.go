@@ -11,7 +11,8 @@ import (
 	"runtime"
 	"strings"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Schema is the current description of every table, applied idempotently at start.
@@ -112,6 +113,13 @@ func (d *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	return nil
+}
+
+// IsBusy reports whether err is SQLite's "database is locked": another connection held
+// the write lock for longer than the busy timeout. It is worth retrying later.
+func IsBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // migrate brings the schema to Version inside one transaction, keeping every row.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -40,7 +41,7 @@ func (a *App) loginPage(c *gin.Context) {
 
 func (a *App) login(c *gin.Context) {
 	ctx := c.Request.Context()
-	if err := c.Request.ParseForm(); err != nil {
+	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return
 	}
@@ -104,8 +105,10 @@ func (a *App) login(c *gin.Context) {
 	a.startSession(c, user, form.Remember)
 }
 
-// startSession signs the device in as user with a brand-new token and records it.
-func (a *App) startSession(c *gin.Context, user models.User, remember bool) {
+// startSession signs the device in as user with a brand-new token and records it. It
+// reports whether it did; when it did not, it has answered the request and left no
+// session behind.
+func (a *App) startSession(c *gin.Context, user models.User, remember bool) bool {
 	ctx := c.Request.Context()
 	s := ginsessions.Default(c)
 	s.Clear()
@@ -113,25 +116,36 @@ func (a *App) startSession(c *gin.Context, user models.User, remember bool) {
 	s.Set(SessionRemember, remember)
 	if err := s.Save(); err != nil {
 		a.fail(c, err)
-		return
+		return false
+	}
+	// A sign-in is its session and its line in the security log, or neither: a session
+	// the log does not show is a device its owner never saw arrive. So what follows
+	// runs even if the client goes away, and a failure signs the device out again.
+	ctx = context.WithoutCancel(ctx)
+	undo := func(err error) bool {
+		s.Clear()
+		if uerr := s.Save(); uerr != nil {
+			a.log.Error("undo sign-in", "err", uerr, "request_id", requestIDOf(c))
+		}
+		a.fail(c, err)
+		return false
 	}
 	cur, _ := sessionOf(s).Values[loadedKey{}].(models.Session)
 	actor := models.Actor{IP: cur.IP, Device: cur.Device.Label()}
 	if a.cfg.SingleSession {
 		if _, ev, err := a.sessions.RevokeOthers(ctx, models.Change{UserID: user.ID, Current: cur.Handle, Actor: actor}); err != nil {
-			a.fail(c, err)
-			return
+			return undo(err)
 		} else if ev.Detail != "0 other devices" {
 			a.emit(ev)
 		}
 	}
 	ev, err := a.events.Record(ctx, user.ID, models.EventSignedIn, actor, cur.Device.Label())
 	if err != nil {
-		a.fail(c, err)
-		return
+		return undo(err)
 	}
 	a.emit(ev)
 	c.Redirect(http.StatusSeeOther, "/account/security")
+	return true
 }
 
 func (a *App) signupPage(c *gin.Context) {
@@ -151,7 +165,7 @@ func (a *App) signup(c *gin.Context) {
 		a.renderError(c, http.StatusNotFound, "Sign-up is closed", "New accounts are not being created here. Ask the administrator for one.")
 		return
 	}
-	if err := c.Request.ParseForm(); err != nil {
+	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return
 	}
@@ -179,7 +193,13 @@ func (a *App) signup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.startSession(c, user, false)
+	if !a.startSession(c, user, false) {
+		// A sign-up that could not sign the device in leaves no account behind, so the
+		// same email can simply be tried again.
+		if err := a.users.Delete(context.WithoutCancel(c.Request.Context()), user.ID); err != nil {
+			a.log.Error("undo sign-up", "err", err, "request_id", requestIDOf(c))
+		}
+	}
 }
 
 func (a *App) logout(c *gin.Context) {

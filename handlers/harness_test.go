@@ -53,21 +53,30 @@ func (c *clock) Advance(d time.Duration) {
 
 // testApp is the real app over a real SQLite file, served over real HTTP.
 type testApp struct {
-	t      *testing.T
-	path   string
-	cfg    handlers.Config
-	clock  *clock
-	db     *db.DB
-	app    *handlers.App
-	srv    *httptest.Server
-	events chan models.Event
+	t    testing.TB
+	path string
+	// proxies are the CIDRs the handler trusts as proxies (nil: none).
+	proxies []string
+	cfg     handlers.Config
+	clock   *clock
+	db      *db.DB
+	app     *handlers.App
+	srv     *httptest.Server
+	events  chan models.Event
 }
 
 // newTestApp starts the app; mod adjusts the configuration. Requests from 127.0.0.1 are
 // trusted as a proxy, so each device can claim its own address with X-Forwarded-For.
-func newTestApp(t *testing.T, mod ...func(*handlers.Config)) *testApp {
+func newTestApp(t testing.TB, mod ...func(*handlers.Config)) *testApp {
 	t.Helper()
-	ta := &testApp{t: t, path: filepath.Join(t.TempDir(), "elsewhere.db"),
+	return newTestAppBehind(t, []string{"127.0.0.1/32"}, mod...)
+}
+
+// newTestAppBehind starts the app trusting only the given proxies (none: X-Forwarded-For
+// is ignored and every request comes from 127.0.0.1).
+func newTestAppBehind(t testing.TB, proxies []string, mod ...func(*handlers.Config)) *testApp {
+	t.Helper()
+	ta := &testApp{t: t, path: filepath.Join(t.TempDir(), "elsewhere.db"), proxies: proxies,
 		clock: &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}, events: make(chan models.Event, 1000)}
 	ta.cfg = handlers.Config{
 		BaseURL: "http://127.0.0.1", SignupOpen: true, ConfirmWindow: 15 * time.Minute, HashParams: &fastHash,
@@ -105,7 +114,7 @@ func (ta *testApp) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := ta.app.Handler([]string{"127.0.0.1/32"})
+	h, err := ta.app.Handler(ta.proxies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +155,7 @@ func (ta *testApp) passwordHash(email string) string {
 
 // device is one browser: its own cookie jar, user agent and address.
 type device struct {
-	t      *testing.T
+	t      testing.TB
 	ta     *testApp
 	name   string
 	ua     string
@@ -268,7 +277,7 @@ func (d *device) page() (rows []row, body string) {
 	return parseRows(d.t, r.body), r.body
 }
 
-func parseRows(t *testing.T, body string) []row {
+func parseRows(t testing.TB, body string) []row {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(body))
 	if err != nil {
@@ -295,7 +304,7 @@ func parseRows(t *testing.T, body string) []row {
 }
 
 // findByID returns the element with that id, or nil.
-func findByID(t *testing.T, body, id string) *html.Node {
+func findByID(t testing.TB, body, id string) *html.Node {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(body))
 	if err != nil {
@@ -329,7 +338,7 @@ func textOf(n *html.Node) string {
 }
 
 // logKinds returns the data-event kinds of the security log, newest first.
-func logKinds(t *testing.T, body string) []string {
+func logKinds(t testing.TB, body string) []string {
 	t.Helper()
 	log := findByID(t, body, "security-log")
 	if log == nil {

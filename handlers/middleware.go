@@ -1,10 +1,14 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -76,18 +80,50 @@ func (a *App) securityHeaders(c *gin.Context) {
 	if a.secure {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
+	// Nothing but the versioned static assets may be kept by a browser or a proxy: pages,
+	// fragments and redirects may name a signed-in person's devices (static overrides this).
+	h.Set("Cache-Control", "no-store")
 	c.Next()
 }
 
-// limitBody refuses bodies over MaxBodyBytes with 413, before anything reads them.
+// limitBody refuses bodies over MaxBodyBytes with 413, before any handler reads them.
+// A body of unknown length (chunked) is read here, at most MaxBodyBytes of it, so every
+// route refuses an oversized one alike, including routes that never read their body.
 func (a *App) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > MaxBodyBytes {
+	tooLarge := func() {
 		a.renderError(c, http.StatusRequestEntityTooLarge, "Request too large", "That request was larger than this site accepts.")
 		c.Abort()
+	}
+	if c.Request.ContentLength > MaxBodyBytes {
+		tooLarge()
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	if c.Request.ContentLength < 0 && c.Request.Body != http.NoBody {
+		b, err := io.ReadAll(c.Request.Body)
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			tooLarge()
+			return
+		case err != nil:
+			a.badForm(c, err)
+			c.Abort()
+			return
+		}
+		c.Request.Body = io.NopCloser(bytes.NewReader(b))
+		c.Request.ContentLength = int64(len(b))
+	}
 	c.Next()
+}
+
+// parseForm reads the request's form fields: url-encoded, as every form here posts
+// them, or multipart. Errors are a MaxBytesError or a malformed body (see badForm).
+func parseForm(r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return r.ParseMultipartForm(MaxBodyBytes)
+	}
+	return r.ParseForm()
 }
 
 // crossOrigin refuses cross-origin writes (Sec-Fetch-Site, or Origin against the host).

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/sessions"
 
+	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/models"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
@@ -45,6 +46,9 @@ func (a *App) render(c *gin.Context, status int, comp templ.Component) {
 // renderError shows a person what went wrong; htmx requests get the message alone.
 func (a *App) renderError(c *gin.Context, status int, title, message string) {
 	if isHTMX(c) {
+		if status >= 500 {
+			message += " Request id: " + requestIDOf(c) + "."
+		}
 		c.Header("HX-Reswap", "none")
 		c.String(status, message)
 		return
@@ -58,8 +62,17 @@ func (a *App) fail(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &tooBig):
 		a.renderError(c, http.StatusRequestEntityTooLarge, "Request too large", "That request was larger than this site accepts.")
+	case errors.Is(err, models.ErrSessionEnded):
+		// Signed out from another device between loading the session and acting: the
+		// same answer as when the next request finds it gone.
+		a.setFlash(c, flashEnded)
+		a.toLogin(c)
 	case errors.Is(err, context.Canceled):
 		c.Status(499) // the client went away; nobody reads this
+	case db.IsBusy(err):
+		a.log.Error("database busy", "err", err, "request_id", requestIDOf(c))
+		retryAfter(c, 5*time.Second)
+		a.renderError(c, http.StatusServiceUnavailable, "Busy", "The server is busy. Please try again in a moment.")
 	case errors.Is(err, context.DeadlineExceeded):
 		a.log.Error("request timed out", "err", err, "request_id", requestIDOf(c))
 		a.renderError(c, http.StatusServiceUnavailable, "Busy", "The server is busy. Please try again in a moment.")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -37,6 +38,7 @@ type Hasher struct {
 	params HashParams
 	slots  chan struct{}
 	dummy  string // a real hash to verify against when the account does not exist
+	runs   atomic.Uint64
 }
 
 // NewHasher returns a Hasher with the given parameters running at most concurrent hashes.
@@ -52,6 +54,10 @@ func NewHasher(p HashParams, concurrent int) (*Hasher, error) {
 	h.dummy = d
 	return h, nil
 }
+
+// Runs is how many argon2id derivations (hashes and verifications) the hasher has
+// done, so a caller can tell that a request was refused before any hashing.
+func (h *Hasher) Runs() uint64 { return h.runs.Load() }
 
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() HashParams { return h.params }
@@ -98,6 +104,7 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Has
 		return nil, fmt.Errorf("hash password: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
+	h.runs.Add(1)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 

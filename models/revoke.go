@@ -22,7 +22,8 @@ type Change struct {
 
 // Revoke signs out the user's session with that handle. It returns the revoked session;
 // ErrNotFound for an unknown, expired or another user's handle, ErrCurrentSession for
-// the acting one.
+// the acting one, and ErrSessionEnded when the acting session itself was signed out
+// (as every action does).
 func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Session, Event, error) {
 	if handle == ch.Current {
 		return Session{}, Event{}, ErrCurrentSession
@@ -103,7 +104,7 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 	err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE handle = ? AND user_id = ? AND expires_at > ?`,
 		ch.Current, ch.UserID, unix(now)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, ErrNotFound
+		return Event{}, ErrSessionEnded
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("check acting session: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -43,7 +44,7 @@ func NormalizeEmail(email string) (string, string) {
 		return "", "Enter your email address."
 	case len(e) > MaxEmailLen:
 		return "", fmt.Sprintf("That email address is too long (at most %d characters).", MaxEmailLen)
-	case !utf8.ValidString(e) || strings.ContainsAny(e, " \t\r\n<>\"'\\,;:()[]"):
+	case !utf8.ValidString(e) || strings.ContainsAny(e, " \t\r\n<>\"'\\,;:()[]") || strings.ContainsFunc(e, invisible):
 		return "", "That does not look like an email address."
 	}
 	a, err := mail.ParseAddress(e)
@@ -51,6 +52,13 @@ func NormalizeEmail(email string) (string, string) {
 		return "", "That does not look like an email address."
 	}
 	return e, ""
+}
+
+// invisible reports whether r has no business in an email address: a control, format
+// (such as a right-to-left override) or space character, or the mark of text that was
+// not valid UTF-8.
+func invisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) || r == utf8.RuneError
 }
 
 // Create adds an account; the email must already be normalized and the password checked.
@@ -99,6 +107,15 @@ func (u *Users) Authenticate(ctx context.Context, email, password string) (User,
 		return User{}, ErrInvalidCredentials
 	}
 	return usr, nil
+}
+
+// Delete removes an account; its sessions and security log go with it (the schema
+// cascades). Deleting an account that is gone is not an error.
+func (u *Users) Delete(ctx context.Context, id int64) error {
+	if _, err := u.db.Write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete user %d: %w", id, err)
+	}
+	return nil
 }
 
 // ByID returns the user with that id.

@@ -1,0 +1,84 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestIsBusy tells a write lock held past the busy timeout from every other error.
+func TestIsBusy(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.Exec(`PRAGMA busy_timeout = 50`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Write.Exec(`INSERT INTO settings (name, value) VALUES ('x', 'y')`)
+	if !IsBusy(err) || !IsBusy(fmt.Errorf("wrapped: %w", err)) {
+		t.Errorf("a held write lock: %v, IsBusy false", err)
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Write.Exec(`INSERT INTO nosuchtable VALUES (1)`)
+	for _, e := range []error{nil, errors.New("database is locked"), sql.ErrNoRows, err} {
+		if IsBusy(e) {
+			t.Errorf("IsBusy(%v) = true", e)
+		}
+	}
+}
+
+// TestOpenOddPaths: characters that mean something in a file: URI are part of the name.
+func TestOpenOddPaths(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "a?b#c%20d&_pragma=query_only(1)")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "e lse?where#.db")
+	for i := range 2 {
+		d, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if _, err := d.Write.Exec(`INSERT INTO settings (name, value) VALUES ('k', 'v')`); err != nil {
+				t.Fatalf("write through %q: %v", path, err)
+			}
+		}
+		var n int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM settings WHERE name = 'k'`).Scan(&n)
+		d.Close()
+		if n != 1 {
+			t.Fatalf("open %d: %d rows, want 1", i, n)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the file is not where asked: %v", err)
+	}
+	if _, err := Open(ctx, ""); err == nil {
+		t.Error("an empty path opened")
+	}
+}

@@ -1,0 +1,236 @@
+package handlers_test
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// loadSize reads a positive integer from the environment, or gives def.
+func loadSize(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// loadDevice is one device of the load test; it runs on its own goroutine.
+type loadDevice struct {
+	*device
+	email    string
+	signedIn bool
+	handle   string   // its own session's handle while signed in
+	others   []string // the other handles its last page listed
+	rnd      *rand.Rand
+}
+
+// try makes one request like device.do, but returns transport errors instead of
+// failing the test (it runs off the test goroutine).
+func (d *loadDevice) try(method, path string, form url.Values, hx bool) (response, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, d.ta.srv.URL+path, body)
+	if err != nil {
+		return response{}, err
+	}
+	req.Header.Set("User-Agent", d.ua)
+	req.Header.Set("X-Forwarded-For", d.ip)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Origin", d.ta.srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	if hx {
+		req.Header.Set("HX-Request", "true")
+	}
+	res, err := d.client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}, err
+}
+
+// TestLoad has many devices of a few accounts sign in, read their pages and sign each
+// other out, all at once. It reports throughput and latency, and ends with no 5xx and
+// every token whose session is gone refused. ELSEWHERE_LOAD_DEVICES and
+// ELSEWHERE_LOAD_REQUESTS make it bigger.
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	nDevices := loadSize(t, "ELSEWHERE_LOAD_DEVICES", 20)
+	nRequests := loadSize(t, "ELSEWHERE_LOAD_REQUESTS", 2000)
+	deadline := time.Now().Add(time.Duration(loadSize(t, "ELSEWHERE_LOAD_SECONDS", 120)) * time.Second)
+	ta := newTestApp(t)
+	nUsers := max(2, nDevices/5)
+	for u := range nUsers {
+		ta.device("setup", uaChromeMac, "").signup(fmt.Sprintf("user%d@example.com", u), testPassword)
+	}
+	uas := []string{uaChromeMac, uaSafariIPhone, uaFirefoxWindow}
+
+	var (
+		issued    atomic.Int64 // requests started
+		mu        sync.Mutex
+		latencies []time.Duration
+		statuses  = map[string]int{}
+		failures  []string
+		tokens    = map[string]string{} // handle -> token, for every session ever signed in
+		revoked   []string              // handles a revoke reported as signed out
+	)
+	record := func(kind string, took time.Duration, r response, err error, ok ...int) {
+		mu.Lock()
+		defer mu.Unlock()
+		latencies = append(latencies, took)
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", kind, err))
+			return
+		}
+		statuses[fmt.Sprintf("%s %d", kind, r.status)]++
+		if r.status >= 500 || !slices.Contains(ok, r.status) {
+			failures = append(failures, fmt.Sprintf("%s: unexpected %d %.200q", kind, r.status, r.body))
+		}
+	}
+	step := func(d *loadDevice) {
+		start := time.Now()
+		switch p := d.rnd.IntN(100); {
+		case !d.signedIn:
+			form := url.Values{"email": {d.email}, "password": {testPassword}}
+			r, err := d.try("POST", "/login", form, false)
+			record("login", time.Since(start), r, err, http.StatusSeeOther)
+			if err == nil && r.status == http.StatusSeeOther {
+				d.signedIn, d.handle = true, ""
+			}
+		case p < 60 || d.handle == "":
+			hx := p%2 == 0 && d.handle != ""
+			r, err := d.try("GET", "/account/security", nil, hx)
+			record("page", time.Since(start), r, err, http.StatusOK, http.StatusSeeOther, http.StatusUnauthorized)
+			if err != nil {
+				return
+			}
+			if r.status != http.StatusOK {
+				d.signedIn = false
+				return
+			}
+			d.others = d.others[:0]
+			for _, rw := range parseRows(t, r.body) {
+				if rw.current && d.handle == "" {
+					d.handle = rw.sessionID
+					mu.Lock()
+					tokens[rw.sessionID] = d.cookie()
+					mu.Unlock()
+				} else if !rw.current {
+					d.others = append(d.others, rw.sessionID)
+				}
+			}
+		case p < 92 && len(d.others) > 0:
+			target := d.others[d.rnd.IntN(len(d.others))]
+			r, err := d.try("POST", "/account/sessions/"+target+"/revoke", pw(testPassword), p%2 == 0)
+			record("revoke", time.Since(start), r, err, http.StatusOK, http.StatusSeeOther, http.StatusNotFound, http.StatusUnauthorized)
+			if err == nil && (r.status == http.StatusOK || r.status == http.StatusSeeOther && r.location() == "/account/security") {
+				mu.Lock()
+				revoked = append(revoked, target)
+				mu.Unlock()
+			} else if err == nil && r.status != http.StatusNotFound {
+				d.signedIn = false // it was itself signed out meanwhile
+			}
+		case p < 94:
+			r, err := d.try("POST", "/account/sessions/others/revoke", pw(testPassword), true)
+			record("others", time.Since(start), r, err, http.StatusOK, http.StatusUnauthorized)
+			if err == nil && r.status != http.StatusOK {
+				d.signedIn = false
+			}
+		default:
+			r, err := d.try("POST", "/logout", nil, false)
+			record("logout", time.Since(start), r, err, http.StatusSeeOther)
+			d.signedIn = false
+		}
+	}
+
+	began := time.Now()
+	var wg sync.WaitGroup
+	for i := range nDevices {
+		d := &loadDevice{device: ta.device(fmt.Sprintf("dev%d", i), uas[i%len(uas)], fmt.Sprintf("198.51.%d.%d", i/250, i%250)),
+			email: fmt.Sprintf("user%d@example.com", i%nUsers), rnd: rand.New(rand.NewPCG(uint64(i), 1))}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for issued.Add(1) <= int64(nRequests) && time.Now().Before(deadline) {
+				step(d)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration { return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))] }
+	t.Logf("%d requests from %d devices of %d accounts in %v (%.0f/s); latency p50 %v p90 %v p99 %v max %v; %d errors",
+		len(latencies), nDevices, nUsers, elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(),
+		pct(0.50), pct(0.90), pct(0.99), latencies[len(latencies)-1], len(failures))
+	keys := make([]string, 0, len(statuses))
+	for k := range statuses {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s:%d ", k, statuses[k])
+	}
+	t.Logf("statuses: %s", b.String())
+	for i, f := range failures {
+		if i == 20 {
+			t.Errorf("... and %d more", len(failures)-20)
+			break
+		}
+		t.Error(f)
+	}
+	if len(latencies) < nRequests/2 {
+		t.Errorf("only %d of %d requests ran before the deadline", len(latencies), nRequests)
+	}
+
+	// Afterwards: a revoked session is gone, and every token is accepted exactly when its
+	// session still exists.
+	for _, h := range revoked {
+		if n := ta.query(`SELECT COUNT(*) FROM sessions WHERE handle = ?`, h); n != "0" {
+			t.Errorf("revoked session %s is still in the table", h)
+		}
+	}
+	refused := 0
+	for h, token := range tokens {
+		d := ta.device("replay", uaChromeMac, "")
+		d.setCookie(token)
+		live := ta.query(`SELECT COUNT(*) FROM sessions WHERE handle = ?`, h) == "1"
+		r := d.get("/account/security")
+		switch {
+		case live && r.status != http.StatusOK:
+			t.Errorf("session %s is live but its token got %d", h, r.status)
+		case !live && (r.status != http.StatusSeeOther || r.location() != "/login"):
+			t.Errorf("session %s is gone but its token got %d", h, r.status)
+		case !live:
+			refused++
+		}
+	}
+	t.Logf("%d sessions signed out by a revoke; %d tokens replayed afterwards, %d of them refused", len(revoked), len(tokens), refused)
+}

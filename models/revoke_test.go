@@ -1,0 +1,68 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models"
+)
+
+// TestActingSessionSignedOutMeanwhile: a device signed out between loading its session
+// and acting gets ErrSessionEnded from every action (the handlers then send it to the
+// sign-in page), and the action changes nothing.
+func TestActingSessionSignedOutMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h, err := models.NewHasher(models.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := models.NewUsers(d, h, time.Now)
+	sessions := models.NewSessions(d, make([]byte, 32), models.Lifetimes{Idle: time.Hour, Remember: time.Hour}, time.Now)
+	u, err := users.Create(ctx, "ann@example.com", "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handles []string
+	for range 3 {
+		_, hash := models.NewToken()
+		s, err := sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		handles = append(handles, s.Handle)
+	}
+	// handles[0] acts; another device has just signed it out.
+	if _, _, err := sessions.Revoke(ctx, models.Change{UserID: u.ID, Current: handles[1]}, handles[0]); err != nil {
+		t.Fatal(err)
+	}
+	newHash, _ := h.Hash(ctx, "another passphrase")
+	stale := models.Change{UserID: u.ID, Current: handles[0], NewHash: newHash}
+	_, _, errRevoke := sessions.Revoke(ctx, stale, handles[2])
+	_, _, errOthers := sessions.RevokeOthers(ctx, stale)
+	_, _, errChange := sessions.ChangePassword(ctx, stale, true)
+	for name, err := range map[string]error{"Revoke": errRevoke, "RevokeOthers": errOthers, "ChangePassword": errChange} {
+		if !errors.Is(err, models.ErrSessionEnded) {
+			t.Errorf("%s by a signed-out session: %v, want ErrSessionEnded", name, err)
+		}
+	}
+	// A missing target is still ErrNotFound.
+	if _, _, err := sessions.Revoke(ctx, models.Change{UserID: u.ID, Current: handles[1]}, handles[0]); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("revoking a gone session: %v, want ErrNotFound", err)
+	}
+	list, err := sessions.ListForUser(ctx, u.ID)
+	if err != nil || len(list) != 2 {
+		t.Errorf("%d sessions left (%v), want 2", len(list), err)
+	}
+	if got, _ := users.ByID(ctx, u.ID); got.PasswordHash == newHash {
+		t.Error("the refused change stored the new hash")
+	}
+}
