@@ -17,13 +17,21 @@
   }
 
   // Focus the password field when a confirmation dialog opens.
+  // A dialog opens with the cursor in its password field, and closes forgetting what was
+  // typed and any old error. Clearing happens on close, never on open: the toggle event
+  // arrives after the dialog is shown, and by then a fast typist or a password manager
+  // may already have filled the field.
   document.addEventListener("toggle", function (e) {
     var dlg = e.target;
-    if (!(dlg instanceof HTMLDialogElement) || !dlg.open) return;
+    if (!(dlg instanceof HTMLDialogElement)) return;
+    var pw = dlg.querySelector("input[type=password]");
+    if (dlg.open) {
+      if (pw && document.activeElement !== pw) pw.focus();
+      return;
+    }
     var err = dlg.querySelector(".form-error");
     if (err) err.textContent = "";
-    var pw = dlg.querySelector("input[type=password]");
-    if (pw) { pw.value = ""; pw.focus(); }
+    if (pw) pw.value = "";
   }, true);
 
   // After a refused confirmation the error is swapped into the open dialog: clear the
