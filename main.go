@@ -166,15 +166,11 @@ func addUser(ctx context.Context, app *handlers.App, email string, stdin io.Read
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := db.Open(ctx, cfg.DB)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	app, err := cfg.app(ctx, d, logger)
-	if err != nil {
-		return err
-	}
+	return withApp(ctx, cfg, logger, func(app *handlers.App) error { return serveApp(ctx, app, cfg, logger) })
+}
+
+// serveApp serves until ctx ends, then drains in-flight requests.
+func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.Logger) error {
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -52,6 +53,10 @@ func (a *App) login(c *gin.Context) {
 		form.Error = msg
 		a.page(c, status, "Sign in", views.LoginPage(form))
 	}
+	locked := func(wait time.Duration) {
+		retryAfter(c, wait)
+		loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+humanWait(wait)+".")
+	}
 
 	email, problem := models.NormalizeEmail(form.Email)
 	ipKey := limitKeyIP(ClientIP(c.Request))
@@ -68,8 +73,7 @@ func (a *App) login(c *gin.Context) {
 			return
 		}
 		if wait > 0 {
-			retryAfter(c, wait)
-			loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+humanWait(wait)+".")
+			locked(wait)
 			return
 		}
 	}
@@ -82,17 +86,16 @@ func (a *App) login(c *gin.Context) {
 	if errors.Is(err, models.ErrInvalidCredentials) {
 		wait, ferr := a.limits.Fail(ctx, models.LimitLoginIP, ipKey)
 		if ferr == nil && email != "" {
-			var w2 = wait
-			w2, ferr = a.limits.Fail(ctx, models.LimitLoginEmail, email)
-			wait = max(wait, w2)
+			var byEmail time.Duration
+			byEmail, ferr = a.limits.Fail(ctx, models.LimitLoginEmail, email)
+			wait = max(wait, byEmail)
 		}
 		if ferr != nil {
 			a.fail(c, ferr)
 			return
 		}
 		if wait > 0 {
-			retryAfter(c, wait)
-			loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+humanWait(wait)+".")
+			locked(wait)
 			return
 		}
 		loginFailed(http.StatusUnauthorized, msgBadLogin)

@@ -193,14 +193,21 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 	return conf, true
 }
 
-// rehash re-hashes the confirmed password under a fresh salt, so whatever was derived
-// from the old hash, in this database or outside it, stops matching. Inside the
-// confirmation window there is no password to hash, and the hash stays.
-func (a *App) rehash(c *gin.Context, conf confirmation) (string, error) {
-	if conf.password == "" {
-		return "", nil
+// confirmSignOut confirms a sign-out action and re-hashes the confirmed password under
+// a fresh salt, so whatever was derived from the old hash, in this database or outside
+// it, stops matching. Inside the confirmation window there is no password to hash, and
+// the hash stays (newHash ""). It answers the request itself when it returns false.
+func (a *App) confirmSignOut(c *gin.Context, form confirmForm) (conf confirmation, newHash string, ok bool) {
+	conf, ok = a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
+	if !ok || conf.password == "" {
+		return conf, "", ok
 	}
-	return a.hasher.Hash(c.Request.Context(), conf.password)
+	newHash, err := a.hasher.Hash(c.Request.Context(), conf.password)
+	if err != nil {
+		a.fail(c, err)
+		return conf, "", false
+	}
+	return conf, newHash, true
 }
 
 func lockedMessage(wait time.Duration) string {
@@ -257,13 +264,8 @@ func (a *App) revokeOne(c *gin.Context) {
 	form := confirmForm{dialogID: "confirm-" + handle, title: "Sign out " + label + "?",
 		body:   "That device will lose access on its next request. Your password stays the same.",
 		action: "/account/sessions/" + handle + "/revoke", submit: "Sign out device"}
-	conf, ok := a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
+	conf, newHash, ok := a.confirmSignOut(c, form)
 	if !ok {
-		return
-	}
-	newHash, err := a.rehash(c, conf)
-	if err != nil {
-		a.fail(c, err)
 		return
 	}
 	_, ev, err := a.sessions.Revoke(c.Request.Context(), a.change(c, conf, newHash), handle)
@@ -289,13 +291,8 @@ func (a *App) revokeOthers(c *gin.Context) {
 	form := confirmForm{dialogID: "confirm-others", title: "Log out other devices?",
 		body:   "Every device but this one will lose access on its next request.",
 		action: "/account/sessions/others/revoke", submit: "Log out other devices"}
-	conf, ok := a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
+	conf, newHash, ok := a.confirmSignOut(c, form)
 	if !ok {
-		return
-	}
-	newHash, err := a.rehash(c, conf)
-	if err != nil {
-		a.fail(c, err)
 		return
 	}
 	_, ev, err := a.sessions.RevokeOthers(c.Request.Context(), a.change(c, conf, newHash))
