@@ -306,12 +306,18 @@ func TestConfirmationWindow(t *testing.T) {
 	} else if strings.Contains(r.body, `name="password"`) {
 		t.Error("after confirming, the dialogs still ask for the password")
 	}
+	rotated := ta.passwordHash("ann@example.com")
 	// Within the window (the rotation the first action caused does not close it).
 	ta.clock.Advance(10 * time.Minute)
 	if r := a.hxPost("/account/sessions/"+c.handle()+"/revoke", url.Values{}); r.status != 200 {
 		t.Fatalf("second revoke inside the window: %d %s", r.status, r.body)
 	}
 	assertSignedOut(t, c, true)
+	// With no password in hand the hash cannot be re-salted; it stays the one the
+	// confirming action wrote (SECURITY.md, "The confirmation window").
+	if ta.passwordHash("ann@example.com") != rotated {
+		t.Error("an action inside the window changed the hash without the password")
+	}
 	// After it, the password is needed again.
 	ta.clock.Advance(6 * time.Minute)
 	if r := a.hxPost("/account/sessions/"+d.handle()+"/revoke", url.Values{}); r.status != http.StatusUnprocessableEntity {
@@ -410,6 +416,22 @@ func TestSignInRateLimits(t *testing.T) {
 	})
 }
 
+func TestSignupRateLimitPerAddress(t *testing.T) {
+	ta := newTestApp(t)
+	d := ta.device("spammer", uaChromeMac, "198.51.100.7")
+	for i := range 10 {
+		d.signup(fmt.Sprintf("u%d@example.com", i), testPassword)
+	}
+	r := d.post("/signup", url.Values{"email": {"u10@example.com"}, "password": {testPassword}})
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many accounts") {
+		t.Errorf("11th sign-up from one address: %d, want 429 with Retry-After and a message", r.status)
+	}
+	if n := ta.query(`SELECT COUNT(*) FROM users`); n != "10" {
+		t.Errorf("%s accounts, want 10", n)
+	}
+	ta.device("someone else", uaChromeMac, "192.0.2.8").signup("other@example.com", testPassword)
+}
+
 func TestSingleSessionMode(t *testing.T) {
 	ta := newTestApp(t, func(c *handlers.Config) { c.SingleSession = true })
 	a := ta.device("A", uaChromeMac, "")
@@ -430,8 +452,14 @@ func TestEventsReachTheEmbeddingApp(t *testing.T) {
 	for len(ta.events) > 0 {
 		kinds = append(kinds, string((<-ta.events).Kind))
 	}
-	if got := strings.Join(kinds, " "); got != "signed-in signed-in signed-in session-revoked" {
-		t.Errorf("events = %q", got)
+	want := "signed-in new-device signed-in new-device signed-in new-device session-revoked"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("events = %q, want %q", got, want)
+	}
+	// A device the account has signed in from before is not new.
+	ta.device("A again", uaChromeMac, "").login("ann@example.com", testPassword)
+	if ev := <-ta.events; ev.Kind != "signed-in" || len(ta.events) != 0 {
+		t.Errorf("a known device's sign-in gave %q and %d more events, want signed-in alone", ev.Kind, len(ta.events))
 	}
 }
 

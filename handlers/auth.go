@@ -142,11 +142,19 @@ func (a *App) startSession(c *gin.Context, user models.User, remember bool) bool
 			a.emit(ev)
 		}
 	}
+	seen, err := a.events.SignedInBefore(ctx, user.ID, cur.Device.Label())
+	if err != nil {
+		return undo(err)
+	}
 	ev, err := a.events.Record(ctx, user.ID, models.EventSignedIn, actor, cur.Device.Label())
 	if err != nil {
 		return undo(err)
 	}
 	a.emit(ev)
+	if !seen {
+		ev.Kind = models.EventNewDevice
+		a.emit(ev)
+	}
 	c.Redirect(http.StatusSeeOther, "/account/security")
 	return true
 }
@@ -187,6 +195,16 @@ func (a *App) signup(c *gin.Context) {
 		refuse(problem)
 		return
 	}
+	ipKey := limitKeyIP(ClientIP(c.Request))
+	if wait, err := a.limits.Locked(c.Request.Context(), models.LimitSignupIP, ipKey); err != nil {
+		a.fail(c, err)
+		return
+	} else if wait > 0 {
+		retryAfter(c, wait)
+		form.Error = "Too many accounts were created from this network. Try again in " + humanWait(wait) + "."
+		a.page(c, http.StatusTooManyRequests, "Create account", views.SignupPage(form))
+		return
+	}
 	user, err := a.users.Create(c.Request.Context(), email, password)
 	if errors.Is(err, models.ErrEmailTaken) {
 		refuse("An account with that email already exists. Sign in instead.")
@@ -195,6 +213,9 @@ func (a *App) signup(c *gin.Context) {
 	if err != nil {
 		a.fail(c, err)
 		return
+	}
+	if _, err := a.limits.Fail(c.Request.Context(), models.LimitSignupIP, ipKey); err != nil {
+		a.log.Error("count sign-up", "err", err, "request_id", requestIDOf(c))
 	}
 	if !a.startSession(c, user, false) {
 		// A sign-up that could not sign the device in leaves no account behind, so the

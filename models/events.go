@@ -24,6 +24,9 @@ const (
 	EventConfirmFailed   EventKind = "confirm-failed"
 	EventLockedOut       EventKind = "locked-out"
 	EventSignInFailed    EventKind = "sign-in-failed"
+	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
+	// account has not signed in from within the log's retention; it is not stored.
+	EventNewDevice EventKind = "new-device"
 )
 
 // EventRetention is how long security events are kept.
@@ -103,6 +106,20 @@ func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, erro
 		return nil, fmt.Errorf("latest events: %w", err)
 	}
 	return out, nil
+}
+
+// SignedInBefore reports whether the user's log holds a sign-in from a device with that label.
+func (e *Events) SignedInBefore(ctx context.Context, userID int64, device string) (bool, error) {
+	var one int
+	err := e.db.Read.QueryRowContext(ctx, `SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1`,
+		userID, string(EventSignedIn), CleanText(device, 200)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("earlier sign-ins: %w", err)
+	}
+	return true, nil
 }
 
 // ByID returns one of the user's events; another user's event is ErrNotFound.

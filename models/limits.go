@@ -23,6 +23,9 @@ var (
 	LimitLoginEmail = Limit{Scope: "login-email", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
 	LimitLoginIP    = Limit{Scope: "login-ip", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
 	LimitConfirm    = Limit{Scope: "confirm", Max: 5, Window: 15 * time.Minute, Lock: 15 * time.Minute}
+	// LimitSignupIP counts accounts created from one address (not failures): each costs
+	// a password hash and a row, so one client cannot create them without bound.
+	LimitSignupIP = Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour}
 )
 
 // Limiter counts failures per key in the database, so limits hold across restarts.
