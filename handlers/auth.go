@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -36,7 +37,7 @@ func (a *App) loginPage(c *gin.Context) {
 		return
 	}
 	a.page(c, http.StatusOK, "Sign in", views.LoginPage(views.AuthForm{
-		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen,
+		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(),
 	}))
 }
 
@@ -46,7 +47,8 @@ func (a *App) login(c *gin.Context) {
 		a.badForm(c, err)
 		return
 	}
-	form := views.AuthForm{Email: c.PostForm("email"), Remember: c.PostForm("remember") == "on", SignupOpen: a.cfg.SignupOpen}
+	form := views.AuthForm{Email: c.PostForm("email"), Remember: c.PostForm("remember") == "on",
+		SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor()}
 	form.Email = models.CleanText(form.Email, models.MaxEmailLen+16)
 	password := c.PostForm("password")
 	loginFailed := func(status int, msg string) {
@@ -260,6 +262,18 @@ func (a *App) emit(ev models.Event) {
 	if a.cfg.OnEvent != nil && ev.ID != 0 {
 		a.cfg.OnEvent(ev)
 	}
+}
+
+// rememberFor says how long "keep me signed in" lasts, as a person would say it.
+func (a *App) rememberFor() string {
+	d := a.cfg.RememberFor
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d minutes", int(d.Minutes()))
 }
 
 // limitKeyIP is the rate-limit key for an address: IPv6 counts per /64, since one

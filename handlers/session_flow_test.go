@@ -301,7 +301,7 @@ func TestRoutesAndStatuses(t *testing.T) {
 	}{
 		{"GET", "/", nil, 303, "/login", ""},
 		{"GET", "/healthz", nil, 200, "", "ok"},
-		{"GET", "/login", nil, 200, "", `name="remember"`},
+		{"GET", "/login", nil, 200, "", `signed in on this device for 30 days`},
 		{"GET", "/signup", nil, 200, "", `name="password"`},
 		{"GET", "/account/security", nil, 303, "/login", ""},
 		{"POST", "/signup", url.Values{"email": {"not an email"}, "password": {testPassword}}, 422, "", "does not look like an email"},
