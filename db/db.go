@@ -21,11 +21,20 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 1
+const Version = 2
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
-var migrations = []string{}
+var migrations = []string{
+	// 1 to 2: failures gets an id, so an attempt reserved before a password check can be
+	// taken back exactly (the rows are copied over; schema.sql recreates the indexes), and
+	// users get a password version, so a write can tell a password change from a re-salt.
+	`ALTER TABLE users ADD COLUMN password_version INTEGER NOT NULL DEFAULT 1;
+	 CREATE TABLE failures_v2 (id INTEGER PRIMARY KEY, scope TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL);
+	 INSERT INTO failures_v2 (scope, key, at) SELECT scope, key, at FROM failures;
+	 DROP TABLE failures;
+	 ALTER TABLE failures_v2 RENAME TO failures;`,
+}
 
 // DB is the database as two pools: one connection that writes, many that read.
 // SQLite allows one writer at a time; funnelling writes through one connection

@@ -67,3 +67,37 @@ func TestPoolsAndPragmas(t *testing.T) {
 		t.Error("a reader connection could write")
 	}
 }
+
+// TestMigrateFromVersion1 opens a file as version 1 wrote it: failures without an id,
+// users without a password version. The rows survive and gain the new columns.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`DROP TABLE failures`, `CREATE TABLE failures (scope TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL)`,
+		`INSERT INTO failures VALUES ('confirm', '1', 100), ('login-ip', '203.0.113.1', 200)`,
+		`DROP TABLE users`, `CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
+		`PRAGMA user_version = 1`,
+	} {
+		if _, err := d.Write.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	d.Close()
+	if d, err = Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n, ids, version, v int
+	d.Read.QueryRow(`SELECT COUNT(*), COUNT(id) FROM failures`).Scan(&n, &ids)
+	d.Read.QueryRow(`SELECT password_version FROM users WHERE email = 'a@example.com'`).Scan(&version)
+	d.Read.QueryRow(`PRAGMA user_version`).Scan(&v)
+	if n != 2 || ids != 2 || version != 1 || v != Version {
+		t.Errorf("after migrating: %d failures (%d with ids), password_version %d, schema %d", n, ids, version, v)
+	}
+}

@@ -11,6 +11,7 @@ CREATE TABLE IF NOT EXISTS users (
     id            INTEGER PRIMARY KEY,
     email         TEXT NOT NULL UNIQUE,        -- stored lower-cased: unique case-insensitively
     password_hash TEXT NOT NULL,               -- argon2id, PHC string form
+    password_version INTEGER NOT NULL DEFAULT 1, -- bumped by a password change, not by a re-salt
     created_at    INTEGER NOT NULL
 );
 
@@ -58,8 +59,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_user_at ON events (user_id, at);
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
 
--- Failed attempts and lockouts for rate limits; in the database so they survive a restart.
+-- Failed attempts (and attempts in flight, reserved before the password is checked) and
+-- lockouts for rate limits; in the database so they survive a restart.
 CREATE TABLE IF NOT EXISTS failures (
+    id    INTEGER PRIMARY KEY,
     scope TEXT NOT NULL,                       -- login-email, login-ip, confirm
     key   TEXT NOT NULL,
     at    INTEGER NOT NULL

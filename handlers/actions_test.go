@@ -423,7 +423,7 @@ func TestSignupRateLimitPerAddress(t *testing.T) {
 		d.signup(fmt.Sprintf("u%d@example.com", i), testPassword)
 	}
 	r := d.post("/signup", url.Values{"email": {"u10@example.com"}, "password": {testPassword}})
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many accounts") {
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "Too many sign-up attempts") {
 		t.Errorf("11th sign-up from one address: %d, want 429 with Retry-After and a message", r.status)
 	}
 	if n := ta.query(`SELECT COUNT(*) FROM users`); n != "10" {

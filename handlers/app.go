@@ -130,7 +130,10 @@ func (a *App) Sessions() *models.Sessions { return a.sessions }
 func (a *App) Hasher() *models.Hasher { return a.hasher }
 
 // Mount registers Elsewhere's routes and middleware on r. The middleware applies only to
-// these routes, so a host app's own routes are untouched.
+// these routes, so a host app's own routes are untouched. Client addresses are taken
+// from gin's ClientIP, so the host engine must set its trusted proxies
+// (engine.SetTrustedProxies): gin's default believes X-Forwarded-For from anyone, which
+// would let a client pick the address its sign-in failures are counted against.
 func (a *App) Mount(r gin.IRouter) {
 	g := r.Group("/", a.requestID, a.recover, a.securityHeaders, a.limitBody, a.crossOrigin, a.clientIP,
 		ginsessions.Sessions("elsewhere", a.store))

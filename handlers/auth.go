@@ -61,15 +61,41 @@ func (a *App) login(c *gin.Context) {
 	}
 
 	email, problem := models.NormalizeEmail(form.Email)
-	ipKey := limitKeyIP(ClientIP(c.Request))
-	for _, lk := range []struct {
-		limit models.Limit
-		key   string
-	}{{models.LimitLoginIP, ipKey}, {models.LimitLoginEmail, email}} {
-		if lk.key == "" {
-			continue
+	// The attempt is counted before the password is checked, so parallel guesses cannot
+	// all pass the limit; a right password takes it back.
+	att, wait, err := a.limits.Try(ctx,
+		models.LimitKey{Limit: models.LimitLoginIP, Key: limitKeyIP(ClientIP(c.Request))},
+		models.LimitKey{Limit: models.LimitLoginEmail, Key: email})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if wait > 0 {
+		locked(wait)
+		return
+	}
+
+	err = models.ErrInvalidCredentials
+	if problem == "" && password != "" && !models.PasswordTooLong(password) {
+		// A second round only when a password change won the race with this sign-in:
+		// the password is checked again against the hash that won.
+		for round := 0; round < 3; round++ {
+			var user models.User
+			if user, err = a.users.Authenticate(ctx, email, password); err != nil {
+				break
+			}
+			if err = a.startSession(c, user, form.Remember); !errors.Is(err, models.ErrPasswordChanged) {
+				break
+			}
 		}
-		wait, err := a.limits.Locked(ctx, lk.limit, lk.key)
+	}
+	switch {
+	case err == nil:
+		if err := a.limits.Succeeded(ctx, att); err != nil {
+			a.log.Error("release sign-in attempt", "err", err, "request_id", requestIDOf(c))
+		}
+	case errors.Is(err, models.ErrInvalidCredentials):
+		wait, err := a.limits.Failed(ctx, att)
 		if err != nil {
 			a.fail(c, err)
 			return
@@ -78,69 +104,44 @@ func (a *App) login(c *gin.Context) {
 			locked(wait)
 			return
 		}
-	}
-
-	var user models.User
-	err := models.ErrInvalidCredentials
-	if problem == "" && password != "" && !models.PasswordTooLong(password) {
-		user, err = a.users.Authenticate(ctx, email, password)
-	}
-	if errors.Is(err, models.ErrInvalidCredentials) {
-		wait, ferr := a.limits.Fail(ctx, models.LimitLoginIP, ipKey)
-		if ferr == nil && email != "" {
-			var byEmail time.Duration
-			byEmail, ferr = a.limits.Fail(ctx, models.LimitLoginEmail, email)
-			wait = max(wait, byEmail)
-		}
-		if ferr != nil {
-			a.fail(c, ferr)
-			return
-		}
-		if wait > 0 {
-			locked(wait)
-			return
-		}
 		loginFailed(http.StatusUnauthorized, msgBadLogin)
-		return
-	}
-	if err != nil {
+	default:
 		a.fail(c, err)
-		return
 	}
-	a.startSession(c, user, form.Remember)
 }
 
-// startSession signs the device in as user with a brand-new token and records it. It
-// reports whether it did; when it did not, it has answered the request and left no
-// session behind.
-func (a *App) startSession(c *gin.Context, user models.User, remember bool) bool {
+// startSession signs the device in as user with a brand-new token, records it, and
+// redirects to the Security page. On an error it has left no session behind and not
+// answered; ErrPasswordChanged means the password changed since it was checked.
+func (a *App) startSession(c *gin.Context, user models.User, remember bool) error {
 	ctx := c.Request.Context()
 	s := ginsessions.Default(c)
 	s.Clear()
 	s.Set(SessionUserID, user.ID)
 	s.Set(SessionRemember, remember)
+	s.Set(checkedVersionKey{}, user.PasswordVersion)
 	if err := s.Save(); err != nil {
-		a.fail(c, err)
-		return false
+		return err
 	}
 	// A sign-in is its session and its line in the security log, or neither: a session
 	// the log does not show is a device its owner never saw arrive. So what follows
 	// runs even if the client goes away, and a failure signs the device out again.
 	ctx = context.WithoutCancel(ctx)
-	undo := func(err error) bool {
+	undo := func(err error) error {
 		s.Clear()
 		if uerr := s.Save(); uerr != nil {
 			a.log.Error("undo sign-in", "err", uerr, "request_id", requestIDOf(c))
 		}
-		a.fail(c, err)
-		return false
+		return err
 	}
 	cur, _ := sessionOf(s).Values[loadedKey{}].(models.Session)
 	actor := models.Actor{IP: cur.IP, Device: cur.Device.Label()}
 	if a.cfg.SingleSession {
-		if _, ev, err := a.sessions.RevokeOthers(ctx, models.Change{UserID: user.ID, Current: cur.Handle, Actor: actor}); err != nil {
+		_, ev, err := a.sessions.RevokeOthers(ctx, models.Change{UserID: user.ID, Current: cur.Handle, Actor: actor})
+		if err != nil {
 			return undo(err)
-		} else if ev.Detail != "0 other devices" {
+		}
+		if ev.Detail != "0 other devices" {
 			a.emit(ev)
 		}
 	}
@@ -158,7 +159,7 @@ func (a *App) startSession(c *gin.Context, user models.User, remember bool) bool
 		a.emit(ev)
 	}
 	c.Redirect(http.StatusSeeOther, "/account/security")
-	return true
+	return nil
 }
 
 func (a *App) signupPage(c *gin.Context) {
@@ -197,13 +198,17 @@ func (a *App) signup(c *gin.Context) {
 		refuse(problem)
 		return
 	}
-	ipKey := limitKeyIP(ClientIP(c.Request))
-	if wait, err := a.limits.Locked(c.Request.Context(), models.LimitSignupIP, ipKey); err != nil {
+	// Every attempt that gets this far costs a hash (and says whether the email is
+	// taken), so each counts, created or not.
+	_, wait, err := a.limits.Try(c.Request.Context(),
+		models.LimitKey{Limit: models.LimitSignupIP, Key: limitKeyIP(ClientIP(c.Request))})
+	if err != nil {
 		a.fail(c, err)
 		return
-	} else if wait > 0 {
+	}
+	if wait > 0 {
 		retryAfter(c, wait)
-		form.Error = "Too many accounts were created from this network. Try again in " + humanWait(wait) + "."
+		form.Error = "Too many sign-up attempts from this network. Try again in " + humanWait(wait) + "."
 		a.page(c, http.StatusTooManyRequests, "Create account", views.SignupPage(form))
 		return
 	}
@@ -216,15 +221,13 @@ func (a *App) signup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	if _, err := a.limits.Fail(c.Request.Context(), models.LimitSignupIP, ipKey); err != nil {
-		a.log.Error("count sign-up", "err", err, "request_id", requestIDOf(c))
-	}
-	if !a.startSession(c, user, false) {
+	if err := a.startSession(c, user, false); err != nil {
 		// A sign-up that could not sign the device in leaves no account behind, so the
 		// same email can simply be tried again.
-		if err := a.users.Delete(context.WithoutCancel(c.Request.Context()), user.ID); err != nil {
-			a.log.Error("undo sign-up", "err", err, "request_id", requestIDOf(c))
+		if derr := a.users.Delete(context.WithoutCancel(c.Request.Context()), user.ID); derr != nil {
+			a.log.Error("undo sign-up", "err", derr, "request_id", requestIDOf(c))
 		}
+		a.fail(c, err)
 	}
 }
 

@@ -66,6 +66,11 @@ func Example_embedding() {
 	}
 
 	router := gin.New()
+	// gin believes X-Forwarded-For from anyone by default; the sign-in limits and the
+	// addresses shown need it believed only from your own proxies (here: none).
+	if err := router.SetTrustedProxies(nil); err != nil {
+		log.Fatal(err)
+	}
 	router.GET("/hello", func(c *gin.Context) { c.String(http.StatusOK, "the host's own route") })
 	security.Mount(router) // /login, /signup, /logout, /account/..., /static/..., /healthz
 	// README:embed:end

@@ -67,6 +67,11 @@ func (a *App) fail(c *gin.Context, err error) {
 		// same answer as when the next request finds it gone.
 		a.setFlash(c, flashEnded)
 		a.toLogin(c)
+	case errors.Is(err, models.ErrPasswordChanged):
+		// Another device changed the password between this request's check and its
+		// write; nothing was changed here.
+		a.renderError(c, http.StatusConflict, "Your password just changed",
+			"The password was changed on another device a moment ago, so nothing was done. Reload the page and try again with the current password.")
 	case errors.Is(err, context.Canceled):
 		c.Status(499) // the client went away; nobody reads this
 	case db.IsBusy(err):

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -125,8 +126,9 @@ func (a *App) confirmOpen(cur models.Session, now time.Time) bool {
 
 // confirmation is the outcome of asking for the password before an action.
 type confirmation struct {
-	password     string    // the password given; "" when the window let the action through
-	confirmUntil time.Time // the window to open, when the password was given
+	password       string    // the password given; "" when the window let the action through
+	checkedVersion int64     // the password version the password was checked against
+	confirmUntil   time.Time // the window to open, when the password was given
 }
 
 // confirm checks a password given to confirm an action, with the lockout. When it returns
@@ -136,8 +138,9 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 	ctx := c.Request.Context()
 	cur := current(c)
 	now := a.now()
-	key := strconv.FormatInt(cur.UserID, 10)
-	wait, err := a.limits.Locked(ctx, models.LimitConfirm, key)
+	// The attempt is counted before the password is checked, so parallel guesses cannot
+	// all pass the lockout; anything but a wrong password takes it back.
+	att, wait, err := a.limits.Try(ctx, models.LimitKey{Limit: models.LimitConfirm, Key: strconv.FormatInt(cur.UserID, 10)})
 	if err != nil {
 		a.fail(c, err)
 		return confirmation{}, false
@@ -147,19 +150,26 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		refuse(http.StatusTooManyRequests, lockedMessage(wait))
 		return confirmation{}, false
 	}
+	release := func() {
+		if err := a.limits.Succeeded(context.WithoutCancel(ctx), att); err != nil {
+			a.log.Error("release confirmation attempt", "err", err, "request_id", requestIDOf(c))
+		}
+	}
 	if password == "" && allowWindow && a.confirmOpen(cur, now) {
+		release()
 		return confirmation{}, true
 	}
 	if password == "" {
+		release()
 		refuse(http.StatusUnprocessableEntity, "Enter your password to confirm.")
 		return confirmation{}, false
 	}
-	err = models.ErrWrongPassword
+	checked, err := int64(0), models.ErrWrongPassword
 	if !models.PasswordTooLong(password) {
-		err = a.users.CheckPassword(ctx, cur.UserID, password)
+		checked, err = a.users.CheckPassword(ctx, cur.UserID, password)
 	}
 	if errors.Is(err, models.ErrWrongPassword) {
-		wait, ferr := a.limits.Fail(ctx, models.LimitConfirm, key)
+		wait, ferr := a.limits.Failed(ctx, att)
 		if ferr != nil {
 			a.fail(c, ferr)
 			return confirmation{}, false
@@ -186,28 +196,43 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		a.fail(c, err)
 		return confirmation{}, false
 	}
-	conf := confirmation{password: password}
+	release()
+	conf := confirmation{password: password, checkedVersion: checked}
 	if a.cfg.ConfirmWindow > 0 {
 		conf.confirmUntil = now.Add(a.cfg.ConfirmWindow)
 	}
 	return conf, true
 }
 
-// confirmSignOut confirms a sign-out action and re-hashes the confirmed password under
-// a fresh salt, so whatever was derived from the old hash, in this database or outside
-// it, stops matching. Inside the confirmation window there is no password to hash, and
-// the hash stays (newHash ""). It answers the request itself when it returns false.
-func (a *App) confirmSignOut(c *gin.Context, form confirmForm) (conf confirmation, newHash string, ok bool) {
-	conf, ok = a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
-	if !ok || conf.password == "" {
-		return conf, "", ok
+// rotate runs a sign-out action with its hash rotation: it hashes hashThis (the confirmed
+// password under a fresh salt, or the new password; "" inside the confirmation window,
+// where there is no password to hash) and hands act the change. When another device
+// rotated the hash between this request's check and its write, the password is checked
+// again against the hash that won and the action retried; a password that no longer
+// matches gives ErrPasswordChanged and nothing is done.
+func (a *App) rotate(c *gin.Context, conf confirmation, hashThis string, act func(models.Change) (models.Event, error)) (models.Event, error) {
+	ctx := c.Request.Context()
+	for round := 0; ; round++ {
+		newHash := ""
+		if hashThis != "" {
+			var err error
+			if newHash, err = a.hasher.Hash(ctx, hashThis); err != nil {
+				return models.Event{}, err
+			}
+		}
+		ev, err := act(a.change(c, conf, newHash))
+		if !errors.Is(err, models.ErrPasswordChanged) || conf.password == "" || round == 2 {
+			return ev, err
+		}
+		checked, err := a.users.CheckPassword(ctx, current(c).UserID, conf.password)
+		if errors.Is(err, models.ErrWrongPassword) {
+			return models.Event{}, models.ErrPasswordChanged
+		}
+		if err != nil {
+			return models.Event{}, err
+		}
+		conf.checkedVersion = checked
 	}
-	newHash, err := a.hasher.Hash(c.Request.Context(), conf.password)
-	if err != nil {
-		a.fail(c, err)
-		return conf, "", false
-	}
-	return conf, newHash, true
 }
 
 func lockedMessage(wait time.Duration) string {
@@ -264,11 +289,14 @@ func (a *App) revokeOne(c *gin.Context) {
 	form := confirmForm{dialogID: "confirm-" + handle, title: "Sign out " + label + "?",
 		body:   "That device will lose access on its next request. Your password stays the same.",
 		action: "/account/sessions/" + handle + "/revoke", submit: "Sign out device"}
-	conf, newHash, ok := a.confirmSignOut(c, form)
+	conf, ok := a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
 	if !ok {
 		return
 	}
-	_, ev, err := a.sessions.Revoke(c.Request.Context(), a.change(c, conf, newHash), handle)
+	ev, err := a.rotate(c, conf, conf.password, func(ch models.Change) (models.Event, error) {
+		_, ev, err := a.sessions.Revoke(c.Request.Context(), ch, handle)
+		return ev, err
+	})
 	if errors.Is(err, models.ErrNotFound) {
 		a.renderError(c, http.StatusNotFound, "No such device", "That device is not signed in to your account.")
 		return
@@ -291,11 +319,14 @@ func (a *App) revokeOthers(c *gin.Context) {
 	form := confirmForm{dialogID: "confirm-others", title: "Log out other devices?",
 		body:   "Every device but this one will lose access on its next request.",
 		action: "/account/sessions/others/revoke", submit: "Log out other devices"}
-	conf, newHash, ok := a.confirmSignOut(c, form)
+	conf, ok := a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
 	if !ok {
 		return
 	}
-	_, ev, err := a.sessions.RevokeOthers(c.Request.Context(), a.change(c, conf, newHash))
+	ev, err := a.rotate(c, conf, conf.password, func(ch models.Change) (models.Event, error) {
+		_, ev, err := a.sessions.RevokeOthers(c.Request.Context(), ch)
+		return ev, err
+	})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -341,12 +372,10 @@ func (a *App) changePassword(c *gin.Context) {
 		refuse(http.StatusUnprocessableEntity, "The new password is the same as the current one.")
 		return
 	}
-	newHash, err := a.hasher.Hash(ctx, next)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	_, ev, err := a.sessions.ChangePassword(ctx, a.change(c, conf, newHash), logoutOthers)
+	ev, err := a.rotate(c, conf, next, func(ch models.Change) (models.Event, error) {
+		_, ev, err := a.sessions.ChangePassword(ctx, ch, logoutOthers)
+		return ev, err
+	})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -363,7 +392,7 @@ func (a *App) changePassword(c *gin.Context) {
 // change describes the current request's action for the model.
 func (a *App) change(c *gin.Context, conf confirmation, newHash string) models.Change {
 	cur := current(c)
-	return models.Change{UserID: cur.UserID, Current: cur.Handle, NewHash: newHash,
+	return models.Change{UserID: cur.UserID, Current: cur.Handle, NewHash: newHash, CheckedVersion: conf.checkedVersion,
 		ConfirmUntil: conf.confirmUntil, Actor: models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}}
 }
 

@@ -28,6 +28,9 @@ type (
 	loadedKey struct{} // models.Session as it was loaded
 	endedKey  struct{} // error: why a presented cookie is not signed in (stamp mismatch)
 	failedKey struct{} // error: the database could not be asked
+	// checkedVersionKey carries, from a sign-in handler to Save, the password version
+	// the password was checked against (see models.NewSession.PasswordVersion).
+	checkedVersionKey struct{}
 )
 
 // SessionBackend is what the store needs from the sessions table; models.Sessions
@@ -139,9 +142,12 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 	}
 	// A sign-in: always a brand-new token, so a token planted before sign-in is worthless.
 	remember, _ := s.Values[SessionRemember].(bool)
+	checked, _ := s.Values[checkedVersionKey{}].(int64)
+	delete(s.Values, checkedVersionKey{})
 	token, hash := models.NewToken()
 	sess, err := st.backend.Create(ctx, hash, models.NewSession{
 		UserID: uid, Remember: remember, IP: ClientIP(r), UserAgent: r.UserAgent(), Hints: clientHints(r), Data: data,
+		PasswordVersion: checked,
 	}, s.ID)
 	if err != nil {
 		return fmt.Errorf("save session: %w", err)

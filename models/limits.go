@@ -23,8 +23,9 @@ var (
 	LimitLoginEmail = Limit{Scope: "login-email", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
 	LimitLoginIP    = Limit{Scope: "login-ip", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
 	LimitConfirm    = Limit{Scope: "confirm", Max: 5, Window: 15 * time.Minute, Lock: 15 * time.Minute}
-	// LimitSignupIP counts accounts created from one address (not failures): each costs
-	// a password hash and a row, so one client cannot create them without bound.
+	// LimitSignupIP counts every sign-up attempt from one address that passes the form
+	// checks (not only failures): each costs a password hash, so one client cannot make
+	// the server hash, or probe which emails are taken, without bound.
 	LimitSignupIP = Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour}
 )
 
@@ -39,54 +40,117 @@ func NewLimiter(d *db.DB, now Clock) *Limiter {
 	return &Limiter{db: d, now: now}
 }
 
-// Locked returns how long key stays locked under l, or 0 when it is not.
-func (lm *Limiter) Locked(ctx context.Context, l Limit, key string) (time.Duration, error) {
-	now := lm.now()
-	var until int64
-	err := lm.db.Read.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
-		l.Scope, key, unix(now)).Scan(&until)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("check %s lockout: %w", l.Scope, err)
-	}
-	return retryAfter(now, until), nil
+// LimitKey is one counter: a limit and the key it counts for (an email, an address, a user).
+type LimitKey struct {
+	Limit Limit
+	Key   string
 }
 
-// Fail records a failure for key and returns how long the key is now locked (0: not locked).
-// The failure that reaches Max starts the lock.
-func (lm *Limiter) Fail(ctx context.Context, l Limit, key string) (time.Duration, error) {
+// Attempt is a try reserved by Try: recorded as a failure until Succeeded takes it back.
+type Attempt struct {
+	ids  []int64
+	keys []LimitKey
+}
+
+// Try reserves one attempt on every key, atomically: when any key is locked or already
+// has Max failures (reserved ones included) in its window, nothing is reserved and Try
+// returns how long to wait. Reserving before the password is checked means a burst of
+// parallel guesses cannot all pass the check: at most Max of them get through.
+func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Duration, error) {
 	now := lm.now()
 	tx, err := lm.db.Write.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("record %s failure: %w", l.Scope, err)
+		return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO failures (scope, key, at) VALUES (?, ?, ?)`,
-		l.Scope, key, unix(now)); err != nil {
-		return 0, fmt.Errorf("record %s failure: %w", l.Scope, err)
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
-		l.Scope, key, unix(now.Add(-l.Window))).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count %s failures: %w", l.Scope, err)
-	}
-	var lock time.Duration
-	if n >= l.Max {
-		until := now.Add(l.Lock)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO lockouts (scope, key, until) VALUES (?, ?, ?)
-			ON CONFLICT (scope, key) DO UPDATE SET until = excluded.until`, l.Scope, key, unix(until)); err != nil {
-			return 0, fmt.Errorf("lock %s: %w", l.Scope, err)
+	var att Attempt
+	for _, k := range keys {
+		if k.Key == "" {
+			continue
 		}
-		// The lock replaces the count: once it ends, the key starts afresh.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM failures WHERE scope = ? AND key = ?`, l.Scope, key); err != nil {
-			return 0, fmt.Errorf("lock %s: %w", l.Scope, err)
+		var until int64
+		err := tx.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
+			k.Limit.Scope, k.Key, unix(now)).Scan(&until)
+		if err == nil {
+			return Attempt{}, retryAfter(now, until), nil
 		}
-		lock = retryAfter(now, unix(until))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Attempt{}, 0, fmt.Errorf("check %s lockout: %w", k.Limit.Scope, err)
+		}
+		since := unix(now.Add(-k.Limit.Window))
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
+			k.Limit.Scope, k.Key, since).Scan(&n); err != nil {
+			return Attempt{}, 0, fmt.Errorf("count %s failures: %w", k.Limit.Scope, err)
+		}
+		if n >= k.Limit.Max {
+			// Full without a lock: attempts still in flight, or a limit that counts every
+			// try. Wait until enough of them leave the window.
+			var oldest int64
+			if err := tx.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
+				ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest); err != nil {
+				return Attempt{}, 0, fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
+			}
+			return Attempt{}, retryAfter(now, oldest+int64(k.Limit.Window/time.Second)), nil
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO failures (scope, key, at) VALUES (?, ?, ?)`, k.Limit.Scope, k.Key, unix(now))
+		if err != nil {
+			return Attempt{}, 0, fmt.Errorf("reserve %s attempt: %w", k.Limit.Scope, err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return Attempt{}, 0, fmt.Errorf("reserve %s attempt: %w", k.Limit.Scope, err)
+		}
+		att.ids, att.keys = append(att.ids, id), append(att.keys, k)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("record %s failure: %w", l.Scope, err)
+		return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
+	}
+	return att, 0, nil
+}
+
+// Succeeded takes back the failures Try reserved: the attempt was right.
+func (lm *Limiter) Succeeded(ctx context.Context, att Attempt) error {
+	for _, id := range att.ids {
+		if _, err := lm.db.Write.ExecContext(ctx, `DELETE FROM failures WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("release attempt: %w", err)
+		}
+	}
+	return nil
+}
+
+// Failed keeps the failures Try reserved and locks every key that has reached its Max;
+// it returns the longest lock (0: none). The failure that reaches Max starts the lock.
+func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, error) {
+	now := lm.now()
+	tx, err := lm.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("rate limit: %w", err)
+	}
+	defer tx.Rollback()
+	var lock time.Duration
+	for _, k := range att.keys {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
+			k.Limit.Scope, k.Key, unix(now.Add(-k.Limit.Window))).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count %s failures: %w", k.Limit.Scope, err)
+		}
+		if n < k.Limit.Max {
+			continue
+		}
+		until := now.Add(k.Limit.Lock)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO lockouts (scope, key, until) VALUES (?, ?, ?)
+			ON CONFLICT (scope, key) DO UPDATE SET until = excluded.until`, k.Limit.Scope, k.Key, unix(until)); err != nil {
+			return 0, fmt.Errorf("lock %s: %w", k.Limit.Scope, err)
+		}
+		// The lock replaces the count: once it ends, the key starts afresh.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM failures WHERE scope = ? AND key = ?`, k.Limit.Scope, k.Key); err != nil {
+			return 0, fmt.Errorf("lock %s: %w", k.Limit.Scope, err)
+		}
+		lock = max(lock, retryAfter(now, unix(until)))
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("rate limit: %w", err)
 	}
 	return lock, nil
 }

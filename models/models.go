@@ -16,6 +16,7 @@ var (
 	ErrWrongPassword      = errors.New("wrong password")
 	ErrStampMismatch      = errors.New("session stamp does not match the password")
 	ErrSessionEnded       = errors.New("session was signed out from another device")
+	ErrPasswordChanged    = errors.New("the password changed while this request was checking it")
 	ErrCurrentSession     = errors.New("that is the current session")
 )
 

@@ -15,6 +15,12 @@ type Change struct {
 	// NewHash replaces the user's password hash (the same password under a fresh salt,
 	// or a new password); every session that stays is re-stamped with it. "" keeps the hash.
 	NewHash string
+	// CheckedVersion is the password version the confirming password was checked
+	// against; when set, the action is refused with ErrPasswordChanged if the password
+	// changed since (a re-salt by another device's action does not count).
+	CheckedVersion int64
+	// PasswordChange marks NewHash as a new password rather than the same one re-salted.
+	PasswordChange bool
 	// ConfirmUntil, when set, opens the acting session's confirmation window until then.
 	ConfirmUntil time.Time
 	Actor        Actor
@@ -72,8 +78,14 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 	if ch.NewHash == "" {
 		return 0, Event{}, errors.New("change password: no new hash")
 	}
+	ch.PasswordChange = true
 	var n int64
 	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+		// A window opened with the old password must not outlive it on other devices.
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = 0 WHERE user_id = ? AND handle <> ?`,
+			ch.UserID, ch.Current); err != nil {
+			return "", "", fmt.Errorf("close confirmation windows: %w", err)
+		}
 		if !logoutOthers {
 			return EventPasswordChanged, "other devices stay signed in", nil
 		}
@@ -99,10 +111,23 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 		return Event{}, err
 	}
 	defer tx.Rollback()
-	// The acting session must still exist: a device revoked a moment ago cannot act.
+	var (
+		curHash    string
+		curVersion int64
+	)
+	if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`,
+		ch.UserID).Scan(&curHash, &curVersion); err != nil {
+		return Event{}, fmt.Errorf("read password hash: %w", err)
+	}
+	if ch.CheckedVersion != 0 && ch.CheckedVersion != curVersion {
+		return Event{}, ErrPasswordChanged
+	}
+	oldStamp := s.stamp(curHash)
+	// The acting session must still exist, and still carry the current stamp: a device
+	// signed out (or made stale by a password change) a moment ago cannot act.
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE handle = ? AND user_id = ? AND expires_at > ?`,
-		ch.Current, ch.UserID, unix(now)).Scan(&one)
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE handle = ? AND user_id = ? AND expires_at > ? AND stamp = ?`,
+		ch.Current, ch.UserID, unix(now), oldStamp).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrSessionEnded
 	}
@@ -114,7 +139,17 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 		return Event{}, err
 	}
 	if ch.NewHash != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, ch.NewHash, ch.UserID); err != nil {
+		// Sessions whose stamp is already stale (the hash changed behind their backs, or
+		// the stamp secret did) end here; re-stamping them would bring them back.
+		if err := endSessions(ctx, tx, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
+			return Event{}, err
+		}
+		bump := 0
+		if ch.PasswordChange {
+			bump = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
+			ch.NewHash, bump, ch.UserID); err != nil {
 			return Event{}, fmt.Errorf("rotate password hash: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {

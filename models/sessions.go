@@ -45,12 +45,16 @@ type NewSession struct {
 	UserAgent string
 	Hints     ClientHints
 	Data      []byte
+	// PasswordVersion is the password version the sign-in's password was checked
+	// against. When set and no longer the user's, Create refuses with ErrPasswordChanged,
+	// so a sign-in with a password that was just changed cannot slip in after the change.
+	PasswordVersion int64
 }
 
-// Lifetimes say how long a session lives without activity.
+// Lifetimes say how long a session lives.
 type Lifetimes struct {
-	Idle     time.Duration // a device that did not ask to be remembered
-	Remember time.Duration // a device that did
+	Idle     time.Duration // without activity, for a device that did not ask to be remembered
+	Remember time.Duration // after sign-in, for a device that did (its cookie lasts as long)
 }
 
 // Sessions stores signed-in devices. It is the backend of the HTTP session store.
@@ -104,12 +108,18 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, r
 		return Session{}, fmt.Errorf("create session: %w", err)
 	}
 	defer tx.Rollback()
-	var pwHash string
-	if err := tx.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, n.UserID).Scan(&pwHash); err != nil {
+	var (
+		pwHash    string
+		pwVersion int64
+	)
+	if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`, n.UserID).Scan(&pwHash, &pwVersion); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Session{}, ErrNotFound
 		}
 		return Session{}, fmt.Errorf("create session: read user: %w", err)
+	}
+	if n.PasswordVersion != 0 && n.PasswordVersion != pwVersion {
+		return Session{}, ErrPasswordChanged
 	}
 	if replaces != "" {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, replaces); err != nil {
@@ -189,7 +199,9 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		if ip != "" {
 			touched.IP = ip
 		}
-		touched.ExpiresAt = touched.LastActiveAt.Add(s.lifetime(ss.Remember))
+		if !ss.Remember { // a remembered device ends RememberFor after sign-in, as its cookie does
+			touched.ExpiresAt = touched.LastActiveAt.Add(s.life.Idle)
+		}
 		_, err := s.db.Write.ExecContext(ctx,
 			`UPDATE sessions SET last_active_at = ?, expires_at = ?, ip = ? WHERE token_hash = ?`,
 			unix(touched.LastActiveAt), unix(touched.ExpiresAt), touched.IP, tokenHash)

@@ -21,6 +21,9 @@ type User struct {
 	ID           int64
 	Email        string
 	PasswordHash string
+	// PasswordVersion counts password changes (a re-salt keeps it), so a write can check
+	// that the password it was given is still the user's.
+	PasswordVersion int64
 }
 
 // Users stores accounts.
@@ -80,7 +83,7 @@ func (u *Users) Create(ctx context.Context, email, password string) (User, error
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	return User{ID: id, Email: email, PasswordHash: hash}, nil
+	return User{ID: id, Email: email, PasswordHash: hash, PasswordVersion: 1}, nil
 }
 
 // Authenticate returns the user whose email and password these are. An unknown email
@@ -88,8 +91,8 @@ func (u *Users) Create(ctx context.Context, email, password string) (User, error
 func (u *Users) Authenticate(ctx context.Context, email, password string) (User, error) {
 	var usr User
 	err := u.db.Read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash FROM users WHERE email = ?`, email).
-		Scan(&usr.ID, &usr.Email, &usr.PasswordHash)
+		`SELECT id, email, password_hash, password_version FROM users WHERE email = ?`, email).
+		Scan(&usr.ID, &usr.Email, &usr.PasswordHash, &usr.PasswordVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := u.hasher.VerifyNothing(ctx, password); err != nil {
 			return User{}, fmt.Errorf("authenticate: %w", err)
@@ -122,8 +125,8 @@ func (u *Users) Delete(ctx context.Context, id int64) error {
 func (u *Users) ByID(ctx context.Context, id int64) (User, error) {
 	var usr User
 	err := u.db.Read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash FROM users WHERE id = ?`, id).
-		Scan(&usr.ID, &usr.Email, &usr.PasswordHash)
+		`SELECT id, email, password_hash, password_version FROM users WHERE id = ?`, id).
+		Scan(&usr.ID, &usr.Email, &usr.PasswordHash, &usr.PasswordVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -133,18 +136,19 @@ func (u *Users) ByID(ctx context.Context, id int64) (User, error) {
 	return usr, nil
 }
 
-// CheckPassword reports whether password is the user's current one.
-func (u *Users) CheckPassword(ctx context.Context, userID int64, password string) error {
+// CheckPassword checks that password is the user's current one and returns the password
+// version it was checked against (for Change.CheckedVersion).
+func (u *Users) CheckPassword(ctx context.Context, userID int64, password string) (int64, error) {
 	usr, err := u.ByID(ctx, userID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ok, err := u.hasher.Verify(ctx, password, usr.PasswordHash)
 	if err != nil {
-		return fmt.Errorf("check password of user %d: %w", userID, err)
+		return 0, fmt.Errorf("check password of user %d: %w", userID, err)
 	}
 	if !ok {
-		return ErrWrongPassword
+		return 0, ErrWrongPassword
 	}
-	return nil
+	return usr.PasswordVersion, nil
 }
