@@ -66,7 +66,9 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	base := "http://" + addr
 	dbPath := filepath.Join(dir, "elsewhere.db")
 
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbPath, "-base-url", base, "serve")
+	// The test client is the trusted proxy, so each in-flight sign-up can come from its
+	// own address (one address may make only ten sign-up attempts an hour).
+	cmd := exec.Command(bin, "-addr", addr, "-db", dbPath, "-base-url", base, "-trusted-proxies", "127.0.0.1/32", "serve")
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ELSEWHERE_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -102,9 +104,12 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 				}
 				return c, err
 			}}}
-	post := func(path string, form url.Values) (*http.Response, error) {
+	post := func(path string, form url.Values, forwardedFor ...string) (*http.Response, error) {
 		req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, ip := range forwardedFor {
+			req.Header.Set("X-Forwarded-For", ip)
+		}
 		res, err := client.Do(req)
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
@@ -184,17 +189,20 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 
-	// The in-flight batch: sign-ins queued behind argon2id when SIGTERM arrives.
-	// 40 sign-ins at ~25 ms of hashing each on two slots keep the server busy for about
+	// The in-flight batch: sign-ups (each a new account, signed in) queued behind
+	// argon2id when SIGTERM arrives. They are separate accounts from separate addresses,
+	// as real traffic is: the limits allow only ten attempts in flight for one email.
+	// 40 of them at ~25 ms of hashing each on two slots keep the server busy for about
 	// half a second; SIGTERM comes 150 ms after the last connection is up, time enough for
 	// the server to accept them all even with its CPUs busy hashing.
 	const inFlight = 40
 	before := dialed.Load()
 	results := make(chan error, inFlight)
 	var drained atomic.Int64 // in-flight sign-ins answered after SIGTERM was sent
-	for range inFlight {
+	for i := range inFlight {
 		go func() {
-			res, err := post("/login", creds)
+			res, err := post("/signup", url.Values{"email": {fmt.Sprintf("drain%d@example.com", i)}, "password": creds["password"]},
+				fmt.Sprintf("198.51.100.%d", i+1))
 			if err == nil && res.StatusCode != http.StatusSeeOther {
 				err = fmt.Errorf("status %d", res.StatusCode)
 			}
