@@ -179,22 +179,20 @@ type response struct {
 
 func (r response) location() string { return r.header.Get("Location") }
 
-func (d *device) do(method, path string, form url.Values, hx bool, hdr ...string) response {
-	d.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
+// request builds a request as the device's browser sends it: its user agent and address,
+// same-origin headers on a POST, HX-Request for htmx. hdr are extra header pairs; an
+// empty value removes that header.
+func (d *device) request(method, path string, body io.Reader, contentType string, hx bool, hdr ...string) (*http.Request, error) {
 	req, err := http.NewRequest(method, d.ta.srv.URL+path, body)
 	if err != nil {
-		d.t.Fatal(err)
+		return nil, err
 	}
 	req.Header.Set("User-Agent", d.ua)
 	if d.ip != "" {
 		req.Header.Set("X-Forwarded-For", d.ip)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if method == http.MethodPost {
 		req.Header.Set("Origin", d.ta.srv.URL)
@@ -210,13 +208,48 @@ func (d *device) do(method, path string, form url.Values, hx bool, hdr ...string
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
 	}
+	return req, nil
+}
+
+// roundTrip sends req with the device's cookie jar and reads the whole answer.
+func (d *device) roundTrip(req *http.Request) (response, error) {
 	res, err := d.client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}, err
+}
+
+// do makes one request with a form body, failing the test if it cannot be sent.
+func (d *device) do(method, path string, form url.Values, hx bool, hdr ...string) response {
+	d.t.Helper()
+	var (
+		body io.Reader
+		ct   string
+	)
+	if form != nil {
+		body, ct = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	if hx {
+		hdr = append(hdr, "HX-Request", "true")
+	}
+	return d.send(method, path, body, ct, hdr...)
+}
+
+// send makes one request with body as it is (no form encoding, possibly without a length).
+func (d *device) send(method, path string, body io.Reader, contentType string, hdr ...string) response {
+	d.t.Helper()
+	req, err := d.request(method, path, body, contentType, false, hdr...)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	r, err := d.roundTrip(req)
 	if err != nil {
 		d.t.Fatalf("%s %s %s: %v", d.name, method, path, err)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+	return r
 }
 
 func (d *device) get(path string) response { d.t.Helper(); return d.do("GET", path, nil, false) }

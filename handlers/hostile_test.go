@@ -25,30 +25,6 @@ const (
 	xssSQL    = `' OR 1=1 --`
 )
 
-// send posts body as it is (no form encoding, possibly without a length) from the device.
-func (d *device) send(method, path string, body io.Reader, contentType string, hdr ...string) response {
-	d.t.Helper()
-	req, err := http.NewRequest(method, d.ta.srv.URL+path, body)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	req.Header.Set("User-Agent", d.ua)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	req.Header.Set("Origin", d.ta.srv.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := d.client.Do(req)
-	if err != nil {
-		d.t.Fatalf("%s %s %s: %v", d.name, method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}
-}
 
 // chunked hides a reader's length, so the request goes out with Transfer-Encoding: chunked.
 func chunked(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) }

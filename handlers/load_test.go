@@ -43,33 +43,18 @@ type loadDevice struct {
 // try makes one request like device.do, but returns transport errors instead of
 // failing the test (it runs off the test goroutine).
 func (d *loadDevice) try(method, path string, form url.Values, hx bool) (response, error) {
-	var body io.Reader
+	var (
+		body io.Reader
+		ct   string
+	)
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		body, ct = strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
 	}
-	req, err := http.NewRequest(method, d.ta.srv.URL+path, body)
+	req, err := d.request(method, path, body, ct, hx)
 	if err != nil {
 		return response{}, err
 	}
-	req.Header.Set("User-Agent", d.ua)
-	req.Header.Set("X-Forwarded-For", d.ip)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Origin", d.ta.srv.URL)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-	}
-	if hx {
-		req.Header.Set("HX-Request", "true")
-	}
-	res, err := d.client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}, err
+	return d.roundTrip(req)
 }
 
 // TestLoad has many devices of a few accounts sign in, read their pages and sign each
