@@ -25,7 +25,6 @@ const (
 	xssSQL    = `' OR 1=1 --`
 )
 
-
 // chunked hides a reader's length, so the request goes out with Transfer-Encoding: chunked.
 func chunked(s string) io.Reader { return io.MultiReader(strings.NewReader(s)) }
 
