@@ -77,16 +77,14 @@ func (a *App) login(c *gin.Context) {
 
 	err = models.ErrInvalidCredentials
 	if problem == "" && password != "" && !models.PasswordTooLong(password) {
-		// A second round only when a password change won the race with this sign-in:
-		// the password is checked again against the hash that won.
-		for round := 0; round < 3; round++ {
-			var user models.User
-			if user, err = a.users.Authenticate(ctx, email, password); err != nil {
-				break
-			}
-			if err = a.startSession(c, user, form.Remember); !errors.Is(err, models.ErrPasswordChanged) {
-				break
-			}
+		var user models.User
+		if user, err = a.users.Authenticate(ctx, email, password); err == nil {
+			err = a.startSession(c, user, form.Remember)
+		}
+		if errors.Is(err, models.ErrPasswordChanged) {
+			// The password was changed between the check and the sign-in's write: the
+			// one given is no longer right.
+			err = models.ErrInvalidCredentials
 		}
 	}
 	switch {

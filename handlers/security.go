@@ -206,33 +206,18 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 
 // rotate runs a sign-out action with its hash rotation: it hashes hashThis (the confirmed
 // password under a fresh salt, or the new password; "" inside the confirmation window,
-// where there is no password to hash) and hands act the change. When another device
-// rotated the hash between this request's check and its write, the password is checked
-// again against the hash that won and the action retried; a password that no longer
-// matches gives ErrPasswordChanged and nothing is done.
+// where there is no password to hash) and hands act the change. If the password was
+// changed on another device since it was checked here, act refuses with
+// ErrPasswordChanged and nothing is done.
 func (a *App) rotate(c *gin.Context, conf confirmation, hashThis string, act func(models.Change) (models.Event, error)) (models.Event, error) {
-	ctx := c.Request.Context()
-	for round := 0; ; round++ {
-		newHash := ""
-		if hashThis != "" {
-			var err error
-			if newHash, err = a.hasher.Hash(ctx, hashThis); err != nil {
-				return models.Event{}, err
-			}
-		}
-		ev, err := act(a.change(c, conf, newHash))
-		if !errors.Is(err, models.ErrPasswordChanged) || conf.password == "" || round == 2 {
-			return ev, err
-		}
-		checked, err := a.users.CheckPassword(ctx, current(c).UserID, conf.password)
-		if errors.Is(err, models.ErrWrongPassword) {
-			return models.Event{}, models.ErrPasswordChanged
-		}
-		if err != nil {
+	newHash := ""
+	if hashThis != "" {
+		var err error
+		if newHash, err = a.hasher.Hash(c.Request.Context(), hashThis); err != nil {
 			return models.Event{}, err
 		}
-		conf.checkedVersion = checked
 	}
+	return act(a.change(c, conf, newHash))
 }
 
 func lockedMessage(wait time.Duration) string {
