@@ -117,8 +117,7 @@ func TestRevokeOneDevice(t *testing.T) {
 func TestRevokeRefusals(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, _ := threeDevices(t, ta)
-	bob := ta.device("bob", uaChromeMac, "")
-	bob.signup("bob@example.com", testPassword)
+	bob := ta.otherUser()
 	hashBefore := ta.passwordHash("ann@example.com")
 
 	cases := []struct {
@@ -176,8 +175,7 @@ func TestRevokeRefusals(t *testing.T) {
 func TestLogOutOtherDevices(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, c := threeDevices(t, ta)
-	bob := ta.device("bob", uaChromeMac, "")
-	bob.signup("bob@example.com", testPassword)
+	bob := ta.otherUser()
 	hashBefore := ta.passwordHash("ann@example.com")
 
 	r := a.hxPost("/account/sessions/others/revoke", pw(testPassword))
@@ -277,13 +275,7 @@ func TestStampMismatchEndsTheSession(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, _ := threeDevices(t, ta)
 	// The hash changes behind the sessions' backs (another instance, an admin tool...).
-	other, err := ta.app.Hasher().Hash(t.Context(), testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ta.db.Write.Exec(`UPDATE users SET password_hash = ?`, other); err != nil {
-		t.Fatal(err)
-	}
+	ta.resaltBehindTheirBacks()
 	assertSignedOut(t, b, true)
 	if r := a.get("/account/security"); r.status != http.StatusSeeOther {
 		t.Errorf("A's stale stamp accepted: %d", r.status)

@@ -149,6 +149,27 @@ func (ta *testApp) query(q string, args ...any) string {
 	return v.String
 }
 
+// otherUser signs up a second account, bob, whose sessions must never be touched by ann's.
+func (ta *testApp) otherUser() *device {
+	ta.t.Helper()
+	bob := ta.device("bob", uaChromeMac, "")
+	bob.signup("bob@example.com", testPassword)
+	return bob
+}
+
+// resaltBehindTheirBacks gives every user the same password under a new salt, directly in
+// the database (as another instance or an admin tool might), leaving every stamp stale.
+func (ta *testApp) resaltBehindTheirBacks() {
+	ta.t.Helper()
+	hash, err := ta.app.Hasher().Hash(ta.t.Context(), testPassword)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	if _, err := ta.db.Write.Exec(`UPDATE users SET password_hash = ?`, hash); err != nil {
+		ta.t.Fatal(err)
+	}
+}
+
 func (ta *testApp) passwordHash(email string) string {
 	return ta.query(`SELECT password_hash FROM users WHERE email = ?`, email)
 }

@@ -521,8 +521,7 @@ func TestLongPasswordsAreRefusedBeforeHashing(t *testing.T) {
 func TestReplayedAndExpiredCookies(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, c := threeDevices(t, ta)
-	bob := ta.device("bob", uaChromeMac, "")
-	bob.signup("bob@example.com", testPassword)
+	bob := ta.otherUser()
 	revoked, loggedOut := b.cookie(), c.cookie()
 	if r := a.hxPost("/account/sessions/"+b.handle()+"/revoke", pw(testPassword)); r.status != 200 {
 		t.Fatalf("revoke: %d", r.status)

@@ -87,8 +87,7 @@ func TestConfirmationLimitHoldsAcrossDevices(t *testing.T) {
 		}
 	}
 	// Another user is not locked by it.
-	bob := ta.device("bob", uaChromeMac, "")
-	bob.signup("bob@example.com", testPassword)
+	bob := ta.otherUser()
 	bob2 := ta.device("bob2", uaChromeMac, "")
 	bob2.login("bob@example.com", testPassword)
 	if r := bob.hxPost("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusOK {

@@ -76,13 +76,7 @@ func TestParallelGuessesCannotPassTheLimits(t *testing.T) {
 func TestRotationDoesNotReviveStaleSessions(t *testing.T) {
 	ta := newTestApp(t)
 	_, b, c := threeDevices(t, ta)
-	other, err := ta.app.Hasher().Hash(t.Context(), testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ta.db.Write.Exec(`UPDATE users SET password_hash = ?`, other); err != nil {
-		t.Fatal(err)
-	}
+	ta.resaltBehindTheirBacks()
 	fresh := ta.device("fresh", uaChromeMac, "")
 	fresh.login("ann@example.com", testPassword)
 	if r := fresh.hxPost("/account/sessions/"+handleOf(t, ta, uaFirefoxWindow)+"/revoke", pw(testPassword)); r.status != http.StatusOK {
