@@ -26,6 +26,7 @@ const MaxBodyBytes = 64 << 10
 const (
 	ctxRequestID = "elsewhere.request_id"
 	ctxCurrent   = "elsewhere.current"
+	ctxUser      = "elsewhere.user"
 )
 
 type clientIPKey struct{}

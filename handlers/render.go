@@ -20,11 +20,9 @@ import (
 // page renders body inside the layout with status.
 func (a *App) page(c *gin.Context, status int, title string, body templ.Component) {
 	p := views.Page{Title: title, Assets: a.assets}
-	if cur, ok := c.Get(ctxCurrent); ok {
-		if s, ok := cur.(models.Session); ok {
-			if u, err := a.users.ByID(c.Request.Context(), s.UserID); err == nil {
-				p.Email = u.Email
-			}
+	if _, signedIn := c.Get(ctxCurrent); signedIn {
+		if u, err := a.currentUser(c); err == nil {
+			p.Email = u.Email
 		}
 	}
 	layout := views.Layout
@@ -32,6 +30,20 @@ func (a *App) page(c *gin.Context, status int, title string, body templ.Componen
 		layout = a.cfg.Layout
 	}
 	a.render(c, status, layout(p, body))
+}
+
+// currentUser loads the signed-in user once per request; the page body and the layout
+// both need it.
+func (a *App) currentUser(c *gin.Context) (models.User, error) {
+	if u, ok := c.Get(ctxUser); ok {
+		return u.(models.User), nil
+	}
+	u, err := a.users.ByID(c.Request.Context(), current(c).UserID)
+	if err != nil {
+		return models.User{}, err
+	}
+	c.Set(ctxUser, u)
+	return u, nil
 }
 
 // render writes a component (a whole page or an htmx fragment) with status.

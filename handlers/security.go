@@ -23,7 +23,7 @@ const logSize = 10
 func (a *App) securityView(c *gin.Context, notice string) (views.Security, error) {
 	ctx := c.Request.Context()
 	cur := current(c)
-	user, err := a.users.ByID(ctx, cur.UserID)
+	user, err := a.currentUser(c)
 	if err != nil {
 		return views.Security{}, err
 	}

@@ -23,7 +23,6 @@ const (
 	EventStampMismatch   EventKind = "stamp-mismatch"
 	EventConfirmFailed   EventKind = "confirm-failed"
 	EventLockedOut       EventKind = "locked-out"
-	EventSignInFailed    EventKind = "sign-in-failed"
 	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
 	// account has not signed in from within the log's retention; it is not stored.
 	EventNewDevice EventKind = "new-device"
