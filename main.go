@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
@@ -177,6 +179,7 @@ func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.L
 			proxies = append(proxies, p)
 		}
 	}
+	gin.SetMode(gin.ReleaseMode) // no debug route listing or warnings in production logs
 	h, err := app.Handler(proxies)
 	if err != nil {
 		return err

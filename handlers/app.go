@@ -155,7 +155,6 @@ func (a *App) Mount(r gin.IRouter) {
 
 // Handler returns a complete http.Handler serving only Elsewhere, as `elsewhere serve` does.
 func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
 	if err := r.SetTrustedProxies(trustedProxies); err != nil {
