@@ -7,7 +7,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -21,7 +23,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 2
+const Version = 3
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -34,6 +36,11 @@ var migrations = []string{
 	 INSERT INTO failures_v2 (scope, key, at) SELECT scope, key, at FROM failures;
 	 DROP TABLE failures;
 	 ALTER TABLE failures_v2 RENAME TO failures;`,
+	// 2 to 3: wrong confirmations are counted per session, so a device that guesses locks
+	// and finally signs out only itself, never its owner's other devices.
+	`ALTER TABLE sessions ADD COLUMN wrong_passwords INTEGER NOT NULL DEFAULT 0;
+	 DELETE FROM failures WHERE scope = 'confirm';
+	 DELETE FROM lockouts WHERE scope = 'confirm';`,
 }
 
 // DB is the database as two pools: one connection that writes, many that read.
@@ -48,6 +55,9 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
+	}
+	if err := makePrivate(path); err != nil {
+		return nil, err
 	}
 	pragmas := []string{
 		"journal_mode(WAL)",
@@ -160,6 +170,33 @@ func migrate(ctx context.Context, w *sql.DB) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}
+
+// makePrivate creates the database file readable by its owner alone, before SQLite
+// opens it, and takes group and other access away from an existing one: it holds password
+// hashes and the stamp secret. SQLite gives the -wal and -shm files the database file's
+// mode; ones left by an older build are tightened here too.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("database file %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make database file %s private: %w", p, err)
+			}
+		}
 	}
 	return nil
 }

@@ -82,3 +82,53 @@ func TestOpenOddPaths(t *testing.T) {
 		t.Error("an empty path opened")
 	}
 }
+
+// TestFilesArePrivate: the database and its -wal and -shm hold password hashes and the
+// stamp secret, so only their owner may read them, from the first write on, whatever the
+// umask; files an older build left readable are tightened at the next start.
+func TestFilesArePrivate(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	check := func(when string, path string) {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Errorf("%s: %v", when, err)
+				continue
+			}
+			if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+				t.Errorf("%s: %s has mode %v, want no group or other access", when, filepath.Base(p), perm)
+			}
+		}
+	}
+	fresh := filepath.Join(dir, "fresh.db")
+	d, err := Open(ctx, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.Exec(`INSERT INTO settings (name, value) VALUES ('x', 'y')`); err != nil {
+		t.Fatal(err)
+	}
+	check("a new database", fresh)
+	d.Close()
+
+	old := filepath.Join(dir, "old.db")
+	d, err = Open(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Write.Exec(`INSERT INTO settings (name, value) VALUES ('x', 'y')`)
+	for _, p := range []string{old, old + "-wal", old + "-shm"} {
+		if err := os.Chmod(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d2, err := Open(ctx, old); err != nil {
+		t.Fatal(err)
+	} else {
+		check("a database an older build left world-readable", old)
+		d2.Close()
+	}
+	d.Close()
+}

@@ -69,7 +69,9 @@ func TestPoolsAndPragmas(t *testing.T) {
 }
 
 // TestMigrateFromVersion1 opens a file as version 1 wrote it: failures without an id,
-// users without a password version. The rows survive and gain the new columns.
+// users without a password version, sessions without a count of wrong passwords. The
+// rows survive and gain the new columns; confirmation counts kept per user (version 2's
+// rule) are dropped, since version 3 counts them per session.
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -82,6 +84,10 @@ func TestMigrateFromVersion1(t *testing.T) {
 		`INSERT INTO failures VALUES ('confirm', '1', 100), ('login-ip', '203.0.113.1', 200)`,
 		`DROP TABLE users`, `CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL)`,
 		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
+		`ALTER TABLE sessions DROP COLUMN wrong_passwords`,
+		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
+		 VALUES ('h1', x'01', 1, 1, 1, 9999999999, x'02')`,
+		`INSERT INTO lockouts VALUES ('confirm', '1', 9999999999), ('login-ip', '203.0.113.1', 9999999999)`,
 		`PRAGMA user_version = 1`,
 	} {
 		if _, err := d.Write.Exec(q); err != nil {
@@ -93,11 +99,17 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	var n, ids, version, v int
-	d.Read.QueryRow(`SELECT COUNT(*), COUNT(id) FROM failures`).Scan(&n, &ids)
+	var n, ids, version, v, wrong, locks int
+	var scope string
+	d.Read.QueryRow(`SELECT COUNT(*), COUNT(id), MIN(scope) FROM failures`).Scan(&n, &ids, &scope)
 	d.Read.QueryRow(`SELECT password_version FROM users WHERE email = 'a@example.com'`).Scan(&version)
 	d.Read.QueryRow(`PRAGMA user_version`).Scan(&v)
-	if n != 2 || ids != 2 || version != 1 || v != Version {
-		t.Errorf("after migrating: %d failures (%d with ids), password_version %d, schema %d", n, ids, version, v)
+	if err := d.Read.QueryRow(`SELECT wrong_passwords FROM sessions WHERE handle = 'h1'`).Scan(&wrong); err != nil {
+		t.Errorf("the session did not survive: %v", err)
+	}
+	d.Read.QueryRow(`SELECT COUNT(*) FROM lockouts WHERE scope = 'confirm'`).Scan(&locks)
+	if n != 1 || ids != 1 || scope != "login-ip" || version != 1 || v != Version || wrong != 0 || locks != 0 {
+		t.Errorf("after migrating: %d failures (%d with ids, first scope %q), password_version %d, schema %d, "+
+			"wrong_passwords %d, %d per-user confirmation locks", n, ids, scope, version, v, wrong, locks)
 	}
 }

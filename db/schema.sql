@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     device_model    TEXT NOT NULL DEFAULT '',
     stamp           BLOB NOT NULL,             -- HMAC of the user's password hash at sign-in
     confirmed_until INTEGER NOT NULL DEFAULT 0, -- end of this session's password-confirmation window
+    wrong_passwords INTEGER NOT NULL DEFAULT 0, -- wrong confirmations since the last right one; the tenth signs it out
     data            BLOB                       -- other session values, gob-encoded
 );
 CREATE INDEX IF NOT EXISTS sessions_user_active ON sessions (user_id, last_active_at);
@@ -63,7 +64,7 @@ CREATE INDEX IF NOT EXISTS events_at ON events (at);
 -- lockouts for rate limits; in the database so they survive a restart.
 CREATE TABLE IF NOT EXISTS failures (
     id    INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL,                       -- login-email, login-ip, confirm
+    scope TEXT NOT NULL,                       -- login-email, login-ip, login-ip-all, confirm (keyed by session handle), signup-ip
     key   TEXT NOT NULL,
     at    INTEGER NOT NULL
 );
