@@ -1,6 +1,9 @@
 // Command elsewhere serves the Elsewhere account-security dashboard.
 //
 //	elsewhere [serve]            serve the app (the default)
+//
+// Flags may stand before or after the command (elsewhere serve -addr :9000).
+//
 //	elsewhere user add EMAIL     create an account; the password is read from standard input
 //	elsewhere sessions prune     delete expired sessions and old security events
 //	elsewhere version            print the version
@@ -42,11 +45,14 @@ type config struct {
 	BaseURL        string
 	TrustedProxies string
 	SessionIdle    time.Duration
+	SessionMaxAge  time.Duration
 	RememberFor    time.Duration
+	MaxSessions    int
 	ConfirmWindow  time.Duration
 	Signup         bool
 	SingleSession  bool
 	Secret         string
+	SecretFile     string
 }
 
 func main() {
@@ -66,22 +72,34 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.BaseURL, "base-url", "http://localhost:8080", "public URL; https turns on Secure cookies and HSTS")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	fs.DurationVar(&cfg.SessionIdle, "session-idle", 2*time.Hour, "session lifetime without activity")
+	fs.DurationVar(&cfg.SessionMaxAge, "session-max-age", 24*time.Hour, "lifetime of a session without \"remember me\" after sign-in, however active (0: none)")
+	fs.IntVar(&cfg.MaxSessions, "max-sessions", 50, "signed-in devices per account; a sign-in beyond it signs the least recently active out (0: no cap)")
 	fs.DurationVar(&cfg.RememberFor, "remember-for", 720*time.Hour, "lifetime of a \"remember me\" session")
 	fs.DurationVar(&cfg.ConfirmWindow, "confirm-window", 15*time.Minute, "how long a confirmed password is remembered (0: always ask)")
 	fs.BoolVar(&cfg.Signup, "signup", true, "whether /signup is open")
 	fs.BoolVar(&cfg.SingleSession, "single-session", false, "sign other devices out at each sign-in")
-	fs.StringVar(&cfg.Secret, "secret", "", "hex key (32+ bytes) for password stamps; generated and kept in the database when empty")
+	fs.StringVar(&cfg.Secret, "secret", "", "hex key (32+ bytes) for password stamps; generated and kept in the database when empty. "+
+		"Give it as ELSEWHERE_SECRET or -secret-file: on the command line it shows in the process list")
+	fs.StringVar(&cfg.SecretFile, "secret-file", "", "file holding the hex key for password stamps (instead of -secret)")
 	if err := envDefaults(fs, os.LookupEnv); err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
+	cmd, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	cmd := fs.Args()
 	if len(cmd) == 0 {
 		cmd = []string{"serve"}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if _, env := os.LookupEnv("ELSEWHERE_BASE_URL"); !given["base-url"] && !env {
+		cfg.BaseURL = defaultBaseURL(cfg.Addr)
+	}
+	if given["secret"] {
+		logger.Warn("-secret on the command line is visible to every user of this machine in the process list; give it as ELSEWHERE_SECRET or -secret-file")
+	}
 
 	switch {
 	case cmd[0] == "version":
@@ -103,6 +121,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return fmt.Errorf("unknown command %q; commands: serve, user add EMAIL, sessions prune, version", strings.Join(cmd, " "))
 }
 
+// parseArgs parses flags wherever they stand, before the command, after it or between its
+// words, and returns the command's words.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var cmd []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return cmd, nil
+		}
+		cmd, args = append(cmd, rest[0]), rest[1:]
+	}
+}
+
+// defaultBaseURL is the URL a person reaches a server listening on addr at, on this
+// machine, when no -base-url was given: http://localhost and addr's port.
+func defaultBaseURL(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		port = "8080"
+	}
+	if port == "80" {
+		return "http://localhost"
+	}
+	return "http://localhost:" + port
+}
+
 // envDefaults lets ELSEWHERE_<FLAG> set each flag's default; command-line flags still win.
 func envDefaults(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	var errs []error
@@ -118,18 +165,47 @@ func envDefaults(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 }
 
 func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger) (*handlers.App, error) {
-	var secret []byte
-	if cfg.Secret != "" {
-		var err error
-		if secret, err = hex.DecodeString(cfg.Secret); err != nil {
-			return nil, fmt.Errorf("-secret: want hex: %w", err)
-		}
+	secret, err := cfg.secret()
+	if err != nil {
+		return nil, err
+	}
+	maxSessions := cfg.MaxSessions
+	if maxSessions == 0 {
+		maxSessions = -1 // 0 on the command line means no cap; in Config it means the default
+	}
+	maxAge := cfg.SessionMaxAge
+	if maxAge == 0 {
+		maxAge = -1
 	}
 	return handlers.New(ctx, d, handlers.Config{
 		BaseURL: cfg.BaseURL, IdleTimeout: cfg.SessionIdle, RememberFor: cfg.RememberFor,
+		SessionMaxAge: maxAge, MaxSessions: maxSessions,
 		ConfirmWindow: cfg.ConfirmWindow, SignupOpen: cfg.Signup, SingleSession: cfg.SingleSession,
 		StampSecret: secret, Logger: logger,
 	})
+}
+
+// secret is the stamp key from -secret or -secret-file, or nil for the database's own.
+func (cfg config) secret() ([]byte, error) {
+	text, from := cfg.Secret, "-secret"
+	if cfg.SecretFile != "" {
+		if cfg.Secret != "" {
+			return nil, errors.New("give -secret or -secret-file, not both")
+		}
+		b, err := os.ReadFile(cfg.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("-secret-file: %w", err)
+		}
+		text, from = strings.TrimSpace(string(b)), "-secret-file"
+	}
+	if text == "" {
+		return nil, nil
+	}
+	secret, err := hex.DecodeString(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: want hex: %w", from, err)
+	}
+	return secret, nil
 }
 
 func withApp(ctx context.Context, cfg config, logger *slog.Logger, f func(*handlers.App) error) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
 )
 
 const stampMessage = "You were signed out because your password changed or this device was signed out from another one."
@@ -440,18 +441,49 @@ func TestEventsReachTheEmbeddingApp(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, _ := threeDevices(t, ta)
 	a.hxPost("/account/sessions/"+b.handle()+"/revoke", pw(testPassword))
-	var kinds []string
-	for len(ta.events) > 0 {
-		kinds = append(kinds, string((<-ta.events).Kind))
-	}
 	want := "signed-in new-device signed-in new-device signed-in new-device session-revoked"
-	if got := strings.Join(kinds, " "); got != want {
+	if got := ta.eventKinds(7); got != want {
 		t.Errorf("events = %q, want %q", got, want)
 	}
-	// A device the account has signed in from before is not new.
-	ta.device("A again", uaChromeMac, "").login("ann@example.com", testPassword)
-	if ev := <-ta.events; ev.Kind != "signed-in" || len(ta.events) != 0 {
-		t.Errorf("a known device's sign-in gave %q and %d more events, want signed-in alone", ev.Kind, len(ta.events))
+	// A device the account has signed in from before is not new. Its sign-out marks the
+	// end: the hook gets events in order, so nothing else may come between.
+	again := ta.device("A again", uaChromeMac, "")
+	again.login("ann@example.com", testPassword)
+	again.post("/logout", nil)
+	if got := ta.eventKinds(2); got != "signed-in signed-out" {
+		t.Errorf("a known device's sign-in and sign-out gave %q, want \"signed-in signed-out\"", got)
+	}
+}
+
+// TestEventHookCannotChangeAnAnswer: a hook that panics or hangs is the embedding app's
+// bug; the device that acted still gets its answer, and what it did still stands.
+func TestEventHookCannotChangeAnAnswer(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	calls := make(chan models.EventKind, 100)
+	ta := newTestApp(t, func(c *handlers.Config) {
+		c.OnEvent = func(e models.Event) {
+			calls <- e.Kind
+			if e.Kind == models.EventSignedIn {
+				panic("the host's notifier is broken")
+			}
+			<-release // and every other call hangs
+		}
+	})
+	a := ta.device("A", uaChromeMac, "")
+	a.signup("ann@example.com", testPassword)
+	b := ta.device("B", uaSafariIPhone, "")
+	b.login("ann@example.com", testPassword)
+	assertSignedIn(t, a)
+	if r := a.hxPost("/account/sessions/"+b.handle()+"/revoke", pw(testPassword)); r.status != http.StatusOK {
+		t.Fatalf("revoke with a hanging hook: %d, want 200", r.status)
+	}
+	assertSignedOut(t, b, true)
+	if r := a.post("/logout", nil); r.status != http.StatusSeeOther || r.location() != "/login" {
+		t.Errorf("sign-out with a hanging hook: %d %s", r.status, r.location())
+	}
+	if got := <-calls; got != models.EventSignedIn {
+		t.Errorf("first hook call: %q, want signed-in", got)
 	}
 }
 

@@ -26,7 +26,9 @@ import (
 type Config struct {
 	BaseURL       string        // public URL; https turns on Secure cookies and HSTS
 	IdleTimeout   time.Duration // session lifetime without activity (default 2h)
+	SessionMaxAge time.Duration // lifetime after sign-in without "remember me", however active (default 24h; negative: none)
 	RememberFor   time.Duration // lifetime for "remember me" devices (default 720h)
+	MaxSessions   int           // signed-in devices per account (default 50; negative: no cap)
 	ConfirmWindow time.Duration // how long a confirmed password is remembered (0: always ask)
 	RefreshEvery  time.Duration // how often an open Security page refreshes its list (0: the page's default, 15s)
 	SignupOpen    bool
@@ -38,8 +40,10 @@ type Config struct {
 	// Layout wraps every page; nil uses Elsewhere's own. An embedding app passes its own
 	// to put the Security page inside its chrome.
 	Layout func(p views.Page, body templ.Component) templ.Component
-	// OnEvent is told of every security event after it is recorded (for notifications).
-	// It runs on the request's goroutine and must not block for long.
+	// OnEvent is told of every security event after it is recorded (for notifications), in
+	// the order they happened. It runs off the request, on a goroutine of its own: a slow
+	// or panicking hook cannot change or hold up an answer (a panic is logged). While it
+	// lags more than 1,024 events behind, further events are logged and dropped.
 	OnEvent func(models.Event)
 }
 
@@ -55,6 +59,9 @@ type App struct {
 	sessions *models.Sessions
 	events   *models.Events
 	limits   *models.Limiter
+	confirms *models.Confirmations
+	hooks    hookQueue // events on their way to cfg.OnEvent
+	host     string    // the base URL's host, lower-cased, with its port
 	store    *SessionStore
 	cop      *http.CrossOriginProtection
 	assets   views.Assets
@@ -68,6 +75,18 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if cfg.RememberFor <= 0 {
 		cfg.RememberFor = 30 * 24 * time.Hour
 	}
+	switch {
+	case cfg.SessionMaxAge == 0:
+		cfg.SessionMaxAge = 24 * time.Hour
+	case cfg.SessionMaxAge < 0:
+		cfg.SessionMaxAge = 0
+	}
+	switch {
+	case cfg.MaxSessions == 0:
+		cfg.MaxSessions = 50
+	case cfg.MaxSessions < 0:
+		cfg.MaxSessions = 0
+	}
 	if cfg.ConfirmWindow < 0 {
 		cfg.ConfirmWindow = 0
 	}
@@ -78,7 +97,8 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
 	}
-	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d}
+	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
+		host: canonicalHost(base.Scheme, base.Host)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -97,9 +117,11 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.users = models.NewUsers(d, a.hasher, a.now)
-	a.sessions = models.NewSessions(d, secret, models.Lifetimes{Idle: cfg.IdleTimeout, Remember: cfg.RememberFor}, a.now)
+	a.sessions = models.NewSessions(d, secret,
+		models.Lifetimes{Idle: cfg.IdleTimeout, MaxAge: cfg.SessionMaxAge, Remember: cfg.RememberFor}, cfg.MaxSessions, a.now)
 	a.events = models.NewEvents(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
+	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.now)
 	a.store = NewSessionStore(a.sessions, "elsewhere_session", a.secure, cfg.RememberFor)
 
 	a.cop = http.NewCrossOriginProtection()
@@ -135,10 +157,12 @@ func (a *App) Hasher() *models.Hasher { return a.hasher }
 // (engine.SetTrustedProxies): gin's default believes X-Forwarded-For from anyone, which
 // would let a client pick the address its sign-in failures are counted against.
 func (a *App) Mount(r gin.IRouter) {
-	g := r.Group("/", a.requestID, a.recover, a.securityHeaders, a.limitBody, a.crossOrigin, a.clientIP,
+	// Probes may ask for /healthz by any name; everything else answers only to the base
+	// URL's host.
+	r.GET("/healthz", a.requestID, a.recover, a.securityHeaders, a.healthz)
+	g := r.Group("/", a.requestID, a.recover, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
 		ginsessions.Sessions("elsewhere", a.store))
 	g.GET("/static/*filepath", a.static)
-	g.GET("/healthz", a.healthz)
 	g.GET("/", a.home)
 	g.GET("/signup", a.signupPage)
 	g.POST("/signup", a.signup)
@@ -150,6 +174,7 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.GET("/security", a.securityPage)
 	acct.POST("/sessions/others/revoke", a.revokeOthers)
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
+	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
 }
 
@@ -171,9 +196,13 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	return r, nil
 }
 
-// Sweep deletes expired sessions, old security events and stale rate-limit rows.
+// Sweep deletes ended sessions (under the current lifetimes), signs out sessions of
+// accounts over the cap, and deletes old security events and stale rate-limit rows.
 func (a *App) Sweep(ctx context.Context) error {
-	_, err1 := a.sessions.Sweep(ctx)
+	_, evs, err1 := a.sessions.Sweep(ctx)
+	for _, ev := range evs {
+		a.emit(ev)
+	}
 	_, err2 := a.events.Sweep(ctx)
 	err3 := a.limits.Sweep(ctx, time.Hour)
 	return errors.Join(err1, err2, err3)

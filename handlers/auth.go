@@ -57,14 +57,17 @@ func (a *App) login(c *gin.Context) {
 	}
 	locked := func(wait time.Duration) {
 		retryAfter(c, wait)
-		loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+humanWait(wait)+".")
+		loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+views.WaitText(wait)+".")
 	}
 
 	email, problem := models.NormalizeEmail(form.Email)
 	// The attempt is counted before the password is checked, so parallel guesses cannot
 	// all pass the limit; a right password takes it back.
+	// Right passwords draw on the address's budget too: each costs a hash.
+	ipKey := limitKeyIP(ClientIP(c.Request))
 	att, wait, err := a.limits.Try(ctx,
-		models.LimitKey{Limit: models.LimitLoginIP, Key: limitKeyIP(ClientIP(c.Request))},
+		models.LimitKey{Limit: models.LimitLoginIP, Key: ipKey},
+		models.LimitKey{Limit: models.LimitLoginIPAll, Key: ipKey},
 		models.LimitKey{Limit: models.LimitLoginEmail, Key: email})
 	if err != nil {
 		a.fail(c, err)
@@ -133,6 +136,11 @@ func (a *App) startSession(c *gin.Context, user models.User, remember bool) erro
 		return err
 	}
 	cur, _ := sessionOf(s).Values[loadedKey{}].(models.Session)
+	evicted, _ := sessionOf(s).Values[evictedKey{}].([]models.Event)
+	delete(sessionOf(s).Values, evictedKey{})
+	for _, ev := range evicted {
+		a.emit(ev)
+	}
 	actor := models.Actor{IP: cur.IP, Device: cur.Device.Label()}
 	if a.cfg.SingleSession {
 		_, ev, err := a.sessions.RevokeOthers(ctx, models.Change{UserID: user.ID, Current: cur.Handle, Actor: actor})
@@ -206,7 +214,7 @@ func (a *App) signup(c *gin.Context) {
 	}
 	if wait > 0 {
 		retryAfter(c, wait)
-		form.Error = "Too many sign-up attempts from this network. Try again in " + humanWait(wait) + "."
+		form.Error = "Too many sign-up attempts from this network. Try again in " + views.WaitText(wait) + "."
 		a.page(c, http.StatusTooManyRequests, "Create account", views.SignupPage(form))
 		return
 	}
@@ -234,7 +242,17 @@ func (a *App) logout(c *gin.Context) {
 	cur, ok := a.signedIn(c)
 	s.Clear()
 	if err := s.Save(); err != nil {
-		a.fail(c, err)
+		if errors.Is(err, context.Canceled) {
+			c.Status(499) // the client went away; nobody reads this
+			return
+		}
+		// The row could not be deleted, so the session is still valid: say so, keep the
+		// cookie, and let the person try again, rather than pretend they are signed out.
+		a.log.Error("sign out", "err", err, "request_id", requestIDOf(c))
+		retryAfter(c, 5*time.Second)
+		a.renderError(c, http.StatusServiceUnavailable, "Not signed out yet",
+			"The server could not end this device’s session, so this device is still signed in. "+
+				"Try again in a moment. If it keeps failing, sign this device out from another one, or change your password.")
 		return
 	}
 	if ok {
@@ -257,12 +275,6 @@ func (a *App) badForm(c *gin.Context, err error) {
 		return
 	}
 	a.renderError(c, http.StatusUnprocessableEntity, "Unreadable form", "The form could not be read. Reload the page and try again.")
-}
-
-func (a *App) emit(ev models.Event) {
-	if a.cfg.OnEvent != nil && ev.ID != 0 {
-		a.cfg.OnEvent(ev)
-	}
 }
 
 // rememberFor says how long "keep me signed in" lasts, as a person would say it.

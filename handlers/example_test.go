@@ -78,7 +78,12 @@ func Example_embedding() {
 	srv := httptest.NewServer(router)
 	defer srv.Close()
 	for _, path := range []string{"/hello", "/login"} {
-		res, err := http.Get(srv.URL + path)
+		req, err := http.NewRequest("GET", srv.URL+path, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		req.Host = "host.example" // as a browser at the base URL addresses it
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -55,6 +55,7 @@ func (fa *fuzzApp) serve(t *testing.T, req *http.Request) *httptest.ResponseReco
 		}
 	}
 	req.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:40000", n>>16&255, n>>8&255, n&255)
+	req.Host = fa.base.Host
 	req.Header.Set("User-Agent", uaFirefoxWindow)
 	rec := httptest.NewRecorder()
 	fa.srv.Config.Handler.ServeHTTP(rec, req)

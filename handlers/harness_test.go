@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,7 +64,9 @@ type testApp struct {
 	db      *db.DB
 	app     *handlers.App
 	srv     *httptest.Server
+	base    *url.URL // the base URL the app runs under: the server's own, or an https one it is behind
 	events  chan models.Event
+	closed  atomic.Int64 // connections the server has finished with
 }
 
 // newTestApp starts the app; mod adjusts the configuration. Requests from 127.0.0.1 are
@@ -110,6 +114,9 @@ func (ta *testApp) start() {
 	if strings.HasPrefix(ta.cfg.BaseURL, "https://") {
 		cfg.BaseURL = ta.cfg.BaseURL
 	}
+	if ta.base, err = url.Parse(cfg.BaseURL); err != nil {
+		t.Fatal(err)
+	}
 	ta.app, err = handlers.New(context.Background(), d, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +126,11 @@ func (ta *testApp) start() {
 		t.Fatal(err)
 	}
 	ta.srv.Config.Handler = h
+	ta.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			ta.closed.Add(1)
+		}
+	}
 	ta.srv.Start()
 }
 
@@ -137,6 +149,22 @@ func (ta *testApp) stop() {
 func (ta *testApp) restart() {
 	ta.stop()
 	ta.start()
+}
+
+// eventKinds waits for the next n events the app hands its OnEvent hook and returns
+// their kinds, space-separated, in order.
+func (ta *testApp) eventKinds(n int) string {
+	ta.t.Helper()
+	var kinds []string
+	for range n {
+		select {
+		case ev := <-ta.events:
+			kinds = append(kinds, string(ev.Kind))
+		case <-time.After(time.Minute):
+			ta.t.Fatalf("waited a minute for event %d of %d; got %q", len(kinds)+1, n, kinds)
+		}
+	}
+	return strings.Join(kinds, " ")
 }
 
 // query reads one value straight from the database file.
@@ -208,6 +236,8 @@ func (d *device) request(method, path string, body io.Reader, contentType string
 	if err != nil {
 		return nil, err
 	}
+	// Addressed as the browser would: to the base URL's host, which the app checks.
+	req.Host = d.ta.base.Host
 	req.Header.Set("User-Agent", d.ua)
 	if d.ip != "" {
 		req.Header.Set("X-Forwarded-For", d.ip)
@@ -216,7 +246,7 @@ func (d *device) request(method, path string, body io.Reader, contentType string
 		req.Header.Set("Content-Type", contentType)
 	}
 	if method == http.MethodPost {
-		req.Header.Set("Origin", d.ta.srv.URL)
+		req.Header.Set("Origin", d.ta.base.Scheme+"://"+d.ta.base.Host)
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
 	if hx {

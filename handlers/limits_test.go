@@ -58,32 +58,34 @@ func TestSignInFailuresSurviveARestart(t *testing.T) {
 	})
 }
 
-// TestConfirmationLimitHoldsAcrossDevices: someone holding several of the user's
-// devices (a stolen phone and tablet), each from its own address, shares one budget of
-// five wrong answers, and the lock then holds for every device of the user.
-func TestConfirmationLimitHoldsAcrossDevices(t *testing.T) {
+// TestConfirmationLimitIsPerDevice: someone holding several of the user's devices (a
+// stolen phone and tablet), each from its own address, gets five wrong answers per device,
+// on any form, and each lock holds across a restart; the owner's right password on
+// another device always works, and so does another user's.
+func TestConfirmationLimitIsPerDevice(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, c := threeDevices(t, ta)
 	d := ta.device("D", uaSafariIPhone, "192.0.2.44")
 	d.login("ann@example.com", testPassword)
 	aID := a.handle()
-	thieves := []*device{b, c, d}
-	for i := range 4 {
-		th := thieves[i%len(thieves)]
-		th.ip = fmt.Sprintf("198.51.100.%d", 100+i) // and a fresh address each time
-		if i == 2 {
-			ta.restart()
+	for _, th := range []*device{b, c, d} {
+		for i := range 4 {
+			th.ip = fmt.Sprintf("198.51.100.%d", 100+i) // a fresh address each time
+			if i == 2 {
+				ta.restart()
+			}
+			if r := th.hxPost("/account/sessions/"+aID+"/revoke", pw(fmt.Sprintf("guess %d", i))); r.status != http.StatusUnprocessableEntity {
+				t.Fatalf("%s: wrong answer %d: %d, want 422", th.name, i+1, r.status)
+			}
 		}
-		if r := th.hxPost("/account/sessions/"+aID+"/revoke", pw(fmt.Sprintf("guess %d", i))); r.status != http.StatusUnprocessableEntity {
-			t.Fatalf("wrong answer %d from %s: %d, want 422", i+1, th.name, r.status)
+		if r := th.post("/account/password", url.Values{"current_password": {"guess 5"}, "new_password": {"stolen passphrase"}}); r.status != http.StatusTooManyRequests {
+			t.Fatalf("%s: 5th wrong answer, on another form: %d, want 429", th.name, r.status)
 		}
 	}
-	if r := d.post("/account/password", url.Values{"current_password": {"guess 5"}, "new_password": {"stolen passphrase"}}); r.status != http.StatusTooManyRequests {
-		t.Fatalf("5th wrong answer, on another form: %d, want 429", r.status)
-	}
-	for _, dev := range []*device{a, b, c, d} {
-		if r := dev.hxPost("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
-			t.Errorf("%s with the right password while locked: %d, want 429", dev.name, r.status)
+	ta.restart()
+	for _, th := range []*device{b, c, d} {
+		if r := th.hxPost("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Errorf("%s with the right password while locked: %d, want 429 with Retry-After", th.name, r.status)
 		}
 	}
 	// Another user is not locked by it.
@@ -92,6 +94,13 @@ func TestConfirmationLimitHoldsAcrossDevices(t *testing.T) {
 	bob2.login("bob@example.com", testPassword)
 	if r := bob.hxPost("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusOK {
 		t.Errorf("another user's confirmation: %d, want 200", r.status)
+	}
+	// The owner's laptop signs every guessing device out.
+	if r := a.hxPost("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusOK {
+		t.Fatalf("the owner with the right password: %d, want 200", r.status)
+	}
+	for _, th := range []*device{b, c, d} {
+		assertSignedOut(t, th, true)
 	}
 	assertSignedIn(t, a)
 }

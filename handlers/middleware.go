@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 
@@ -85,6 +87,60 @@ func (a *App) securityHeaders(c *gin.Context) {
 	// fragments and redirects may name a signed-in person's devices (static overrides this).
 	h.Set("Cache-Control", "no-store")
 	c.Next()
+}
+
+// checkHost refuses a request addressed to any host but the base URL's (421), so a page
+// reached through DNS rebinding (an attacker's name pointing at this server) gets nothing:
+// the browser would treat it as the attacker's own origin. A base URL on a loopback name
+// also answers to the other loopback names on the same port.
+func (a *App) checkHost(c *gin.Context) {
+	scheme := "http"
+	if a.secure {
+		scheme = "https"
+	}
+	got := canonicalHost(scheme, c.Request.Host)
+	if got != a.host && !(isLoopbackHost(got) && isLoopbackHost(a.host) && port(got) == port(a.host)) {
+		a.renderError(c, http.StatusMisdirectedRequest, "Wrong address",
+			"This server answers only at "+a.cfg.BaseURL+". Use that address.")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// canonicalHost lower-cases host[:port], drops a trailing dot and the scheme's default port.
+func canonicalHost(scheme, hostport string) string {
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		h, p = strings.Trim(hostport, "[]"), ""
+	}
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if (scheme == "http" && p == "80") || (scheme == "https" && p == "443") {
+		p = ""
+	}
+	if p == "" {
+		return h
+	}
+	return net.JoinHostPort(h, p)
+}
+
+func port(hostport string) string {
+	if _, p, err := net.SplitHostPort(hostport); err == nil {
+		return p
+	}
+	return ""
+}
+
+func isLoopbackHost(hostport string) bool {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		h = hostport
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }
 
 // limitBody refuses bodies over MaxBodyBytes with 413, before any handler reads them.

@@ -113,14 +113,16 @@ func sessionOf(s ginsessions.Session) *sessions.Session {
 // Flash codes travel in a short-lived cookie across a redirect; each maps to fixed text
 // (or, for "e<id>", to one of the user's own security events), so it can carry no markup.
 const (
-	flashCookie    = "elsewhere_notice"
-	flashEnded     = "ended"
-	flashLoggedOut = "signed-out"
+	flashCookie     = "elsewhere_notice"
+	flashEnded      = "ended"
+	flashLoggedOut  = "signed-out"
+	flashGuessedOut = "guessed-out"
 )
 
 var flashText = map[string]string{
-	flashEnded:     "You were signed out because your password changed or this device was signed out from another one.",
-	flashLoggedOut: "You are signed out.",
+	flashEnded:      "You were signed out because your password changed or this device was signed out from another one.",
+	flashLoggedOut:  "You are signed out.",
+	flashGuessedOut: "This device was signed out after too many wrong passwords.",
 }
 
 func (a *App) setFlash(c *gin.Context, code string) {

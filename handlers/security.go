@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,14 +36,20 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 	now := a.now()
 	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
 		RefreshEvery: a.cfg.RefreshEvery}
-	v.Sessions = make([]views.SessionView, 0, len(list))
+	v.Sessions = make([]views.SessionView, 0, len(list)+1)
+	seen := false
 	for _, s := range list {
 		row := sessionView(s, s.Handle == cur.Handle)
 		if row.Current {
+			seen = true
+			v.LockedUntil = row.LockedUntil
 			v.Sessions = append([]views.SessionView{row}, v.Sessions...)
 		} else {
 			v.Sessions = append(v.Sessions, row)
 		}
+	}
+	if !seen { // past the list's cap (an account over it, not yet trimmed): still shown first
+		v.Sessions = append([]views.SessionView{sessionView(cur, true)}, v.Sessions...)
 	}
 	for _, e := range events {
 		v.Events = append(v.Events, eventView(e))
@@ -59,7 +63,7 @@ func sessionView(s models.Session, isCurrent bool) views.SessionView {
 		t = string(models.DeviceUnknown)
 	}
 	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Type: t, IP: s.IP,
-		SignedIn: s.CreatedAt, LastActive: s.LastActiveAt, Current: isCurrent}
+		SignedIn: s.CreatedAt, LastActive: s.LastActiveAt, Current: isCurrent, LockedUntil: s.ConfirmLockedUntil}
 }
 
 func eventView(e models.Event) views.EventView {
@@ -84,7 +88,13 @@ func eventText(e models.Event) string {
 	case models.EventConfirmFailed:
 		return "Wrong password given to confirm an action on " + e.Device
 	case models.EventLockedOut:
-		return "Confirmation locked after too many wrong passwords"
+		return "Confirmation locked on " + e.Device + " after too many wrong passwords"
+	case models.EventGuessedOut:
+		return e.Detail + " was signed out after too many wrong passwords"
+	case models.EventSessionLimit:
+		return e.Detail + " was signed out: it was the least recently used of too many signed-in devices"
+	case models.EventDeviceLost:
+		return e.Detail + " was signed out as lost or stolen; the password was changed and every other device signed out"
 	}
 	return string(e.Kind)
 }
@@ -116,6 +126,7 @@ func listFragment(v views.Security) templ.Component {
 		views.SessionList(v, false),
 		views.SessionCount(len(v.Sessions), true),
 		views.OthersAction(v, true),
+		views.LockWarning(v, true),
 		views.SecurityLog(v.Events, v.Now, true),
 	)
 }
@@ -129,74 +140,46 @@ type confirmation struct {
 	password       string    // the password given; "" when the window let the action through
 	checkedVersion int64     // the password version the password was checked against
 	confirmUntil   time.Time // the window to open, when the password was given
+	viaWindow      bool      // the open confirmation window let the action through
 }
 
-// confirm checks a password given to confirm an action, with the lockout. When it returns
-// false it has answered the request through refuse (422 or 429) or a failure page.
-// allowWindow lets an open confirmation window stand in for the password.
+// confirm checks a password given to confirm an action. When it returns false it has
+// answered the request: 422 or 429 through refuse, the sign-in page for a device that
+// guessed itself out, or a failure page. allowWindow lets an open confirmation window
+// stand in for the password.
 func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse func(status int, msg string)) (confirmation, bool) {
-	ctx := c.Request.Context()
 	cur := current(c)
 	now := a.now()
-	// The attempt is counted before the password is checked, so parallel guesses cannot
-	// all pass the lockout; anything but a wrong password takes it back.
-	att, wait, err := a.limits.Try(ctx, models.LimitKey{Limit: models.LimitConfirm, Key: strconv.FormatInt(cur.UserID, 10)})
-	if err != nil {
-		a.fail(c, err)
-		return confirmation{}, false
-	}
-	if wait > 0 {
-		retryAfter(c, wait)
-		refuse(http.StatusTooManyRequests, lockedMessage(wait))
-		return confirmation{}, false
-	}
-	release := func() {
-		if err := a.limits.Succeeded(context.WithoutCancel(ctx), att); err != nil {
-			a.log.Error("release confirmation attempt", "err", err, "request_id", requestIDOf(c))
-		}
-	}
-	if password == "" && allowWindow && a.confirmOpen(cur, now) {
-		release()
-		return confirmation{}, true
-	}
 	if password == "" {
-		release()
+		if allowWindow && a.confirmOpen(cur, now) {
+			return confirmation{viaWindow: true}, true
+		}
 		refuse(http.StatusUnprocessableEntity, "Enter your password to confirm.")
 		return confirmation{}, false
 	}
-	checked, err := int64(0), models.ErrWrongPassword
-	if !models.PasswordTooLong(password) {
-		checked, err = a.users.CheckPassword(ctx, cur.UserID, password)
+	checked, events, err := a.confirms.Check(c.Request.Context(), cur, password,
+		models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()})
+	for _, ev := range events {
+		a.emit(ev)
 	}
-	if errors.Is(err, models.ErrWrongPassword) {
-		wait, ferr := a.limits.Failed(ctx, att)
-		if ferr != nil {
-			a.fail(c, ferr)
-			return confirmation{}, false
-		}
-		kind := models.EventConfirmFailed
-		if wait > 0 {
-			kind = models.EventLockedOut
-		}
-		actor := models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}
-		if ev, err := a.events.Record(ctx, cur.UserID, kind, actor, ""); err == nil {
-			a.emit(ev)
-		} else {
-			a.log.Error("record confirmation failure", "err", err, "request_id", requestIDOf(c))
-		}
-		if wait > 0 {
-			retryAfter(c, wait)
-			refuse(http.StatusTooManyRequests, lockedMessage(wait))
-			return confirmation{}, false
-		}
+	var locked *models.LockedError
+	switch {
+	case err == nil:
+	case errors.Is(err, models.ErrWrongPassword):
 		refuse(http.StatusUnprocessableEntity, "That password is not right. Nothing was changed.")
 		return confirmation{}, false
-	}
-	if err != nil {
+	case errors.As(err, &locked):
+		retryAfter(c, locked.Wait)
+		refuse(http.StatusTooManyRequests, lockedMessage(locked.Wait))
+		return confirmation{}, false
+	case errors.Is(err, models.ErrGuessedOut):
+		a.setFlash(c, flashGuessedOut)
+		a.toLogin(c)
+		return confirmation{}, false
+	default:
 		a.fail(c, err)
 		return confirmation{}, false
 	}
-	release()
 	conf := confirmation{password: password, checkedVersion: checked}
 	if a.cfg.ConfirmWindow > 0 {
 		conf.confirmUntil = now.Add(a.cfg.ConfirmWindow)
@@ -221,29 +204,60 @@ func (a *App) rotate(c *gin.Context, conf confirmation, hashThis string, act fun
 }
 
 func lockedMessage(wait time.Duration) string {
-	return "Too many wrong passwords. For your safety, confirmation is locked for " + humanWait(wait) + "."
-}
-
-// confirmForm says how to show a refused confirmation.
-type confirmForm struct {
-	dialogID string
-	title    string
-	body     string
-	action   string
-	submit   string
+	return "Too many wrong passwords were typed on this device, so confirming is locked here for " + views.WaitText(wait) +
+		". From another device you are signed in on, your password works as usual."
 }
 
 // refuseConfirm shows a refused confirmation: inside the open dialog (htmx) or as a page
 // of its own (no JavaScript).
-func (a *App) refuseConfirm(c *gin.Context, f confirmForm) func(status int, msg string) {
+func (a *App) refuseConfirm(c *gin.Context, f views.Confirmation) func(status int, msg string) {
 	return func(status int, msg string) {
 		if isHTMX(c) {
-			c.Header("HX-Retarget", "#"+f.dialogID+"-error")
+			c.Header("HX-Retarget", "#"+f.ID+"-error")
 			c.Header("HX-Reswap", "innerHTML")
 			a.render(c, status, views.ConfirmError(msg))
 			return
 		}
-		a.page(c, status, f.title, views.ConfirmPage(f.title, f.body, f.action, f.submit, msg))
+		a.page(c, status, f.Title, views.ConfirmPage(f, msg))
+	}
+}
+
+// target resolves the {id} of a one-device action: the user's other live session with
+// that handle. It answers 409 for this device's own handle and 404, before any password
+// is asked, for unknown, ended and other users' handles alike, so the confirmation form
+// reveals nothing either.
+func (a *App) target(c *gin.Context) (models.Session, bool) {
+	handle := c.Param("id")
+	if handle == current(c).Handle {
+		a.renderError(c, http.StatusConflict, "That is this device",
+			"To sign out the device you are using, use “Sign out” at the top of the page.")
+		return models.Session{}, false
+	}
+	target, ok, err := a.ownSession(c, handle)
+	if err != nil {
+		a.fail(c, err)
+		return models.Session{}, false
+	}
+	if !ok {
+		a.noSuchDevice(c)
+		return models.Session{}, false
+	}
+	return target, true
+}
+
+func (a *App) noSuchDevice(c *gin.Context) {
+	a.renderError(c, http.StatusNotFound, "No such device", "That device is not signed in to your account.")
+}
+
+// actionFailed answers an action whose change the model refused or could not make.
+func (a *App) actionFailed(c *gin.Context, err error, refuse func(status int, msg string)) {
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		a.noSuchDevice(c)
+	case errors.Is(err, models.ErrConfirmationNeeded):
+		refuse(http.StatusUnprocessableEntity, "Enter your password to confirm.")
+	default:
+		a.fail(c, err)
 	}
 }
 
@@ -252,42 +266,21 @@ func (a *App) revokeOne(c *gin.Context) {
 		a.badForm(c, err)
 		return
 	}
-	cur := current(c)
-	handle := c.Param("id")
-	if handle == cur.Handle {
-		a.renderError(c, http.StatusConflict, "That is this device",
-			"To sign out the device you are using, use “Sign out” at the top of the page.")
-		return
-	}
-	// Unknown, expired and other users' handles look the same: 404, before any password
-	// is asked, so the confirmation form reveals nothing either.
-	target, ok, err := a.ownSession(c, handle)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
+	target, ok := a.target(c)
 	if !ok {
-		a.renderError(c, http.StatusNotFound, "No such device", "That device is not signed in to your account.")
 		return
 	}
-	label := target.Device.Label()
-	form := confirmForm{dialogID: "confirm-" + handle, title: "Sign out " + label + "?",
-		body:   "That device will lose access on its next request. Your password stays the same.",
-		action: "/account/sessions/" + handle + "/revoke", submit: "Sign out device"}
-	conf, ok := a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
+	refuse := a.refuseConfirm(c, views.RevokeConfirmation(target.Handle, target.Device.Label()))
+	conf, ok := a.confirm(c, c.PostForm("password"), true, refuse)
 	if !ok {
 		return
 	}
 	ev, err := a.rotate(c, conf, conf.password, func(ch models.Change) (models.Event, error) {
-		_, ev, err := a.sessions.Revoke(c.Request.Context(), ch, handle)
+		_, ev, err := a.sessions.Revoke(c.Request.Context(), ch, target.Handle)
 		return ev, err
 	})
-	if errors.Is(err, models.ErrNotFound) {
-		a.renderError(c, http.StatusNotFound, "No such device", "That device is not signed in to your account.")
-		return
-	}
 	if err != nil {
-		a.fail(c, err)
+		a.actionFailed(c, err, refuse)
 		return
 	}
 	a.emit(ev)
@@ -296,15 +289,60 @@ func (a *App) revokeOne(c *gin.Context) {
 	})
 }
 
+// reportLost is "Lost or stolen?": that device out, a new password, every other device
+// out, in one step. It always asks for the current password, window or not: it sets a
+// new one.
+func (a *App) reportLost(c *gin.Context) {
+	if err := parseForm(c.Request); err != nil {
+		a.badForm(c, err)
+		return
+	}
+	target, ok := a.target(c)
+	if !ok {
+		return
+	}
+	refuse := a.refuseConfirm(c, views.LostConfirmation(target.Handle, target.Device.Label()))
+	password, next := c.PostForm("password"), c.PostForm("new_password")
+	// The new password is judged first: a bad one costs no attempt and no hash.
+	if problem := models.PasswordProblem(next); problem != "" {
+		refuse(http.StatusUnprocessableEntity, problem)
+		return
+	}
+	conf, ok := a.confirm(c, password, false, refuse)
+	if !ok {
+		return
+	}
+	if next == password {
+		refuse(http.StatusUnprocessableEntity, "Choose a new password: whoever has the device may know the current one.")
+		return
+	}
+	ev, err := a.rotate(c, conf, next, func(ch models.Change) (models.Event, error) {
+		_, _, ev, err := a.sessions.ReportLost(c.Request.Context(), ch, target.Handle)
+		return ev, err
+	})
+	if err != nil {
+		a.actionFailed(c, err, refuse)
+		return
+	}
+	a.emit(ev)
+	a.actionDone(c, ev, conf, func(v views.Security) templ.Component { return views.SessionList(v, false) })
+}
+
 func (a *App) revokeOthers(c *gin.Context) {
 	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return
 	}
-	form := confirmForm{dialogID: "confirm-others", title: "Log out other devices?",
-		body:   "Every device but this one will lose access on its next request.",
-		action: "/account/sessions/others/revoke", submit: "Log out other devices"}
-	conf, ok := a.confirm(c, c.PostForm("password"), true, a.refuseConfirm(c, form))
+	refuse := func(status int, msg string) {
+		n := 0 // the page without JavaScript names the count, as the dialog does
+		if !isHTMX(c) {
+			if list, err := a.sessions.ListForUser(c.Request.Context(), current(c).UserID); err == nil {
+				n = max(len(list)-1, 0)
+			}
+		}
+		a.refuseConfirm(c, views.OthersConfirmation(n))(status, msg)
+	}
+	conf, ok := a.confirm(c, c.PostForm("password"), true, refuse)
 	if !ok {
 		return
 	}
@@ -313,7 +351,7 @@ func (a *App) revokeOthers(c *gin.Context) {
 		return ev, err
 	})
 	if err != nil {
-		a.fail(c, err)
+		a.actionFailed(c, err, refuse)
 		return
 	}
 	a.emit(ev)
@@ -378,7 +416,8 @@ func (a *App) changePassword(c *gin.Context) {
 func (a *App) change(c *gin.Context, conf confirmation, newHash string) models.Change {
 	cur := current(c)
 	return models.Change{UserID: cur.UserID, Current: cur.Handle, NewHash: newHash, CheckedVersion: conf.checkedVersion,
-		ConfirmUntil: conf.confirmUntil, Actor: models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}}
+		ConfirmUntil: conf.confirmUntil, ViaWindow: conf.viaWindow,
+		Actor: models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}}
 }
 
 // actionDone answers a successful action: htmx gets the swapped content plus the count,
@@ -404,6 +443,7 @@ func (a *App) actionDone(c *gin.Context, ev models.Event, conf confirmation, mai
 		main(v),
 		views.SessionCount(len(v.Sessions), true),
 		views.OthersAction(v, true),
+		views.LockWarning(v, true),
 		views.Notice(v.Notice, true),
 		views.SecurityLog(v.Events, v.Now, true),
 	))
@@ -419,13 +459,4 @@ func (a *App) ownSession(c *gin.Context, handle string) (models.Session, bool, e
 		return models.Session{}, false, nil
 	}
 	return s, err == nil, err
-}
-
-// humanWait says a duration the way a person would, rounded up to minutes.
-func humanWait(d time.Duration) string {
-	m := int((d + time.Minute - 1) / time.Minute)
-	if m <= 1 {
-		return "a minute"
-	}
-	return fmt.Sprintf("%d minutes", m)
 }

@@ -150,7 +150,7 @@ func TestExpiredSessionIsNeitherListedNorAccepted(t *testing.T) {
 	if r := keep.get("/account/security"); r.status != http.StatusSeeOther {
 		t.Errorf("remembered device 30 days after sign-in: %d, want 303", r.status)
 	}
-	if n, err := ta.app.Sessions().Sweep(t.Context()); err != nil || n != 3 {
+	if n, _, err := ta.app.Sessions().Sweep(t.Context()); err != nil || n != 3 {
 		t.Errorf("sweep removed %d rows (%v), want all 3, expired by now", n, err)
 	}
 }

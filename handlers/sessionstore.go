@@ -28,6 +28,9 @@ type (
 	loadedKey struct{} // models.Session as it was loaded
 	endedKey  struct{} // error: why a presented cookie is not signed in (stamp mismatch)
 	failedKey struct{} // error: the database could not be asked
+	// evictedKey carries, from Save to the sign-in handler, the events of devices the
+	// sign-in signed out for being over the cap ([]models.Event).
+	evictedKey struct{}
 	// checkedVersionKey carries, from a sign-in handler to Save, the password version
 	// the password was checked against (see models.NewSession.PasswordVersion).
 	checkedVersionKey struct{}
@@ -36,7 +39,7 @@ type (
 // SessionBackend is what the store needs from the sessions table; models.Sessions
 // implements it for SQLite, and another database can implement it too.
 type SessionBackend interface {
-	Create(ctx context.Context, tokenHash []byte, n models.NewSession, replaces string) (models.Session, error)
+	Create(ctx context.Context, tokenHash []byte, n models.NewSession, replaces string) (models.Session, []models.Event, error)
 	Lookup(ctx context.Context, tokenHash []byte, ip string) (models.Session, error)
 	Delete(ctx context.Context, handle string) error
 	SaveData(ctx context.Context, handle string, data []byte) error
@@ -145,7 +148,7 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 	checked, _ := s.Values[checkedVersionKey{}].(int64)
 	delete(s.Values, checkedVersionKey{})
 	token, hash := models.NewToken()
-	sess, err := st.backend.Create(ctx, hash, models.NewSession{
+	sess, evicted, err := st.backend.Create(ctx, hash, models.NewSession{
 		UserID: uid, Remember: remember, IP: ClientIP(r), UserAgent: r.UserAgent(), Hints: clientHints(r), Data: data,
 		PasswordVersion: checked,
 	}, s.ID)
@@ -154,6 +157,9 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 	}
 	s.ID, s.IsNew = sess.Handle, false
 	s.Values[loadedKey{}] = sess
+	if len(evicted) > 0 {
+		s.Values[evictedKey{}] = evicted
+	}
 	maxAge := 0 // a browser-session cookie; the server enforces the idle lifetime
 	if remember {
 		maxAge = int(st.rememberFor.Seconds())

@@ -34,7 +34,7 @@ func newFixture(tb testing.TB, p models.HashParams) fixture {
 	}
 	secret := make([]byte, 32)
 	return fixture{db: d, hasher: h, users: models.NewUsers(d, h, time.Now),
-		sessions: models.NewSessions(d, secret, models.Lifetimes{Idle: 2 * time.Hour, Remember: 720 * time.Hour}, time.Now)}
+		sessions: models.NewSessions(d, secret, models.Lifetimes{Idle: 2 * time.Hour, Remember: 720 * time.Hour}, 0, time.Now)}
 }
 
 // signIn creates n sessions for one user and returns the user and the first handle.
@@ -48,7 +48,7 @@ func (f fixture) signIn(tb testing.TB, email string, n int) (models.User, []stri
 	var handles []string
 	for i := range n {
 		_, hash := models.NewToken()
-		s, err := f.sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, IP: fmt.Sprintf("10.0.%d.%d", i/256, i%256),
+		s, _, err := f.sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, IP: fmt.Sprintf("10.0.%d.%d", i/256, i%256),
 			UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}, "")
 		if err != nil {
 			tb.Fatal(err)
@@ -100,7 +100,7 @@ func BenchmarkLookup(b *testing.B) {
 		b.Fatal(err)
 	}
 	token, hash := models.NewToken()
-	if _, err := f.sessions.Create(ctx, hash, models.NewSession{UserID: u.ID}, ""); err != nil {
+	if _, _, err := f.sessions.Create(ctx, hash, models.NewSession{UserID: u.ID}, ""); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

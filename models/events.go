@@ -23,6 +23,13 @@ const (
 	EventStampMismatch   EventKind = "stamp-mismatch"
 	EventConfirmFailed   EventKind = "confirm-failed"
 	EventLockedOut       EventKind = "locked-out"
+	// EventGuessedOut: a session was signed out after too many wrong confirmations.
+	EventGuessedOut EventKind = "guessed-out"
+	// EventSessionLimit: a sign-in beyond the cap signed the least recently active device out.
+	EventSessionLimit EventKind = "session-limit"
+	// EventDeviceLost: "Lost or stolen?" signed a device out, set a new password and
+	// signed every other device out.
+	EventDeviceLost EventKind = "device-lost"
 	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
 	// account has not signed in from within the log's retention; it is not stored.
 	EventNewDevice EventKind = "new-device"

@@ -16,17 +16,24 @@ type Limit struct {
 	Max    int
 	Window time.Duration
 	Lock   time.Duration
+	// Every makes every attempt count, right ones too: Succeeded keeps it.
+	Every bool
 }
 
 // The limits Elsewhere enforces.
 var (
 	LimitLoginEmail = Limit{Scope: "login-email", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
 	LimitLoginIP    = Limit{Scope: "login-ip", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
-	LimitConfirm    = Limit{Scope: "confirm", Max: 5, Window: 15 * time.Minute, Lock: 15 * time.Minute}
+	// LimitLoginIPAll counts every sign-in attempt from one address, right ones too: each
+	// costs an argon2id verification, so this caps the hashing one address can cause.
+	LimitLoginIPAll = Limit{Scope: "login-ip-all", Max: 60, Window: 15 * time.Minute, Lock: 15 * time.Minute, Every: true}
+	// LimitConfirm counts wrong confirmations per session (keyed by its handle), so a
+	// device that guesses locks only itself.
+	LimitConfirm = Limit{Scope: "confirm", Max: 5, Window: 15 * time.Minute, Lock: 15 * time.Minute}
 	// LimitSignupIP counts every sign-up attempt from one address that passes the form
 	// checks (not only failures): each costs a password hash, so one client cannot make
 	// the server hash, or probe which emails are taken, without bound.
-	LimitSignupIP = Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour}
+	LimitSignupIP = Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour, Every: true}
 )
 
 // Limiter counts failures per key in the database, so limits hold across restarts.
@@ -109,9 +116,13 @@ func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Dur
 	return att, 0, nil
 }
 
-// Succeeded takes back the failures Try reserved: the attempt was right.
+// Succeeded takes back the failures Try reserved: the attempt was right. Attempts on a
+// limit that counts every try stay.
 func (lm *Limiter) Succeeded(ctx context.Context, att Attempt) error {
-	for _, id := range att.ids {
+	for i, id := range att.ids {
+		if att.keys[i].Limit.Every {
+			continue
+		}
 		if _, err := lm.db.Write.ExecContext(ctx, `DELETE FROM failures WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("release attempt: %w", err)
 		}
@@ -122,12 +133,24 @@ func (lm *Limiter) Succeeded(ctx context.Context, att Attempt) error {
 // Failed keeps the failures Try reserved and locks every key that has reached its Max;
 // it returns the longest lock (0: none). The failure that reaches Max starts the lock.
 func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, error) {
-	now := lm.now()
 	tx, err := lm.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("rate limit: %w", err)
 	}
 	defer tx.Rollback()
+	lock, err := lm.failedTx(ctx, tx, att)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("rate limit: %w", err)
+	}
+	return lock, nil
+}
+
+// failedTx is Failed inside a transaction the caller commits.
+func (lm *Limiter) failedTx(ctx context.Context, tx *sql.Tx, att Attempt) (time.Duration, error) {
+	now := lm.now()
 	var lock time.Duration
 	for _, k := range att.keys {
 		var n int
@@ -148,9 +171,6 @@ func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, erro
 			return 0, fmt.Errorf("lock %s: %w", k.Limit.Scope, err)
 		}
 		lock = max(lock, retryAfter(now, unix(until)))
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("rate limit: %w", err)
 	}
 	return lock, nil
 }

@@ -18,6 +18,10 @@ var (
 	ErrSessionEnded       = errors.New("session was signed out from another device")
 	ErrPasswordChanged    = errors.New("the password changed while this request was checking it")
 	ErrCurrentSession     = errors.New("that is the current session")
+	// ErrConfirmationNeeded: an action relied on a confirmation window that has closed.
+	ErrConfirmationNeeded = errors.New("the confirmation window closed; the password is needed")
+	// ErrGuessedOut: too many wrong confirmations signed the acting session out.
+	ErrGuessedOut = errors.New("signed out after too many wrong passwords")
 )
 
 // Clock returns the current time; injected so tests can move time without sleeping.

@@ -23,7 +23,11 @@ type Change struct {
 	PasswordChange bool
 	// ConfirmUntil, when set, opens the acting session's confirmation window until then.
 	ConfirmUntil time.Time
-	Actor        Actor
+	// ViaWindow marks an action that no password confirmed: the acting session's
+	// confirmation window lets it through, and must still be open when it commits (a
+	// password change on another device closes it).
+	ViaWindow bool
+	Actor     Actor
 }
 
 // Revoke signs out the user's session with that handle. It returns the revoked session;
@@ -37,13 +41,8 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 	var revoked Session
 	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
 		var err error
-		revoked, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
-			WHERE s.handle = ? AND s.user_id = ? AND s.expires_at > ?`, handle, ch.UserID, unix(now)))
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", "", ErrNotFound
-		}
-		if err != nil {
-			return "", "", fmt.Errorf("find session: %w", err)
+		if revoked, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
+			return "", "", err
 		}
 		if err := endSessions(ctx, tx, `handle = ?`, handle); err != nil {
 			return "", "", err
@@ -54,6 +53,57 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 		return Session{}, Event{}, fmt.Errorf("revoke session: %w", err)
 	}
 	return revoked, ev, nil
+}
+
+// ReportLost is "Lost or stolen?": it signs out the user's session with that handle, stores
+// ch.NewHash as the new password and signs out every other session too, all in one
+// transaction. It returns the lost session and how many sessions went in all; the same
+// errors as Revoke.
+func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Session, int, Event, error) {
+	if handle == ch.Current {
+		return Session{}, 0, Event{}, ErrCurrentSession
+	}
+	if ch.NewHash == "" {
+		return Session{}, 0, Event{}, errors.New("report lost device: no new hash")
+	}
+	ch.PasswordChange = true
+	var (
+		lost Session
+		n    int64
+	)
+	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+		var err error
+		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
+			return "", "", err
+		}
+		if n, err = endOthers(ctx, tx, ch); err != nil {
+			return "", "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = 0 WHERE user_id = ? AND handle <> ?`,
+			ch.UserID, ch.Current); err != nil {
+			return "", "", fmt.Errorf("close confirmation windows: %w", err)
+		}
+		return EventDeviceLost, lost.Device.Label(), nil
+	})
+	if err != nil {
+		return Session{}, 0, Event{}, fmt.Errorf("report lost device: %w", err)
+	}
+	return lost, int(n), ev, nil
+}
+
+// targetTx finds the user's live session with that handle inside tx; ErrNotFound for an
+// unknown, ended or another user's handle alike.
+func (s *Sessions) targetTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, handle string) (Session, error) {
+	live, args := s.live(now)
+	ss, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.handle = ? AND s.user_id = ? AND `+live, append([]any{handle, userID}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("find session: %w", err)
+	}
+	return ss, nil
 }
 
 // RevokeOthers signs out every session of the user but the acting one, and returns how many went.
@@ -124,15 +174,21 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 	}
 	oldStamp := s.stamp(curHash)
 	// The acting session must still exist, and still carry the current stamp: a device
-	// signed out (or made stale by a password change) a moment ago cannot act.
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM sessions WHERE handle = ? AND user_id = ? AND expires_at > ? AND stamp = ?`,
-		ch.Current, ch.UserID, unix(now), oldStamp).Scan(&one)
+	// signed out (or made stale by a password change) a moment ago cannot act. An action
+	// the confirmation window let through needs that window still open, checked here in
+	// the writer's transaction, so a password change that closed it cannot be overtaken.
+	live, args := s.live(now)
+	var confirmedUntil int64
+	err = tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+live,
+		append([]any{ch.Current, ch.UserID, oldStamp}, args...)...).Scan(&confirmedUntil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrSessionEnded
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("check acting session: %w", err)
+	}
+	if ch.ViaWindow && confirmedUntil <= unix(now) {
+		return Event{}, ErrConfirmationNeeded
 	}
 	kind, detail, err := act(tx, now)
 	if err != nil {

@@ -26,7 +26,7 @@ func TestActingSessionSignedOutMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := models.NewUsers(d, h, time.Now)
-	sessions := models.NewSessions(d, make([]byte, 32), models.Lifetimes{Idle: time.Hour, Remember: time.Hour}, time.Now)
+	sessions := models.NewSessions(d, make([]byte, 32), models.Lifetimes{Idle: time.Hour, Remember: time.Hour}, 0, time.Now)
 	u, err := users.Create(ctx, "ann@example.com", "correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestActingSessionSignedOutMeanwhile(t *testing.T) {
 	var handles []string
 	for range 3 {
 		_, hash := models.NewToken()
-		s, err := sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"}, "")
+		s, _, err := sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,11 @@ type Session struct {
 	Hints          ClientHints
 	Device         Device
 	ConfirmedUntil time.Time // end of the password-confirmation window
-	Data           []byte    // other values the session middleware keeps
+	WrongPasswords int       // wrong confirmations since the last right one
+	// ConfirmLockedUntil is when this session's confirmations unlock after too many
+	// wrong passwords (zero: not locked); set by ListForUser.
+	ConfirmLockedUntil time.Time
+	Data               []byte // other values the session middleware keeps
 }
 
 // NewSession is what a sign-in knows about the device signing in.
@@ -51,23 +55,55 @@ type NewSession struct {
 	PasswordVersion int64
 }
 
-// Lifetimes say how long a session lives.
+// Lifetimes say how long a session lives. They are checked at every request against the
+// session's sign-in and last-activity times, so a shorter setting applies at once to
+// sessions that already exist.
 type Lifetimes struct {
 	Idle     time.Duration // without activity, for a device that did not ask to be remembered
+	MaxAge   time.Duration // after sign-in, however active, for the same devices (0: no limit)
 	Remember time.Duration // after sign-in, for a device that did (its cookie lasts as long)
 }
 
 // Sessions stores signed-in devices. It is the backend of the HTTP session store.
 type Sessions struct {
-	db     *db.DB
-	secret []byte
-	life   Lifetimes
-	now    Clock
+	db         *db.DB
+	secret     []byte
+	life       Lifetimes
+	maxPerUser int
+	now        Clock
 }
 
-// NewSessions returns the session store; secret keys the password stamps.
-func NewSessions(d *db.DB, secret []byte, life Lifetimes, now Clock) *Sessions {
-	return &Sessions{db: d, secret: secret, life: life, now: now}
+// NewSessions returns the session store; secret keys the password stamps, and a sign-in
+// beyond maxPerUser live sessions of one user (0: no cap) signs the least recently active out.
+func NewSessions(d *db.DB, secret []byte, life Lifetimes, maxPerUser int, now Clock) *Sessions {
+	return &Sessions{db: d, secret: secret, life: life, maxPerUser: maxPerUser, now: now}
+}
+
+// MaxPerUser is the cap on one user's live sessions (0: none).
+func (s *Sessions) MaxPerUser() int { return s.maxPerUser }
+
+// live is the condition, on the sessions table aliased s, that a session is still signed
+// in at now under the current lifetimes, whatever expires_at was written under older ones.
+func (s *Sessions) live(now time.Time) (string, []any) {
+	cond := `s.expires_at > ? AND ((s.remember <> 0 AND s.created_at > ?) OR (s.remember = 0 AND s.last_active_at > ?`
+	args := []any{unix(now), unix(now.Add(-s.life.Remember)), unix(now.Add(-s.life.Idle))}
+	if s.life.MaxAge > 0 {
+		cond += ` AND s.created_at > ?`
+		args = append(args, unix(now.Add(-s.life.MaxAge)))
+	}
+	return cond + `))`, args
+}
+
+// expiry is when a session signed in at created and last active at active ends.
+func (s *Sessions) expiry(remember bool, created, active time.Time) time.Time {
+	if remember {
+		return created.Add(s.life.Remember)
+	}
+	end := active.Add(s.life.Idle)
+	if s.life.MaxAge > 0 && created.Add(s.life.MaxAge).Before(end) {
+		end = created.Add(s.life.MaxAge)
+	}
+	return end
 }
 
 // stamp is the keyed hash of a password hash that a session carries; never the hash itself.
@@ -77,17 +113,12 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 	return m.Sum(nil)
 }
 
-func (s *Sessions) lifetime(remember bool) time.Duration {
-	if remember {
-		return s.life.Remember
-	}
-	return s.life.Idle
-}
-
 // Create signs a device in under a token whose SHA-256 is tokenHash, deleting the
 // session it replaces (if any) in the same transaction. The stamp is computed in that
-// transaction too, so a sign-in racing a password rotation is never stamped stale.
-func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, replaces string) (Session, error) {
+// transaction too, so a sign-in racing a password rotation is never stamped stale. A
+// sign-in beyond the cap signs the user's least recently active devices out, recorded in
+// the security log; their events are returned with the session.
+func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, replaces string) (Session, []Event, error) {
 	now := s.now()
 	ua := CleanText(n.UserAgent, MaxUserAgentLen)
 	hints := n.Hints.clean()
@@ -101,11 +132,11 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, r
 		LastActiveAt: now.Truncate(time.Second).UTC(), Remember: n.Remember, IP: CleanText(n.IP, 64),
 		UserAgent: ua, Hints: hints, Device: ParseDevice(ua, hints), Data: n.Data,
 	}
-	sess.ExpiresAt = sess.LastActiveAt.Add(s.lifetime(n.Remember))
+	sess.ExpiresAt = s.expiry(n.Remember, sess.CreatedAt, sess.LastActiveAt)
 
 	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
-		return Session{}, fmt.Errorf("create session: %w", err)
+		return Session{}, nil, fmt.Errorf("create session: %w", err)
 	}
 	defer tx.Rollback()
 	var (
@@ -114,16 +145,16 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, r
 	)
 	if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`, n.UserID).Scan(&pwHash, &pwVersion); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return Session{}, ErrNotFound
+			return Session{}, nil, ErrNotFound
 		}
-		return Session{}, fmt.Errorf("create session: read user: %w", err)
+		return Session{}, nil, fmt.Errorf("create session: read user: %w", err)
 	}
 	if n.PasswordVersion != 0 && n.PasswordVersion != pwVersion {
-		return Session{}, ErrPasswordChanged
+		return Session{}, nil, ErrPasswordChanged
 	}
 	if replaces != "" {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, replaces); err != nil {
-			return Session{}, fmt.Errorf("create session: delete replaced: %w", err)
+			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
 		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sessions
@@ -134,16 +165,74 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, r
 		sess.Remember, sess.IP, sess.UserAgent, hintsJSON, sess.Device.Browser, sess.Device.OS,
 		string(sess.Device.Type), sess.Device.Model, s.stamp(pwHash), sess.Data)
 	if err != nil {
-		return Session{}, fmt.Errorf("create session: insert: %w", err)
+		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
+	}
+	evicted, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
+	if err != nil {
+		return Session{}, nil, fmt.Errorf("create session: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Session{}, fmt.Errorf("create session: commit: %w", err)
+		return Session{}, nil, fmt.Errorf("create session: commit: %w", err)
 	}
-	return sess, nil
+	return sess, evicted, nil
+}
+
+// trimTx signs out the user's least recently active sessions beyond the cap, never the
+// one with handle keep, and records each in the security log.
+func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, keep string) ([]Event, error) {
+	if s.maxPerUser <= 0 {
+		return nil, nil
+	}
+	live, args := s.live(now)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND `+live,
+		append([]any{userID}, args...)...).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count sessions: %w", err)
+	}
+	if n <= s.maxPerUser {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT s.handle, s.ip, s.browser, s.os, s.device_type, s.device_model
+		FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+live+` ORDER BY s.last_active_at, s.id LIMIT ?`,
+		append(append([]any{userID, keep}, args...), n-s.maxPerUser)...)
+	if err != nil {
+		return nil, fmt.Errorf("oldest sessions: %w", err)
+	}
+	type gone struct {
+		handle, ip string
+		dev        Device
+	}
+	var out []gone
+	for rows.Next() {
+		var g gone
+		var dtype string
+		if err := rows.Scan(&g.handle, &g.ip, &g.dev.Browser, &g.dev.OS, &dtype, &g.dev.Model); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("oldest sessions: %w", err)
+		}
+		g.dev.Type = DeviceType(dtype)
+		out = append(out, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("oldest sessions: %w", err)
+	}
+	var events []Event
+	for _, g := range out {
+		if err := endSessions(ctx, tx, `handle = ?`, g.handle); err != nil {
+			return nil, err
+		}
+		ev, err := recordTx(ctx, tx, now, userID, EventSessionLimit, Actor{IP: g.ip, Device: g.dev.Label()}, g.dev.Label())
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	return events, nil
 }
 
 const sessionColumns = `s.handle, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.remember, s.ip,
-	s.user_agent, s.client_hints, s.browser, s.os, s.device_type, s.device_model, s.confirmed_until, s.data`
+	s.user_agent, s.client_hints, s.browser, s.os, s.device_type, s.device_model, s.confirmed_until, s.wrong_passwords, s.data`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -154,7 +243,7 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 		hints, browser, osName, dtype, dmodel string
 	)
 	dest := append([]any{&ss.Handle, &ss.UserID, &created, &active, &expires, &ss.Remember, &ss.IP,
-		&ss.UserAgent, &hints, &browser, &osName, &dtype, &dmodel, &confirmed, &ss.Data}, extra...)
+		&ss.UserAgent, &hints, &browser, &osName, &dtype, &dmodel, &confirmed, &ss.WrongPasswords, &ss.Data}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return Session{}, err
 	}
@@ -176,10 +265,11 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		pwHash string
 		stamp  []byte
 	)
+	live, args := s.live(now)
 	ss, err := scanSession(s.db.Read.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+`, s.stamp, u.password_hash
 		 FROM sessions s JOIN users u ON u.id = s.user_id
-		 WHERE s.token_hash = ? AND s.expires_at > ?`, tokenHash, unix(now)), &stamp, &pwHash)
+		 WHERE s.token_hash = ? AND `+live, append([]any{tokenHash}, args...)...), &stamp, &pwHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, s.whyGone(ctx, tokenHash, now)
 	}
@@ -199,9 +289,9 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		if ip != "" {
 			touched.IP = ip
 		}
-		if !ss.Remember { // a remembered device ends RememberFor after sign-in, as its cookie does
-			touched.ExpiresAt = touched.LastActiveAt.Add(s.life.Idle)
-		}
+		// A remembered device ends RememberFor after sign-in, as its cookie does; any
+		// other ends after Idle without activity or MaxAge after sign-in, the sooner.
+		touched.ExpiresAt = s.expiry(ss.Remember, ss.CreatedAt, touched.LastActiveAt)
 		_, err := s.db.Write.ExecContext(ctx,
 			`UPDATE sessions SET last_active_at = ?, expires_at = ?, ip = ? WHERE token_hash = ?`,
 			unix(touched.LastActiveAt), unix(touched.ExpiresAt), touched.IP, tokenHash)
@@ -282,20 +372,32 @@ func (s *Sessions) SaveData(ctx context.Context, handle string, data []byte) err
 	return nil
 }
 
-// ListForUser returns the user's live sessions, most recently active first.
+// ListForUser returns the user's live sessions, most recently active first: at most the
+// cap (or 1,000 without one), so a page never grows without bound even before the sweeper
+// has trimmed an account left over the cap. Each carries its confirmation lock, if any.
 func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.user_id = ? AND s.expires_at > ? ORDER BY s.last_active_at DESC, s.id DESC`, userID, unix(s.now()))
+	now := s.now()
+	live, args := s.live(now)
+	limit := s.maxPerUser
+	if limit <= 0 {
+		limit = 1000
+	}
+	args = append([]any{unix(now), LimitConfirm.Scope, userID}, args...)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+sessionColumns+`, COALESCE(l.until, 0) FROM sessions s
+		LEFT JOIN lockouts l ON l.until > ? AND l.scope = ? AND l.key = s.handle
+		WHERE s.user_id = ? AND `+live+` ORDER BY s.last_active_at DESC, s.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	defer rows.Close()
 	var out []Session
 	for rows.Next() {
-		ss, err := scanSession(rows)
+		var locked int64
+		ss, err := scanSession(rows, &locked)
 		if err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
+		ss.ConfirmLockedUntil = fromUnix(locked)
 		out = append(out, ss)
 	}
 	if err := rows.Err(); err != nil {
@@ -307,8 +409,9 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 // ForUser returns the user's live session with that handle; ErrNotFound for an unknown,
 // expired or another user's handle alike.
 func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Session, error) {
+	live, args := s.live(s.now())
 	ss, err := scanSession(s.db.Read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.handle = ? AND s.user_id = ? AND s.expires_at > ?`, handle, userID, unix(s.now())))
+		WHERE s.handle = ? AND s.user_id = ? AND `+live, append([]any{handle, userID}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -318,19 +421,65 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 	return ss, nil
 }
 
-// Sweep deletes expired sessions (and expired records of ended ones) and returns how many
-// sessions went.
-func (s *Sessions) Sweep(ctx context.Context) (int64, error) {
-	now := unix(s.now())
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, now)
+// Sweep deletes sessions that ended under the current lifetimes (and expired records of
+// ended ones), signs out the least recently active sessions of accounts over the cap (a
+// lowered cap, or rows from before there was one), and returns how many sessions went and
+// the events it recorded.
+func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
+	now := s.now()
+	live, args := s.live(now)
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions AS s WHERE NOT (`+live+`)`, args...)
 	if err != nil {
-		return 0, fmt.Errorf("sweep sessions: %w", err)
+		return 0, nil, fmt.Errorf("sweep sessions: %w", err)
 	}
-	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at <= ?`, now); err != nil {
-		return 0, fmt.Errorf("sweep ended sessions: %w", err)
+	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at <= ?`, unix(now)); err != nil {
+		return 0, nil, fmt.Errorf("sweep ended sessions: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n, nil
+	if s.maxPerUser <= 0 {
+		return n, nil, nil
+	}
+	var over []int64
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id FROM sessions GROUP BY user_id HAVING COUNT(*) > ?`, s.maxPerUser)
+	if err != nil {
+		return n, nil, fmt.Errorf("sweep: accounts over the cap: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return n, nil, fmt.Errorf("sweep: accounts over the cap: %w", err)
+		}
+		over = append(over, id)
+	}
+	rows.Close()
+	var events []Event
+	for _, id := range over {
+		evs, err := s.trim(ctx, id)
+		if err != nil {
+			return n, events, fmt.Errorf("sweep: %w", err)
+		}
+		n += int64(len(evs))
+		events = append(events, evs...)
+	}
+	return n, events, nil
+}
+
+// trim brings one user's sessions down to the cap, in a transaction of its own.
+func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("trim sessions: %w", err)
+	}
+	defer tx.Rollback()
+	evs, err := s.trimTx(ctx, tx, s.now(), userID, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("trim sessions: %w", err)
+	}
+	return evs, nil
 }
 
 // CleanText makes attacker-supplied text safe to store: valid UTF-8, no control

@@ -1,0 +1,128 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+)
+
+// GuessedOutAfter is how many wrong confirmations, since its last right one, sign a
+// session out. LimitConfirm locks its confirmations for a while after fewer.
+const GuessedOutAfter = 10
+
+// LockedError says that confirmations are locked on this session, and for how long.
+type LockedError struct{ Wait time.Duration }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("confirmation locked for %s after too many wrong passwords", e.Wait.Round(time.Second))
+}
+
+// Confirmations checks the passwords that confirm sign-out actions. Wrong ones are counted
+// per session: a stolen device that guesses locks and finally signs out only itself, and a
+// right password from any other device always works.
+type Confirmations struct {
+	db     *db.DB
+	users  *Users
+	limits *Limiter
+	now    Clock
+}
+
+// NewConfirmations returns the confirmation checker.
+func NewConfirmations(d *db.DB, users *Users, limits *Limiter, now Clock) *Confirmations {
+	return &Confirmations{db: d, users: users, limits: limits, now: now}
+}
+
+// Check verifies password as the confirmation of an action by the session cur, and
+// returns the password version it was checked against (for Change.CheckedVersion) and the
+// security events it recorded. Errors: ErrWrongPassword; *LockedError when cur's
+// confirmations are locked (already, or by this attempt); ErrGuessedOut when this was
+// cur's tenth wrong password and cur is signed out; ErrSessionEnded when cur is gone.
+//
+// The attempt is reserved before the password is checked, so parallel guesses cannot all
+// pass the lock, and is settled under a context the client cannot cancel: a request
+// abandoned before its answer was decided (it could never learn the answer) costs nothing
+// and leaves no lock, and every attempt that is counted is also logged.
+func (cf *Confirmations) Check(ctx context.Context, cur Session, password string, actor Actor) (int64, []Event, error) {
+	att, wait, err := cf.limits.Try(ctx, LimitKey{Limit: LimitConfirm, Key: cur.Handle})
+	if err != nil {
+		return 0, nil, fmt.Errorf("confirm password: %w", err)
+	}
+	if wait > 0 {
+		return 0, nil, &LockedError{Wait: wait}
+	}
+	settle := context.WithoutCancel(ctx)
+	version, err := int64(0), ErrWrongPassword
+	if !PasswordTooLong(password) {
+		version, err = cf.users.CheckPassword(ctx, cur.UserID, password)
+	}
+	if ctx.Err() != nil {
+		// Abandoned before the answer could be sent: the client learns nothing, so the
+		// attempt costs nothing, right or wrong.
+		err = ctx.Err()
+	} else if errors.Is(err, ErrWrongPassword) {
+		return cf.failed(settle, att, cur, actor)
+	}
+	if rerr := cf.limits.Succeeded(settle, att); rerr != nil {
+		return 0, nil, errors.Join(err, fmt.Errorf("confirm password: %w", rerr))
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("confirm password: %w", err)
+	}
+	if cur.WrongPasswords > 0 {
+		if _, err := cf.db.Write.ExecContext(settle, `UPDATE sessions SET wrong_passwords = 0 WHERE handle = ?`, cur.Handle); err != nil {
+			return 0, nil, fmt.Errorf("confirm password: reset wrong passwords: %w", err)
+		}
+	}
+	return version, nil, nil
+}
+
+// failed counts a wrong confirmation for cur, locks its confirmations or signs it out when
+// it has had too many, and records what happened, all in one transaction.
+func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, actor Actor) (int64, []Event, error) {
+	tx, err := cf.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("count wrong password: %w", err)
+	}
+	defer tx.Rollback()
+	lock, err := cf.limits.failedTx(ctx, tx, att)
+	if err != nil {
+		return 0, nil, err
+	}
+	var wrong int
+	// A wrong password also closes the session's confirmation window: a device that
+	// guesses must not go on acting on an earlier right answer.
+	err = tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
+		WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Signed out from another device while it guessed: keep the count, nothing more.
+		if err := tx.Commit(); err != nil {
+			return 0, nil, fmt.Errorf("count wrong password: %w", err)
+		}
+		return 0, nil, ErrSessionEnded
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("count wrong password: %w", err)
+	}
+	kind, detail, result := EventConfirmFailed, "", error(ErrWrongPassword)
+	switch {
+	case wrong >= GuessedOutAfter:
+		if err := endSessions(ctx, tx, `handle = ?`, cur.Handle); err != nil {
+			return 0, nil, err
+		}
+		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
+	case lock > 0:
+		kind, result = EventLockedOut, &LockedError{Wait: lock}
+	}
+	ev, err := recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, detail)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, nil, fmt.Errorf("count wrong password: %w", err)
+	}
+	return 0, []Event{ev}, result
+}

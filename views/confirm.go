@@ -1,0 +1,55 @@
+package views
+
+import "fmt"
+
+// Confirmation is the wording and target of one password-confirmed action: the one source
+// for its dialog on the Security page and its page of its own without JavaScript.
+type Confirmation struct {
+	ID          string // the dialog's element id
+	Title       string
+	Body        string
+	Action      string // where the form posts
+	Submit      string
+	NewPassword bool // the action also sets a new password (field new_password)
+}
+
+// RevokeConfirmation asks before signing out one device.
+func RevokeConfirmation(handle, label string) Confirmation {
+	return Confirmation{
+		ID:     "confirm-" + handle,
+		Title:  "Sign out " + label + "?",
+		Body:   "That device loses access on its next request. If it was lost or stolen, use “Lost or stolen?” instead: that also changes your password.",
+		Action: "/account/sessions/" + handle + "/revoke",
+		Submit: "Sign out device",
+	}
+}
+
+// LostConfirmation asks before "Lost or stolen?": sign that device out, set a new
+// password, and sign every other device out.
+func LostConfirmation(handle, label string) Confirmation {
+	return Confirmation{
+		ID:    "lost-" + handle,
+		Title: "Lost or stolen: " + label,
+		Body: "In one step: " + label + " is signed out now, your password is changed, and every other device is signed out too. " +
+			"Only this device stays signed in.",
+		Action:      "/account/sessions/" + handle + "/lost",
+		Submit:      "Sign out and change password",
+		NewPassword: true,
+	}
+}
+
+// OthersConfirmation asks before signing out every other device; n is how many there are
+// (0 when not known).
+func OthersConfirmation(n int) Confirmation {
+	title := "Log out other devices?"
+	if n > 0 {
+		title = fmt.Sprintf("Log out %s?", plural(n, "other device", "other devices"))
+	}
+	return Confirmation{
+		ID:     "confirm-others",
+		Title:  title,
+		Body:   "Every device but this one loses access on its next request.",
+		Action: "/account/sessions/others/revoke",
+		Submit: "Log out other devices",
+	}
+}
