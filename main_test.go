@@ -304,3 +304,83 @@ func TestUserAddRefusesHostileInput(t *testing.T) {
 		t.Errorf("user add: %v %q", err, out.String())
 	}
 }
+
+// TestFlagsAfterTheCommand: a person types the command first and its flags after it, as
+// with most tools. Without -base-url, the base URL follows -addr's port, so the server
+// answers the address it was told to listen on.
+func TestFlagsAfterTheCommand(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs lockedBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", addr, "-db", filepath.Join(t.TempDir(), "e.db")}, strings.NewReader(""), io.Discard, &logs)
+	}()
+	get := func(path string) (int, error) {
+		res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get("http://" + addr + path)
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if st, err := get("/healthz"); err == nil && st == http.StatusOK {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve -addr %s stopped: %v\n%s", addr, err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve -addr %s did not answer /healthz within a minute\n%s", addr, logs.String())
+		}
+	}
+	if st, err := get("/login"); err != nil || st != http.StatusOK {
+		t.Errorf("GET /login at the address it listens on: %d %v, want 200", st, err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if !strings.Contains(logs.String(), "base_url=http://localhost:"+port) {
+		t.Errorf("the base URL does not follow -addr:\n%s", logs.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after its context ended: %v", err)
+	}
+}
+
+// TestSecretFromFileOrEnvironment: the stamp secret comes from a file or the environment,
+// which other users of the machine cannot read in the process list; given on the command
+// line it still works but is warned about.
+func TestSecretFromFileOrEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	hexKey := strings.Repeat("ab", 32)
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, []byte(hexKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config{SecretFile: file}.secret()
+	if err != nil || len(got) != 32 || got[0] != 0xab {
+		t.Errorf("secret from a file: %x, %v", got, err)
+	}
+	if _, err := (config{SecretFile: file, Secret: hexKey}).secret(); err == nil {
+		t.Error("both -secret and -secret-file were accepted")
+	}
+	os.WriteFile(file, []byte("not hex"), 0o600)
+	if _, err := (config{SecretFile: file}).secret(); err == nil || !strings.Contains(err.Error(), "-secret-file") {
+		t.Errorf("a file that is not hex: %v, want an error naming -secret-file", err)
+	}
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"version", "-secret", hexKey}, strings.NewReader(""), io.Discard, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "process list") {
+		t.Errorf("no warning for -secret on the command line: %q", stderr.String())
+	}
+}

@@ -251,3 +251,38 @@ func TestReadOnlyDatabase(t *testing.T) {
 	assertSignedOut(t, b, true)
 	assertSignedIn(t, c)
 }
+
+// TestSignOutThatCannotBeRecorded: when the session row cannot be deleted, "Sign out"
+// says the device is still signed in and keeps its cookie, instead of sending it to the
+// sign-in page as if it were signed out while its session stays valid; once the database
+// takes writes again, signing out works.
+func TestSignOutThatCannotBeRecorded(t *testing.T) {
+	ta := newTestApp(t)
+	a := ta.device("A", uaChromeMac, "")
+	a.signup("ann@example.com", testPassword)
+	token := a.cookie()
+	if _, err := ta.db.Write.Exec(`PRAGMA query_only = true`); err != nil {
+		t.Fatal(err)
+	}
+	r := a.post("/logout", nil)
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "still signed in") {
+		t.Errorf("sign-out that cannot be recorded: %d, want 503 saying the device is still signed in\n%.300s", r.status, r.body)
+	}
+	if set := r.header.Get("Set-Cookie"); strings.Contains(set, "elsewhere_session") {
+		t.Errorf("the cookie was touched (%q) though the session stays valid", set)
+	}
+	if a.cookie() != token {
+		t.Error("the device lost its cookie")
+	}
+	if _, err := ta.db.Write.Exec(`PRAGMA query_only = false`); err != nil {
+		t.Fatal(err)
+	}
+	assertSignedIn(t, a)
+	if r := a.post("/logout", nil); r.status != http.StatusSeeOther || r.location() != "/login" {
+		t.Fatalf("sign-out once writable: %d %s", r.status, r.location())
+	}
+	a.setCookie(token)
+	if r := a.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Errorf("the signed-out token still works: %d", r.status)
+	}
+}

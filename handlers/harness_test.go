@@ -253,6 +253,10 @@ func (d *device) request(method, path string, body io.Reader, contentType string
 		req.Header.Set("HX-Request", "true")
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1] // net/http sends req.Host, never a Host header
+			continue
+		}
 		if hdr[i+1] == "" {
 			req.Header.Del(hdr[i])
 		} else {

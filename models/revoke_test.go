@@ -66,3 +66,57 @@ func TestActingSessionSignedOutMeanwhile(t *testing.T) {
 		t.Error("the refused change stored the new hash")
 	}
 }
+
+// TestWindowClosedByAPasswordChange: an action that the confirmation window let through
+// (no password) is refused in the writer's transaction once a password change on another
+// device has closed the window, however the two requests interleaved before it; with the
+// window open it goes through.
+func TestWindowClosedByAPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h, err := models.NewHasher(models.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := models.NewUsers(d, h, time.Now)
+	sessions := models.NewSessions(d, make([]byte, 32), models.Lifetimes{Idle: time.Hour, Remember: time.Hour}, 0, time.Now)
+	u, err := users.Create(ctx, "ann@example.com", "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handles []string
+	for range 4 {
+		_, hash := models.NewToken()
+		s, _, err := sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		handles = append(handles, s.Handle)
+	}
+	// handles[0] confirms and opens its window.
+	pw, _ := h.Hash(ctx, "correct horse battery staple")
+	if _, _, err := sessions.Revoke(ctx, models.Change{UserID: u.ID, Current: handles[0], NewHash: pw,
+		ConfirmUntil: time.Now().Add(15 * time.Minute)}, handles[3]); err != nil {
+		t.Fatal(err)
+	}
+	// Inside the window it acts without a password.
+	if _, _, err := sessions.Revoke(ctx, models.Change{UserID: u.ID, Current: handles[0], ViaWindow: true}, handles[2]); err != nil {
+		t.Fatalf("an action through the open window: %v", err)
+	}
+	// handles[1] changes the password, keeping the others signed in; that closes the window.
+	next, _ := h.Hash(ctx, "a new passphrase")
+	if _, _, err := sessions.ChangePassword(ctx, models.Change{UserID: u.ID, Current: handles[1], NewHash: next}, false); err != nil {
+		t.Fatal(err)
+	}
+	_, _, errOne := sessions.RevokeOthers(ctx, models.Change{UserID: u.ID, Current: handles[0], ViaWindow: true})
+	if !errors.Is(errOne, models.ErrConfirmationNeeded) {
+		t.Errorf("an action through the closed window: %v, want ErrConfirmationNeeded", errOne)
+	}
+	if list, _ := sessions.ListForUser(ctx, u.ID); len(list) != 2 {
+		t.Errorf("%d sessions left, want 2: the refused action signed devices out", len(list))
+	}
+}
