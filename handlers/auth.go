@@ -57,7 +57,7 @@ func (a *App) login(c *gin.Context) {
 	}
 	locked := func(wait time.Duration) {
 		retryAfter(c, wait)
-		loginFailed(http.StatusTooManyRequests, "Too many failed sign-in attempts. Try again in "+views.WaitText(wait)+".")
+		loginFailed(http.StatusTooManyRequests, "Too many sign-in attempts for this account or from this network. Try again in "+views.WaitText(wait)+".")
 	}
 
 	email, problem := models.NormalizeEmail(form.Email)

@@ -79,9 +79,6 @@ func NewSessions(d *db.DB, secret []byte, life Lifetimes, maxPerUser int, now Cl
 	return &Sessions{db: d, secret: secret, life: life, maxPerUser: maxPerUser, now: now}
 }
 
-// MaxPerUser is the cap on one user's live sessions (0: none).
-func (s *Sessions) MaxPerUser() int { return s.maxPerUser }
-
 // live is the condition, on the sessions table aliased s, that a session is still signed
 // in at now under the current lifetimes, whatever expires_at was written under older ones.
 func (s *Sessions) live(now time.Time) (string, []any) {
