@@ -108,9 +108,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case cmd[0] == "serve" && len(cmd) == 1:
 		return serve(ctx, cfg, logger)
 	case cmd[0] == "user" && len(cmd) == 3 && cmd[1] == "add":
-		return withApp(ctx, cfg, logger, func(app *handlers.App) error { return addUser(ctx, app, cmd[2], stdin, stdout) })
+		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return addUser(ctx, app, cmd[2], stdin, stdout) })
 	case cmd[0] == "sessions" && len(cmd) == 2 && cmd[1] == "prune":
-		return withApp(ctx, cfg, logger, func(app *handlers.App) error {
+		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error {
 			if err := app.Sweep(ctx); err != nil {
 				return err
 			}
@@ -164,7 +164,8 @@ func envDefaults(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	return errors.Join(errs...)
 }
 
-func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger) (*handlers.App, error) {
+// app builds the app; a server sweeps expired rows every ten minutes, a one-off command never.
+func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger, serving bool) (*handlers.App, error) {
 	secret, err := cfg.secret()
 	if err != nil {
 		return nil, err
@@ -173,13 +174,17 @@ func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger) (*hand
 	if maxSessions == 0 {
 		maxSessions = -1 // 0 on the command line means no cap; in Config it means the default
 	}
+	sweep := -time.Duration(1)
+	if serving {
+		sweep = 10 * time.Minute
+	}
 	maxAge := cfg.SessionMaxAge
 	if maxAge == 0 {
 		maxAge = -1
 	}
 	return handlers.New(ctx, d, handlers.Config{
 		BaseURL: cfg.BaseURL, IdleTimeout: cfg.SessionIdle, RememberFor: cfg.RememberFor,
-		SessionMaxAge: maxAge, MaxSessions: maxSessions,
+		SessionMaxAge: maxAge, MaxSessions: maxSessions, SweepEvery: sweep,
 		ConfirmWindow: cfg.ConfirmWindow, SignupOpen: cfg.Signup, SingleSession: cfg.SingleSession,
 		StampSecret: secret, Logger: logger,
 	})
@@ -208,13 +213,13 @@ func (cfg config) secret() ([]byte, error) {
 	return secret, nil
 }
 
-func withApp(ctx context.Context, cfg config, logger *slog.Logger, f func(*handlers.App) error) error {
+func withApp(ctx context.Context, cfg config, logger *slog.Logger, serving bool, f func(*handlers.App) error) error {
 	d, err := db.Open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	app, err := cfg.app(ctx, d, logger)
+	app, err := cfg.app(ctx, d, logger, serving)
 	if err != nil {
 		return err
 	}
@@ -244,7 +249,7 @@ func addUser(ctx context.Context, app *handlers.App, email string, stdin io.Read
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return withApp(ctx, cfg, logger, func(app *handlers.App) error { return serveApp(ctx, app, cfg, logger) })
+	return withApp(ctx, cfg, logger, true, func(app *handlers.App) error { return serveApp(ctx, app, cfg, logger) })
 }
 
 // serveApp serves until ctx ends, then drains in-flight requests.
@@ -270,10 +275,6 @@ func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	sweepCtx, stopSweep := context.WithCancel(context.Background())
-	defer stopSweep()
-	go app.RunSweeper(sweepCtx, 10*time.Minute)
-
 	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", cfg.DB, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -24,7 +25,7 @@ import (
 
 // Config is how the app behaves; main.go fills it from flags, an embedding app from code.
 type Config struct {
-	BaseURL       string        // public URL; https turns on Secure cookies and HSTS
+	BaseURL       string        // public URL, required; https turns on Secure cookies and HSTS
 	IdleTimeout   time.Duration // session lifetime without activity (default 2h)
 	SessionMaxAge time.Duration // lifetime after sign-in without "remember me", however active (default 24h; negative: none)
 	RememberFor   time.Duration // lifetime for "remember me" devices (default 720h)
@@ -32,6 +33,10 @@ type Config struct {
 	ConfirmWindow time.Duration // how long a confirmed password is remembered (0: always ask)
 	RefreshEvery  time.Duration // how often an open Security page refreshes its list (0: the page's default, 15s)
 	SignupOpen    bool
+	// SweepEvery is how often expired sessions and old rows are deleted, by a goroutine
+	// that New starts and the context given to New stops (default 10m; negative: never,
+	// for a caller that runs Sweep itself).
+	SweepEvery    time.Duration
 	SingleSession bool               // sign other devices out at each sign-in
 	StampSecret   []byte             // key for password stamps; generated and kept in the database when nil
 	HashParams    *models.HashParams // argon2id cost; nil means models.DefaultHashParams
@@ -49,22 +54,24 @@ type Config struct {
 
 // App holds every dependency of the handlers, built once by New.
 type App struct {
-	cfg      Config
-	secure   bool
-	log      *slog.Logger
-	now      models.Clock
-	db       *db.DB
-	hasher   *models.Hasher
-	users    *models.Users
-	sessions *models.Sessions
-	events   *models.Events
-	limits   *models.Limiter
-	confirms *models.Confirmations
-	hooks    hookQueue // events on their way to cfg.OnEvent
-	host     string    // the base URL's host, lower-cased, with its port
-	store    *SessionStore
-	cop      *http.CrossOriginProtection
-	assets   views.Assets
+	cfg        Config
+	secure     bool
+	log        *slog.Logger
+	now        models.Clock
+	db         *db.DB
+	hasher     *models.Hasher
+	users      *models.Users
+	sessions   *models.Sessions
+	events     *models.Events
+	limits     *models.Limiter
+	confirms   *models.Confirmations
+	hooks      hookQueue // events on their way to cfg.OnEvent
+	host       string    // the base URL's host, lower-cased, with its port
+	store      *SessionStore
+	cookieName string
+	base       string // the path Mount's group sits at, "" at the site's root
+	cop        *http.CrossOriginProtection
+	assets     views.Assets
 }
 
 // New builds the app over an open, migrated database.
@@ -91,7 +98,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		cfg.ConfirmWindow = 0
 	}
 	if cfg.BaseURL == "" {
-		cfg.BaseURL = "http://localhost:8080"
+		return nil, errors.New("base URL: required (the public URL people reach the app at, such as https://app.example)")
 	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -122,7 +129,11 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	a.events = models.NewEvents(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
 	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.now)
-	a.store = NewSessionStore(a.sessions, "elsewhere_session", a.secure, cfg.RememberFor)
+	a.cookieName = "elsewhere_session"
+	if a.secure {
+		a.cookieName = "__Host-" + a.cookieName
+	}
+	a.store = &SessionStore{rows: a.sessions, cookie: a.cookie}
 
 	a.cop = http.NewCrossOriginProtection()
 	if err := a.cop.AddTrustedOrigin(base.Scheme + "://" + base.Host); err != nil {
@@ -138,9 +149,18 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	a.assets = func(name string) string { return "/static/" + name + "?v=" + versions[name] }
+	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + versions[name]) }
+	if cfg.SweepEvery == 0 {
+		cfg.SweepEvery = 10 * time.Minute
+	}
+	if cfg.SweepEvery > 0 {
+		go a.runSweeper(ctx, cfg.SweepEvery)
+	}
 	return a, nil
 }
+
+// path is the site path p ("/login") under the mount point.
+func (a *App) path(p string) string { return a.base + p }
 
 // Users gives an embedding app (and the CLI) the account store.
 func (a *App) Users() *models.Users { return a.users }
@@ -151,19 +171,27 @@ func (a *App) Sessions() *models.Sessions { return a.sessions }
 // Hasher is the password hasher the app uses.
 func (a *App) Hasher() *models.Hasher { return a.hasher }
 
-// Mount registers Elsewhere's routes and middleware on r. The middleware applies only to
-// these routes, so a host app's own routes are untouched. Client addresses are taken
+// Mount registers Elsewhere's routes and middleware on r, a gin engine or a group: every
+// route, and every URL Elsewhere emits (links, forms, redirects, htmx, assets), sits under
+// r's base path, and the middleware applies only to these routes, so a host app's own
+// routes are untouched. The session cookie stays at the site's root, so RequireUser and
+// CurrentUser work on the host's routes. Mount once per App. Client addresses are taken
 // from gin's ClientIP, so the host engine must set its trusted proxies
 // (engine.SetTrustedProxies): gin's default believes X-Forwarded-For from anyone, which
 // would let a client pick the address its sign-in failures are counted against.
 func (a *App) Mount(r gin.IRouter) {
+	if bp, ok := r.(interface{ BasePath() string }); ok {
+		a.base = strings.TrimSuffix(bp.BasePath(), "/")
+	}
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
 	r.GET("/healthz", a.requestID, a.recover, a.securityHeaders, a.healthz)
 	g := r.Group("/", a.requestID, a.recover, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
-		ginsessions.Sessions("elsewhere", a.store))
+		a.loadSession, ginsessions.Sessions("elsewhere", a.store))
 	g.GET("/static/*filepath", a.static)
-	g.GET("/", a.home)
+	if !routed(r, "GET", a.base+"/") {
+		g.GET("/", a.home)
+	}
 	g.GET("/signup", a.signupPage)
 	g.POST("/signup", a.signup)
 	g.GET("/login", a.loginPage)
@@ -176,6 +204,21 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
 	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
+}
+
+// routed reports whether r is an engine that already has a route for method and path (a
+// host app's own start page, when Elsewhere is mounted at the root).
+func routed(r gin.IRouter, method, path string) bool {
+	e, ok := r.(*gin.Engine)
+	if !ok {
+		return false
+	}
+	for _, rt := range e.Routes() {
+		if rt.Method == method && rt.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // Handler returns a complete http.Handler serving only Elsewhere, as `elsewhere serve` does.
@@ -208,18 +251,19 @@ func (a *App) Sweep(ctx context.Context) error {
 	return errors.Join(err1, err2, err3)
 }
 
-// RunSweeper sweeps every interval until ctx ends.
-func (a *App) RunSweeper(ctx context.Context, every time.Duration) {
+// runSweeper sweeps every interval, the first time one interval after it starts, until
+// ctx ends.
+func (a *App) runSweeper(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
-			a.log.Error("sweep", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("sweep", "err", err)
 		}
 	}
 }

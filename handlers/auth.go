@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/models"
@@ -18,22 +17,17 @@ import (
 
 const msgBadLogin = "That email and password do not match an account."
 
-func (a *App) signedIn(c *gin.Context) (models.Session, bool) {
-	cur, ok := sessionOf(ginsessions.Default(c)).Values[loadedKey{}].(models.Session)
-	return cur, ok
-}
-
 func (a *App) home(c *gin.Context) {
-	if _, ok := a.signedIn(c); ok {
-		c.Redirect(http.StatusSeeOther, "/account/security")
+	if a.resolve(c).ok {
+		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/login")
+	c.Redirect(http.StatusSeeOther, a.path("/login"))
 }
 
 func (a *App) loginPage(c *gin.Context) {
-	if _, ok := a.signedIn(c); ok {
-		c.Redirect(http.StatusSeeOther, "/account/security")
+	if a.resolve(c).ok {
+		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
 	a.page(c, http.StatusOK, "Sign in", views.LoginPage(views.AuthForm{
@@ -82,7 +76,7 @@ func (a *App) login(c *gin.Context) {
 	if problem == "" && password != "" && !models.PasswordTooLong(password) {
 		var user models.User
 		if user, err = a.users.Authenticate(ctx, email, password); err == nil {
-			err = a.startSession(c, user, form.Remember)
+			err = a.signIn(c, user, form.Remember, user.PasswordVersion)
 		}
 		if errors.Is(err, models.ErrPasswordChanged) {
 			// The password was changed between the check and the sign-in's write: the
@@ -95,6 +89,7 @@ func (a *App) login(c *gin.Context) {
 		if err := a.limits.Succeeded(ctx, att); err != nil {
 			a.log.Error("release sign-in attempt", "err", err, "request_id", requestIDOf(c))
 		}
+		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 	case errors.Is(err, models.ErrInvalidCredentials):
 		wait, err := a.limits.Failed(ctx, att)
 		if err != nil {
@@ -111,70 +106,13 @@ func (a *App) login(c *gin.Context) {
 	}
 }
 
-// startSession signs the device in as user with a brand-new token, records it, and
-// redirects to the Security page. On an error it has left no session behind and not
-// answered; ErrPasswordChanged means the password changed since it was checked.
-func (a *App) startSession(c *gin.Context, user models.User, remember bool) error {
-	ctx := c.Request.Context()
-	s := ginsessions.Default(c)
-	s.Clear()
-	s.Set(SessionUserID, user.ID)
-	s.Set(SessionRemember, remember)
-	s.Set(checkedVersionKey{}, user.PasswordVersion)
-	if err := s.Save(); err != nil {
-		return err
-	}
-	// A sign-in is its session and its line in the security log, or neither: a session
-	// the log does not show is a device its owner never saw arrive. So what follows
-	// runs even if the client goes away, and a failure signs the device out again.
-	ctx = context.WithoutCancel(ctx)
-	undo := func(err error) error {
-		s.Clear()
-		if uerr := s.Save(); uerr != nil {
-			a.log.Error("undo sign-in", "err", uerr, "request_id", requestIDOf(c))
-		}
-		return err
-	}
-	cur, _ := sessionOf(s).Values[loadedKey{}].(models.Session)
-	evicted, _ := sessionOf(s).Values[evictedKey{}].([]models.Event)
-	delete(sessionOf(s).Values, evictedKey{})
-	for _, ev := range evicted {
-		a.emit(ev)
-	}
-	actor := models.Actor{IP: cur.IP, Device: cur.Device.Label()}
-	if a.cfg.SingleSession {
-		_, ev, err := a.sessions.RevokeOthers(ctx, models.Change{UserID: user.ID, Current: cur.Handle, Actor: actor})
-		if err != nil {
-			return undo(err)
-		}
-		if ev.Detail != "0 other devices" {
-			a.emit(ev)
-		}
-	}
-	seen, err := a.events.SignedInBefore(ctx, user.ID, cur.Device.Label())
-	if err != nil {
-		return undo(err)
-	}
-	ev, err := a.events.Record(ctx, user.ID, models.EventSignedIn, actor, cur.Device.Label())
-	if err != nil {
-		return undo(err)
-	}
-	a.emit(ev)
-	if !seen {
-		ev.Kind = models.EventNewDevice
-		a.emit(ev)
-	}
-	c.Redirect(http.StatusSeeOther, "/account/security")
-	return nil
-}
-
 func (a *App) signupPage(c *gin.Context) {
 	if !a.cfg.SignupOpen {
 		a.renderError(c, http.StatusNotFound, "Sign-up is closed", "New accounts are not being created here. Ask the administrator for one.")
 		return
 	}
-	if _, ok := a.signedIn(c); ok {
-		c.Redirect(http.StatusSeeOther, "/account/security")
+	if a.resolve(c).ok {
+		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
 	a.page(c, http.StatusOK, "Create account", views.SignupPage(views.AuthForm{}))
@@ -227,21 +165,21 @@ func (a *App) signup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	if err := a.startSession(c, user, false); err != nil {
+	if err := a.signIn(c, user, false, 0); err != nil {
 		// A sign-up that could not sign the device in leaves no account behind, so the
 		// same email can simply be tried again.
 		if derr := a.users.Delete(context.WithoutCancel(c.Request.Context()), user.ID); derr != nil {
 			a.log.Error("undo sign-up", "err", derr, "request_id", requestIDOf(c))
 		}
 		a.fail(c, err)
+		return
 	}
+	c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 }
 
 func (a *App) logout(c *gin.Context) {
-	s := ginsessions.Default(c)
-	cur, ok := a.signedIn(c)
-	s.Clear()
-	if err := s.Save(); err != nil {
+	cur, ok, err := a.signOut(c)
+	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			c.Status(499) // the client went away; nobody reads this
 			return
@@ -264,7 +202,7 @@ func (a *App) logout(c *gin.Context) {
 		}
 		a.setFlash(c, flashLoggedOut)
 	}
-	c.Redirect(http.StatusSeeOther, "/login")
+	c.Redirect(http.StatusSeeOther, a.path("/login"))
 }
 
 // badForm answers a body that could not be parsed.

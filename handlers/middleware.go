@@ -15,21 +15,15 @@ import (
 	"runtime/debug"
 	"strings"
 
-	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 
-	"github.com/elsewhere-dev/elsewhere/models"
 	"github.com/elsewhere-dev/elsewhere/static"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 64 << 10
 
-const (
-	ctxRequestID = "elsewhere.request_id"
-	ctxCurrent   = "elsewhere.current"
-	ctxUser      = "elsewhere.user"
-)
+const ctxRequestID = "elsewhere.request_id"
 
 type clientIPKey struct{}
 
@@ -199,46 +193,7 @@ func (a *App) clientIP(c *gin.Context) {
 	c.Next()
 }
 
-// requireUser lets signed-in requests through and sends the rest to /login.
-func (a *App) requireUser(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
-	s := ginsessions.Default(c)
-	gs := sessionOf(s)
-	if err, _ := gs.Values[failedKey{}].(error); err != nil {
-		a.fail(c, err)
-		c.Abort()
-		return
-	}
-	cur, ok := gs.Values[loadedKey{}].(models.Session)
-	if !ok {
-		if _, ended := gs.Values[endedKey{}].(error); ended {
-			a.setFlash(c, flashEnded)
-		}
-		a.toLogin(c)
-		c.Abort()
-		return
-	}
-	c.Set(ctxCurrent, cur)
-	c.Next()
-}
-
-// toLogin sends a signed-out request to the sign-in page: htmx gets 401 and HX-Redirect.
-func (a *App) toLogin(c *gin.Context) {
-	if isHTMX(c) {
-		c.Header("HX-Redirect", "/login")
-		c.Status(http.StatusUnauthorized)
-		return
-	}
-	c.Redirect(http.StatusSeeOther, "/login")
-}
-
 func isHTMX(c *gin.Context) bool { return c.GetHeader("HX-Request") == "true" }
-
-func current(c *gin.Context) models.Session {
-	cur, _ := c.Get(ctxCurrent)
-	s, _ := cur.(models.Session)
-	return s
-}
 
 // static serves embedded assets; versioned URLs are cached for a year.
 func (a *App) static(c *gin.Context) {

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
-	"github.com/gorilla/sessions"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/models"
@@ -20,10 +18,8 @@ import (
 // page renders body inside the layout with status.
 func (a *App) page(c *gin.Context, status int, title string, body templ.Component) {
 	p := views.Page{Title: title, Assets: a.assets}
-	if _, signedIn := c.Get(ctxCurrent); signedIn {
-		if u, err := a.currentUser(c); err == nil {
-			p.Email = u.Email
-		}
+	if u, ok := CurrentUser(c); ok {
+		p.Email = u.Email
 	}
 	layout := views.Layout
 	if a.cfg.Layout != nil {
@@ -32,25 +28,11 @@ func (a *App) page(c *gin.Context, status int, title string, body templ.Componen
 	a.render(c, status, layout(p, body))
 }
 
-// currentUser loads the signed-in user once per request; the page body and the layout
-// both need it.
-func (a *App) currentUser(c *gin.Context) (models.User, error) {
-	if u, ok := c.Get(ctxUser); ok {
-		return u.(models.User), nil
-	}
-	u, err := a.users.ByID(c.Request.Context(), current(c).UserID)
-	if err != nil {
-		return models.User{}, err
-	}
-	c.Set(ctxUser, u)
-	return u, nil
-}
-
 // render writes a component (a whole page or an htmx fragment) with status.
 func (a *App) render(c *gin.Context, status int, comp templ.Component) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
-	if err := comp.Render(c.Request.Context(), c.Writer); err != nil {
+	if err := comp.Render(views.WithBase(c.Request.Context(), a.base), c.Writer); err != nil {
 		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
 	}
 }
@@ -103,11 +85,6 @@ func (a *App) fail(c *gin.Context, err error) {
 // retryAfter sets Retry-After to wait, in whole seconds rounded up.
 func retryAfter(c *gin.Context, wait time.Duration) {
 	c.Header("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-}
-
-func sessionOf(s ginsessions.Session) *sessions.Session {
-	type gorillaSession interface{ Session() *sessions.Session }
-	return s.(gorillaSession).Session()
 }
 
 // Flash codes travel in a short-lived cookie across a redirect; each maps to fixed text

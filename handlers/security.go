@@ -21,10 +21,7 @@ const logSize = 10
 func (a *App) securityView(c *gin.Context, notice string) (views.Security, error) {
 	ctx := c.Request.Context()
 	cur := current(c)
-	user, err := a.currentUser(c)
-	if err != nil {
-		return views.Security{}, err
-	}
+	user, _ := CurrentUser(c)
 	list, err := a.sessions.ListForUser(ctx, cur.UserID)
 	if err != nil {
 		return views.Security{}, err
@@ -426,13 +423,13 @@ func (a *App) change(c *gin.Context, conf confirmation, newHash string) models.C
 func (a *App) actionDone(c *gin.Context, ev models.Event, conf confirmation, main func(views.Security) templ.Component) {
 	if !isHTMX(c) {
 		a.setFlash(c, "e"+strconv.FormatInt(ev.ID, 10))
-		c.Redirect(http.StatusSeeOther, "/account/security")
+		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
 	if !conf.confirmUntil.IsZero() { // the window this action opened shows in the new rows
-		cur := current(c)
-		cur.ConfirmedUntil = conf.confirmUntil
-		c.Set(ctxCurrent, cur)
+		si := a.resolve(c)
+		si.sess.ConfirmedUntil = conf.confirmUntil
+		a.remember(c, si)
 	}
 	v, err := a.securityView(c, eventText(ev))
 	if err != nil {

@@ -114,20 +114,6 @@ func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, erro
 	return out, nil
 }
 
-// SignedInBefore reports whether the user's log holds a sign-in from a device with that label.
-func (e *Events) SignedInBefore(ctx context.Context, userID int64, device string) (bool, error) {
-	var one int
-	err := e.db.Read.QueryRowContext(ctx, `SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1`,
-		userID, string(EventSignedIn), CleanText(device, 200)).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("earlier sign-ins: %w", err)
-	}
-	return true, nil
-}
-
 // ByID returns one of the user's events; another user's event is ErrNotFound.
 func (e *Events) ByID(ctx context.Context, userID, id int64) (Event, error) {
 	ev, err := scanEvent(e.db.Read.QueryRowContext(ctx, `SELECT id, user_id, kind, at, ip, device, detail

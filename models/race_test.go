@@ -23,7 +23,7 @@ func TestSignInRacingAPasswordChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, hash := models.NewToken()
-	_, _, err = f.sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, PasswordVersion: checked.PasswordVersion}, "")
+	_, _, err = f.sessions.SignIn(ctx, hash, models.NewSession{UserID: u.ID, PasswordVersion: checked.PasswordVersion})
 	if !errors.Is(err, models.ErrPasswordChanged) {
 		t.Errorf("Create after the change = %v, want ErrPasswordChanged", err)
 	}
@@ -36,7 +36,7 @@ func TestSignInRacingAPasswordChange(t *testing.T) {
 	if _, _, err := f.sessions.RevokeOthers(ctx, models.Change{UserID: u.ID, Current: handles[0], NewHash: resalted}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, PasswordVersion: again.PasswordVersion}, ""); err != nil {
+	if _, _, err := f.sessions.SignIn(ctx, hash, models.NewSession{UserID: u.ID, PasswordVersion: again.PasswordVersion}); err != nil {
 		t.Errorf("Create after a re-salt = %v, want success", err)
 	}
 }

@@ -34,7 +34,7 @@ func TestActingSessionSignedOutMeanwhile(t *testing.T) {
 	var handles []string
 	for range 3 {
 		_, hash := models.NewToken()
-		s, _, err := sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"}, "")
+		s, _, err := sessions.SignIn(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestWindowClosedByAPasswordChange(t *testing.T) {
 	var handles []string
 	for range 4 {
 		_, hash := models.NewToken()
-		s, _, err := sessions.Create(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"}, "")
+		s, _, err := sessions.SignIn(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"})
 		if err != nil {
 			t.Fatal(err)
 		}

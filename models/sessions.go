@@ -50,9 +50,13 @@ type NewSession struct {
 	Hints     ClientHints
 	Data      []byte
 	// PasswordVersion is the password version the sign-in's password was checked
-	// against. When set and no longer the user's, Create refuses with ErrPasswordChanged,
+	// against. When set and no longer the user's, SignIn refuses with ErrPasswordChanged,
 	// so a sign-in with a password that was just changed cannot slip in after the change.
 	PasswordVersion int64
+	// Replaces is the handle of the session this device had before, ended by the sign-in.
+	Replaces string
+	// SingleSession signs every other device of the user out (the single-session mode).
+	SingleSession bool
 }
 
 // Lifetimes say how long a session lives. They are checked at every request against the
@@ -110,12 +114,14 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 	return m.Sum(nil)
 }
 
-// Create signs a device in under a token whose SHA-256 is tokenHash, deleting the
-// session it replaces (if any) in the same transaction. The stamp is computed in that
-// transaction too, so a sign-in racing a password rotation is never stamped stale. A
-// sign-in beyond the cap signs the user's least recently active devices out, recorded in
-// the security log; their events are returned with the session.
-func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, replaces string) (Session, []Event, error) {
+// SignIn signs a device in under a token whose SHA-256 is tokenHash, in one transaction:
+// it ends the session the device replaces, inserts the new one with its stamp (so a
+// sign-in racing a password rotation is never stamped stale), signs out the least
+// recently active devices beyond the cap, and every other device in single-session mode,
+// and records it all in the security log. It returns the session and the events recorded,
+// in order, plus an EventNewDevice copy of the sign-in when the account's log has no
+// earlier sign-in from a device with this label.
+func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
 	ua := CleanText(n.UserAgent, MaxUserAgentLen)
 	hints := n.Hints.clean()
@@ -149,8 +155,8 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, r
 	if n.PasswordVersion != 0 && n.PasswordVersion != pwVersion {
 		return Session{}, nil, ErrPasswordChanged
 	}
-	if replaces != "" {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, replaces); err != nil {
+	if n.Replaces != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, n.Replaces); err != nil {
 			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
 		}
 	}
@@ -164,14 +170,45 @@ func (s *Sessions) Create(ctx context.Context, tokenHash []byte, n NewSession, r
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
 	}
-	evicted, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
+	events, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: %w", err)
+	}
+	label := sess.Device.Label()
+	actor := Actor{IP: sess.IP, Device: label}
+	if n.SingleSession {
+		ch := Change{UserID: sess.UserID, Current: sess.Handle, Actor: actor}
+		ended, err := endOthers(ctx, tx, ch)
+		if err != nil {
+			return Session{}, nil, fmt.Errorf("create session: %w", err)
+		}
+		if ended > 0 {
+			ev, err := recordTx(ctx, tx, now, sess.UserID, EventOthersRevoked, actor, plural(int(ended), "other device"))
+			if err != nil {
+				return Session{}, nil, err
+			}
+			events = append(events, ev)
+		}
+	}
+	var seen int
+	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1)`,
+		sess.UserID, string(EventSignedIn), CleanText(label, 200)).Scan(&seen)
+	if err != nil {
+		return Session{}, nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
+	}
+	ev, err := recordTx(ctx, tx, now, sess.UserID, EventSignedIn, actor, label)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	events = append(events, ev)
+	if seen == 0 {
+		ev.Kind = EventNewDevice
+		events = append(events, ev)
 	}
 	if err := tx.Commit(); err != nil {
 		return Session{}, nil, fmt.Errorf("create session: commit: %w", err)
 	}
-	return sess, evicted, nil
+	return sess, events, nil
 }
 
 // trimTx signs out the user's least recently active sessions beyond the cap, never the
@@ -253,31 +290,32 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	return ss, nil
 }
 
-// Lookup returns the live session whose token hashes to tokenHash. It ends the session
-// (ErrStampMismatch) when its stamp no longer matches the user's password hash, and
-// records activity at most once a minute.
-func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Session, error) {
+// Lookup returns the live session whose token hashes to tokenHash, and its user, in one
+// read. It ends the session (ErrStampMismatch) when its stamp no longer matches the
+// user's password hash, and records activity at most once a minute.
+func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Session, User, error) {
 	now := s.now()
 	var (
-		pwHash string
-		stamp  []byte
+		u     User
+		stamp []byte
 	)
 	live, args := s.live(now)
 	ss, err := scanSession(s.db.Read.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+`, s.stamp, u.password_hash
+		`SELECT `+sessionColumns+`, s.stamp, u.id, u.email, u.password_hash, u.password_version
 		 FROM sessions s JOIN users u ON u.id = s.user_id
-		 WHERE s.token_hash = ? AND `+live, append([]any{tokenHash}, args...)...), &stamp, &pwHash)
+		 WHERE s.token_hash = ? AND `+live, append([]any{tokenHash}, args...)...),
+		&stamp, &u.ID, &u.Email, &u.PasswordHash, &u.PasswordVersion)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, s.whyGone(ctx, tokenHash, now)
+		return Session{}, User{}, s.whyGone(ctx, tokenHash, now)
 	}
 	if err != nil {
-		return Session{}, fmt.Errorf("look up session: %w", err)
+		return Session{}, User{}, fmt.Errorf("look up session: %w", err)
 	}
-	if !hmac.Equal(stamp, s.stamp(pwHash)) {
+	if !hmac.Equal(stamp, s.stamp(u.PasswordHash)) {
 		if err := s.endStale(ctx, ss, tokenHash); err != nil {
-			return Session{}, err
+			return Session{}, User{}, err
 		}
-		return Session{}, ErrStampMismatch
+		return Session{}, User{}, ErrStampMismatch
 	}
 	ip = CleanText(ip, 64)
 	if now.Sub(ss.LastActiveAt) >= touchEvery {
@@ -296,13 +334,13 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		case err == nil:
 			ss = touched
 		case ctx.Err() != nil:
-			return Session{}, fmt.Errorf("touch session: %w", err)
+			return Session{}, User{}, fmt.Errorf("touch session: %w", err)
 		}
 		// Otherwise the database cannot take writes (full, read-only, busy for too long).
 		// Recording activity is bookkeeping: the session is as valid as it was, and the
 		// device may still read; an action it tries will fail with the real error.
 	}
-	return ss, nil
+	return ss, u, nil
 }
 
 // whyGone tells a token that was ended from elsewhere (ErrSessionEnded) from one that

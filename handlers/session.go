@@ -1,0 +1,181 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+)
+
+// signedIn is what a request's session cookie resolved to. It is worked out once per
+// request, by resolve, and every handler and middleware asks it rather than the cookie.
+type signedIn struct {
+	sess  models.Session
+	user  models.User
+	ok    bool  // a live session: the device is signed in as user
+	ended bool  // the cookie's session was ended from elsewhere: the sign-in page says why
+	err   error // the database could not be asked
+}
+
+// ctxSignedIn keys the request's signedIn among gin's values; signedInKey keys it in the
+// request's context, where the gin-contrib session store reads it.
+const ctxSignedIn = "elsewhere.signed_in"
+
+type signedInKey struct{}
+
+// resolve looks the request's session cookie up, once per request, and remembers the
+// answer: the one read of the session and its user per request.
+func (a *App) resolve(c *gin.Context) signedIn {
+	if v, ok := c.Get(ctxSignedIn); ok {
+		return v.(signedIn)
+	}
+	var si signedIn
+	if ck, err := c.Request.Cookie(a.cookieName); err == nil && models.WellFormedToken(ck.Value) {
+		sess, user, err := a.sessions.Lookup(c.Request.Context(), models.HashToken(ck.Value), c.ClientIP())
+		switch {
+		case err == nil:
+			si = signedIn{sess: sess, user: user, ok: true}
+		case errors.Is(err, models.ErrNotFound):
+		case errors.Is(err, models.ErrStampMismatch), errors.Is(err, models.ErrSessionEnded):
+			si.ended = true
+		default:
+			si.err = err
+		}
+	}
+	a.remember(c, si)
+	return si
+}
+
+// remember makes si the request's answer to "who is signed in", for the rest of it.
+func (a *App) remember(c *gin.Context, si signedIn) {
+	c.Set(ctxSignedIn, si)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), signedInKey{}, si))
+}
+
+// loadSession resolves the session before the gin-contrib session middleware runs, so
+// its store builds the session from this one lookup.
+func (a *App) loadSession(c *gin.Context) {
+	a.resolve(c)
+	c.Next()
+}
+
+// current is the signed-in session of a request that requireUser let through.
+func current(c *gin.Context) models.Session {
+	v, _ := c.Get(ctxSignedIn)
+	si, _ := v.(signedIn)
+	return si.sess
+}
+
+// requireUser lets signed-in requests through and sends the rest to the sign-in page.
+func (a *App) requireUser(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	si := a.resolve(c)
+	switch {
+	case si.err != nil:
+		a.fail(c, si.err)
+		c.Abort()
+	case !si.ok:
+		if si.ended {
+			a.setFlash(c, flashEnded)
+		}
+		a.toLogin(c)
+		c.Abort()
+	default:
+		c.Next()
+	}
+}
+
+// RequireUser is middleware for the host app's own routes: a signed-in request goes on
+// (CurrentUser tells who it is); a signed-out one is sent to Elsewhere's sign-in page
+// (303, or for htmx 401 with HX-Redirect). A device signed out elsewhere is refused at
+// its next request here as on Elsewhere's own pages.
+func (a *App) RequireUser(c *gin.Context) { a.requireUser(c) }
+
+// CurrentUser returns the user signed in on this request, in a handler behind
+// RequireUser or under Mount; ok is false when nobody is.
+func CurrentUser(c *gin.Context) (models.User, bool) {
+	v, ok := c.Get(ctxSignedIn)
+	if !ok {
+		return models.User{}, false
+	}
+	si := v.(signedIn)
+	return si.user, si.ok
+}
+
+// toLogin sends a signed-out request to the sign-in page: htmx gets 401 and HX-Redirect.
+func (a *App) toLogin(c *gin.Context) {
+	if isHTMX(c) {
+		c.Header("HX-Redirect", a.path("/login"))
+		c.Status(http.StatusUnauthorized)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, a.path("/login"))
+}
+
+// signIn signs the device in as user with a brand-new token (a token planted before
+// sign-in is worthless): one model call records the session, the cap, the single-session
+// rule and the log; then the cookie is set and the request goes on as signed in.
+// checkedVersion is the password version the password was checked against.
+func (a *App) signIn(c *gin.Context, user models.User, remember bool, checkedVersion int64) error {
+	// A sign-in is its session and its line in the security log, or neither, whatever
+	// the client does meanwhile.
+	ctx := context.WithoutCancel(c.Request.Context())
+	token, hash := models.NewToken()
+	prev := a.resolve(c)
+	sess, events, err := a.sessions.SignIn(ctx, hash, models.NewSession{
+		UserID: user.ID, Remember: remember, IP: ClientIP(c.Request), UserAgent: c.Request.UserAgent(),
+		Hints: clientHints(c.Request), PasswordVersion: checkedVersion, Replaces: prev.sess.Handle,
+		SingleSession: a.cfg.SingleSession,
+	})
+	if err != nil {
+		return err
+	}
+	maxAge := 0 // a browser-session cookie; the server enforces the idle lifetime
+	if remember {
+		maxAge = int(a.cfg.RememberFor.Seconds())
+	}
+	http.SetCookie(c.Writer, a.cookie(token, maxAge))
+	a.remember(c, signedIn{sess: sess, user: user, ok: true})
+	for _, ev := range events {
+		a.emit(ev)
+	}
+	return nil
+}
+
+// signOut ends the request's session: its row, then its cookie. When the row cannot be
+// deleted it returns the error and leaves the cookie, since the session is still valid.
+func (a *App) signOut(c *gin.Context) (models.Session, bool, error) {
+	si := a.resolve(c)
+	if si.ok {
+		if err := a.sessions.Delete(c.Request.Context(), si.sess.Handle); err != nil {
+			return models.Session{}, false, err
+		}
+	}
+	if _, err := c.Request.Cookie(a.cookieName); err == nil {
+		http.SetCookie(c.Writer, a.cookie("", -1))
+	}
+	a.remember(c, signedIn{})
+	return si.sess, si.ok, nil
+}
+
+// cookie is the session cookie: at the site's root even when Elsewhere is mounted under
+// a prefix, so the host app's own routes see it.
+func (a *App) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: a.cookieName, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func clientHints(r *http.Request) models.ClientHints {
+	return models.ClientHints{
+		UA:              r.Header.Get("Sec-CH-UA"),
+		Mobile:          r.Header.Get("Sec-CH-UA-Mobile"),
+		Platform:        r.Header.Get("Sec-CH-UA-Platform"),
+		PlatformVersion: r.Header.Get("Sec-CH-UA-Platform-Version"),
+		Model:           r.Header.Get("Sec-CH-UA-Model"),
+	}
+}
