@@ -112,12 +112,52 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // New wraps pools an embedding app opened itself (a writer limited to one connection,
 // and readers) and migrates the schema. The pools must use the modernc.org/sqlite driver
-// with foreign keys on, a busy timeout, and _txlock=immediate on the writer.
+// on one file in WAL mode, with foreign keys on and a busy timeout, and _txlock=immediate
+// on the writer; New refuses pools it can tell are otherwise, saying what to change.
 func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
+	if err := checkPools(ctx, write, read); err != nil {
+		return nil, err
+	}
 	if err := migrate(ctx, write); err != nil {
 		return nil, err
 	}
 	return &DB{Write: write, Read: read}, nil
+}
+
+// checkPools refuses pools on which the models would misbehave.
+func checkPools(ctx context.Context, write, read *sql.DB) error {
+	if write == nil || read == nil {
+		return errors.New("database pools: give both a writer and a reader pool")
+	}
+	for name, p := range map[string]*sql.DB{"writer": write, "reader": read} {
+		if _, ok := p.Driver().(*sqlite.Driver); !ok {
+			return fmt.Errorf("database %s pool: driver %T; open it with the modernc.org/sqlite driver (\"sqlite\")", name, p.Driver())
+		}
+		var fk, busy int
+		var mode string
+		if err := p.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			return fmt.Errorf("database %s pool: %w", name, err)
+		}
+		if fk != 1 {
+			return fmt.Errorf("database %s pool: foreign keys are off; add _pragma=foreign_keys(ON) to its DSN (deleting a user must delete its sessions)", name)
+		}
+		if err := p.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+			return fmt.Errorf("database %s pool: %w", name, err)
+		}
+		if busy <= 0 {
+			return fmt.Errorf("database %s pool: no busy timeout; add _pragma=busy_timeout(10000) to its DSN", name)
+		}
+		if err := p.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("database %s pool: %w", name, err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("database %s pool: journal mode %q; add _pragma=journal_mode(WAL) to its DSN so reads do not wait for writes", name, mode)
+		}
+	}
+	if n := write.Stats().MaxOpenConnections; n != 1 {
+		return fmt.Errorf("database writer pool: %d connections allowed; call SetMaxOpenConns(1): SQLite has one writer, and the models rely on it", n)
+	}
+	return nil
 }
 
 // Close closes both pools.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -131,4 +132,51 @@ func TestFilesArePrivate(t *testing.T) {
 		d2.Close()
 	}
 	d.Close()
+}
+
+// TestNewChecksTheHostsPools: an embedding app's own pools are refused, with what to
+// change, when the models would misbehave on them; pools set up as Open sets them are
+// taken.
+func TestNewChecksTheHostsPools(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "host.db")
+	open := func(pragmas ...string) *sql.DB {
+		dsn := "file:" + path + "?_txlock=immediate"
+		for _, p := range pragmas {
+			dsn += "&_pragma=" + p
+		}
+		p, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
+	good := []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)"}
+	writer := func(pragmas ...string) *sql.DB {
+		w := open(pragmas...)
+		w.SetMaxOpenConns(1)
+		return w
+	}
+	for _, tc := range []struct {
+		name   string
+		w, r   *sql.DB
+		reason string
+	}{
+		{"foreign keys off", writer("journal_mode(WAL)", "busy_timeout(10000)"), open(good...), "foreign keys are off"},
+		{"no busy timeout", writer("journal_mode(WAL)", "foreign_keys(ON)"), open(good...), "no busy timeout"},
+		{"writer pool unbounded", open(good...), open(good...), "SetMaxOpenConns(1)"},
+		{"readers without foreign keys", writer(good...), open("journal_mode(WAL)", "busy_timeout(10000)"), "reader pool: foreign keys"},
+	} {
+		if _, err := New(ctx, tc.w, tc.r); err == nil || !strings.Contains(err.Error(), tc.reason) {
+			t.Errorf("%s: %v, want an error saying %q", tc.name, err, tc.reason)
+		}
+	}
+	d, err := New(ctx, writer(good...), open(good...))
+	if err != nil {
+		t.Fatalf("pools set up as Open does: %v", err)
+	}
+	if err := d.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
