@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -22,14 +20,13 @@ import (
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
-// Example_embedding is the README's embedding example; TestReadmeShowsTheExample keeps
-// the two identical, so the README's code always compiles and runs.
+// Example_embedding mounts Elsewhere at the root of a host engine that has routes of its
+// own (examples/starter mounts it under a prefix).
 func Example_embedding() {
 	dir, _ := os.MkdirTemp("", "host")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	// README:embed:begin
 	// Open (and migrate) a database, or wrap your own pools with db.New.
 	store, err := db.Open(ctx, filepath.Join(dir, "host.db"))
 	if err != nil {
@@ -71,13 +68,12 @@ func Example_embedding() {
 	if err := router.SetTrustedProxies(nil); err != nil {
 		log.Fatal(err)
 	}
-	router.GET("/hello", func(c *gin.Context) { c.String(http.StatusOK, "the host's own route") })
-	security.Mount(router) // /login, /signup, /logout, /account/..., /static/..., /healthz
-	// README:embed:end
+	router.GET("/", func(c *gin.Context) { c.String(http.StatusOK, "the host's own start page") })
+	security.Mount(router) // /login, /signup, /logout, /account/..., /static/..., /healthz; not the host's /
 
 	srv := httptest.NewServer(router)
 	defer srv.Close()
-	for _, path := range []string{"/hello", "/login"} {
+	for _, path := range []string{"/", "/login"} {
 		req, err := http.NewRequest("GET", srv.URL+path, nil)
 		if err != nil {
 			log.Fatal(err)
@@ -92,38 +88,6 @@ func Example_embedding() {
 		fmt.Println(path, res.StatusCode, strings.Contains(string(b), "<nav>Host app</nav>"))
 	}
 	// Output:
-	// /hello 200 false
+	// / 200 false
 	// /login 200 true
-}
-
-func TestReadmeShowsTheExample(t *testing.T) {
-	src, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	between := func(b []byte, begin, end string) []byte {
-		i, j := bytes.Index(b, []byte(begin)), bytes.Index(b, []byte(end))
-		if i < 0 || j < i {
-			t.Fatalf("markers %q..%q not found", begin, end)
-		}
-		return b[i+len(begin) : j]
-	}
-	norm := func(b []byte) string {
-		var lines []string
-		for _, l := range strings.Split(string(b), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "//") {
-				lines = append(lines, l)
-			}
-		}
-		return strings.Join(lines, "\n")
-	}
-	code := norm(between(src, "// README:embed:begin", "// README:embed:end"))
-	doc := norm(between(readme, "<!-- embed:begin -->", "<!-- embed:end -->"))
-	if !strings.Contains(doc, code) {
-		t.Errorf("README's embedding example differs from Example_embedding; copy it again.\nwant:\n%s", code)
-	}
 }

@@ -66,7 +66,8 @@ type testApp struct {
 	srv     *httptest.Server
 	base    *url.URL // the base URL the app runs under: the server's own, or an https one it is behind
 	events  chan models.Event
-	closed  atomic.Int64 // connections the server has finished with
+	closed  atomic.Int64       // connections the server has finished with
+	cancel  context.CancelFunc // ends the app's sweeper
 }
 
 // newTestApp starts the app; mod adjusts the configuration. Requests from 127.0.0.1 are
@@ -117,7 +118,9 @@ func (ta *testApp) start() {
 	if ta.base, err = url.Parse(cfg.BaseURL); err != nil {
 		t.Fatal(err)
 	}
-	ta.app, err = handlers.New(context.Background(), d, cfg)
+	var ctx context.Context
+	ctx, ta.cancel = context.WithCancel(context.Background())
+	ta.app, err = handlers.New(ctx, d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +138,9 @@ func (ta *testApp) start() {
 }
 
 func (ta *testApp) stop() {
+	if ta.cancel != nil {
+		ta.cancel()
+	}
 	if ta.srv != nil {
 		ta.srv.Close()
 		ta.srv = nil

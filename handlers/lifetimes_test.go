@@ -148,3 +148,17 @@ func TestShorterLifetimesApplyToExistingSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestTheLibrarySweeps: an embedding app need not remember to start a sweeper: New starts
+// one, and ended sessions leave the database without anyone calling Sweep.
+func TestTheLibrarySweeps(t *testing.T) {
+	ta := newTestApp(t, func(c *handlers.Config) { c.SweepEvery = 20 * time.Millisecond })
+	a := ta.device("A", uaChromeMac, "")
+	a.signup("ann@example.com", testPassword)
+	ta.clock.Advance(3 * time.Hour) // past the 2 h idle lifetime
+	for deadline := time.Now().Add(time.Minute); ta.query(`SELECT COUNT(*) FROM sessions`) != "0"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the ended session was still in the database a minute later")
+		}
+	}
+}

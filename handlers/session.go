@@ -94,8 +94,17 @@ func (a *App) requireUser(c *gin.Context) {
 // its next request here as on Elsewhere's own pages.
 func (a *App) RequireUser(c *gin.Context) { a.requireUser(c) }
 
+// LoadUser is middleware for the host app's routes that anyone may see but that show who
+// is signed in, if anyone: CurrentUser then tells. It never redirects.
+func (a *App) LoadUser(c *gin.Context) {
+	if si := a.resolve(c); si.err != nil {
+		a.log.Error("load the signed-in user", "err", si.err, "request_id", requestIDOf(c))
+	}
+	c.Next()
+}
+
 // CurrentUser returns the user signed in on this request, in a handler behind
-// RequireUser or under Mount; ok is false when nobody is.
+// RequireUser or LoadUser, or under Mount; ok is false when nobody is.
 func CurrentUser(c *gin.Context) (models.User, bool) {
 	v, ok := c.Get(ctxSignedIn)
 	if !ok {

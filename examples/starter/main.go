@@ -1,0 +1,53 @@
+// Command starter serves the example host app: a gin + htmx + templ starter with
+// Elsewhere mounted under /auth. go run ./examples/starter, then open
+// http://localhost:8090.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/examples/starter/app"
+)
+
+func main() {
+	addr := flag.String("addr", "localhost:8090", "listen address")
+	path := flag.String("db", "starter.db", "SQLite file for the starter and Elsewhere")
+	base := flag.String("base-url", "", "public URL (default http://ADDR)")
+	flag.Parse()
+	if *base == "" {
+		*base = "http://" + *addr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, *path, *base); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, addr, path, base string) error {
+	s, err := app.New(ctx, path, base)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	srv := &http.Server{Addr: addr, Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	fmt.Println("starter: serving", base)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
