@@ -98,11 +98,20 @@ func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, a
 	err = tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
 		WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
 	if errors.Is(err, sql.ErrNoRows) {
-		// Signed out from another device while it guessed: keep the count, nothing more.
+		// Signed out from another device while it guessed: keep the count and log it, as
+		// every counted attempt is, nothing more.
+		kind := EventConfirmFailed
+		if lock > 0 {
+			kind = EventLockedOut
+		}
+		ev, err := recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, "")
+		if err != nil {
+			return 0, nil, err
+		}
 		if err := tx.Commit(); err != nil {
 			return 0, nil, fmt.Errorf("count wrong password: %w", err)
 		}
-		return 0, nil, ErrSessionEnded
+		return 0, []Event{ev}, ErrSessionEnded
 	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("count wrong password: %w", err)
