@@ -558,3 +558,27 @@ func TestRevocationUnderConcurrency(t *testing.T) {
 		t.Errorf("owner lists %d devices, want 7", len(rows))
 	}
 }
+
+// TestLogCountsOnlySignedInDevices: "Log out other devices" says how many devices it
+// signed out, counting only sessions still signed in, not ones already ended by their
+// lifetimes and not yet swept, which the page never showed.
+func TestLogCountsOnlySignedInDevices(t *testing.T) {
+	ta := newTestApp(t)
+	a := ta.device("A", uaChromeMac, "203.0.113.10")
+	a.signup("ann@example.com", testPassword)
+	b := ta.device("B", uaSafariIPhone, "198.51.100.20")
+	b.login("ann@example.com", testPassword)
+	ta.clock.Advance(90 * time.Minute)
+	a.get("/account/security") // A stays active; B idles out
+	ta.clock.Advance(40 * time.Minute)
+	if rows, _ := a.page(); len(rows) != 1 {
+		t.Fatalf("A's page lists %d devices, want 1 (B idled out)", len(rows))
+	}
+	r := a.hxPost("/account/sessions/others/revoke", pw(testPassword))
+	if r.status != http.StatusOK {
+		t.Fatalf("log out other devices: %d", r.status)
+	}
+	if strings.Contains(r.body, "Logged out 1 other device") {
+		t.Errorf("the notice and log say 1 other device was logged out, but none was signed in")
+	}
+}
