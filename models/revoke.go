@@ -76,7 +76,7 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
-		if n, err = endOthers(ctx, tx, ch); err != nil {
+		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = 0 WHERE user_id = ? AND handle <> ?`,
@@ -111,7 +111,7 @@ func (s *Sessions) RevokeOthers(ctx context.Context, ch Change) (int, Event, err
 	var n int64
 	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
 		var err error
-		if n, err = endOthers(ctx, tx, ch); err != nil {
+		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
 		return EventOthersRevoked, plural(int(n), "other device"), nil
@@ -140,7 +140,7 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 			return EventPasswordChanged, "other devices stay signed in", nil
 		}
 		var err error
-		if n, err = endOthers(ctx, tx, ch); err != nil {
+		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
 		return EventPasswordChanged, plural(int(n), "other device") + " signed out", nil
@@ -241,11 +241,13 @@ func endSessions(ctx context.Context, tx *sql.Tx, where string, args ...any) err
 	return nil
 }
 
-// endOthers ends every session of the user but the acting one and says how many went.
-func endOthers(ctx context.Context, tx *sql.Tx, ch Change) (int64, error) {
+// endOthers ends every session of the user but the acting one and says how many of them
+// were still signed in at now (rows that ended by their lifetimes go too, uncounted).
+func (s *Sessions) endOthers(ctx context.Context, tx *sql.Tx, now time.Time, ch Change) (int64, error) {
 	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND handle <> ?`,
-		ch.UserID, ch.Current).Scan(&n); err != nil {
+	live, args := s.live(now)
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+live,
+		append([]any{ch.UserID, ch.Current}, args...)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)
 	}
 	return n, endSessions(ctx, tx, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)

@@ -178,7 +178,7 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 	actor := Actor{IP: sess.IP, Device: label}
 	if n.SingleSession {
 		ch := Change{UserID: sess.UserID, Current: sess.Handle, Actor: actor}
-		ended, err := endOthers(ctx, tx, ch)
+		ended, err := s.endOthers(ctx, tx, now, ch)
 		if err != nil {
 			return Session{}, nil, fmt.Errorf("create session: %w", err)
 		}
