@@ -9,11 +9,9 @@ import (
 	"github.com/elsewhere-dev/elsewhere/models"
 )
 
-// TestCountedWrongPasswordIsAlwaysLogged: Confirmations.Check promises that "every attempt
-// that is counted is also logged". A wrong password from a session that another device
-// signs out while the guess is being checked is counted (its failure row stays, and may
-// even set a lock), but failed() commits without a security-log entry: the owner never
-// sees that the thief typed a wrong password at that moment.
+// TestCountedWrongPasswordIsAlwaysLogged: every attempt that is counted is also logged,
+// even a wrong password from a session that another device signs out while the guess is
+// being checked: the owner sees that the thief typed it.
 func TestCountedWrongPasswordIsAlwaysLogged(t *testing.T) {
 	f := newFixture(t, fastHash)
 	ctx := context.Background()
