@@ -5,6 +5,9 @@
 // Flags may stand before or after the command (elsewhere serve -addr :9000).
 //
 //	elsewhere user add EMAIL     create an account; the password is read from standard input
+//	                             (not echoed on a terminal)
+//	elsewhere sessions list EMAIL    list the devices signed in to an account
+//	elsewhere sessions revoke EMAIL  sign every device of an account out
 //	elsewhere sessions prune     delete expired sessions and old security events
 //	elsewhere version            print the version
 //
@@ -26,9 +29,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/term"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
@@ -109,6 +114,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serve(ctx, cfg, logger)
 	case cmd[0] == "user" && len(cmd) == 3 && cmd[1] == "add":
 		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return addUser(ctx, app, cmd[2], stdin, stdout) })
+	case cmd[0] == "sessions" && len(cmd) == 3 && cmd[1] == "list":
+		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return listSessions(ctx, app, cmd[2], stdout) })
+	case cmd[0] == "sessions" && len(cmd) == 3 && cmd[1] == "revoke":
+		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return revokeSessions(ctx, app, cmd[2], stdout) })
 	case cmd[0] == "sessions" && len(cmd) == 2 && cmd[1] == "prune":
 		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error {
 			if err := app.Sweep(ctx); err != nil {
@@ -118,7 +127,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return nil
 		})
 	}
-	return fmt.Errorf("unknown command %q; commands: serve, user add EMAIL, sessions prune, version", strings.Join(cmd, " "))
+	return fmt.Errorf("unknown command %q; commands: serve, user add EMAIL, sessions list EMAIL, sessions revoke EMAIL, sessions prune, version",
+		strings.Join(cmd, " "))
 }
 
 // parseArgs parses flags wherever they stand, before the command, after it or between its
@@ -231,11 +241,10 @@ func addUser(ctx context.Context, app *handlers.App, email string, stdin io.Read
 	if problem != "" {
 		return errors.New(problem)
 	}
-	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read password: %w", err)
+	password, err := readPassword(stdin, stdout)
+	if err != nil {
+		return err
 	}
-	password := strings.TrimRight(line, "\r\n")
 	if problem := models.PasswordProblem(password); problem != "" {
 		return errors.New(problem)
 	}
@@ -243,6 +252,76 @@ func addUser(ctx context.Context, app *handlers.App, email string, stdin io.Read
 		return err
 	}
 	fmt.Fprintln(stdout, "created", norm)
+	return nil
+}
+
+// readPassword reads one line: from a terminal without echoing it, after a prompt; from a
+// pipe as it comes.
+func readPassword(stdin io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stdout, "Password (not shown): ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// account finds the account an operator named.
+func account(ctx context.Context, app *handlers.App, email string) (models.User, error) {
+	norm, problem := models.NormalizeEmail(email)
+	if problem != "" {
+		return models.User{}, errors.New(problem)
+	}
+	u, err := app.Users().ByEmail(ctx, norm)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.User{}, fmt.Errorf("no account with the email %s", norm)
+	}
+	return u, err
+}
+
+// listSessions prints the devices signed in to an account, most recently active first.
+func listSessions(ctx context.Context, app *handlers.App, email string, stdout io.Writer) error {
+	u, err := account(ctx, app, email)
+	if err != nil {
+		return err
+	}
+	list, err := app.Sessions().ListForUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "DEVICE\tIP\tSIGNED IN\tLAST ACTIVE")
+	for _, s := range list {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Device.Label(), s.IP,
+			s.CreatedAt.Format(time.RFC3339), s.LastActiveAt.Format(time.RFC3339))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d signed in to %s\n", len(list), u.Email)
+	return nil
+}
+
+// revokeSessions signs every device of an account out, for an owner who cannot: their
+// only signed-in device was stolen, say. The owner's security log records it.
+func revokeSessions(ctx context.Context, app *handlers.App, email string, stdout io.Writer) error {
+	u, err := account(ctx, app, email)
+	if err != nil {
+		return err
+	}
+	n, _, err := app.Sessions().RevokeAll(ctx, u.ID, models.Actor{Device: "the elsewhere command"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "signed out %d device(s) of %s; each is refused at its next request\n", n, u.Email)
 	return nil
 }
 

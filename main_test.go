@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,7 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
 )
 
 // lockedBuffer collects a process's output while the test reads it.
@@ -382,5 +387,135 @@ func TestSecretFromFileOrEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "process list") {
 		t.Errorf("no warning for -secret on the command line: %q", stderr.String())
+	}
+}
+
+// TestOperatorSessionsCommands: an operator whose user calls in ("my phone was stolen,
+// and it is my only device") lists that account's devices and signs them all out; the
+// devices are refused at their next request and the owner's log says who did it.
+func TestOperatorSessionsCommands(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "ops.db")
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append(args, "-db", dbPath), strings.NewReader("correct horse battery staple\n"), &out, io.Discard)
+		return out.String(), err
+	}
+	if _, err := cli("user", "add", "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := handlers.New(ctx, d, handlers.Config{BaseURL: "http://localhost:8080", SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := app.Users().ByEmail(ctx, "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens [][]byte
+	for _, ua := range []string{
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+	} {
+		_, hash := models.NewToken()
+		if _, _, err := app.Sessions().SignIn(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: ua, IP: "198.51.100.7"}); err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, hash)
+	}
+	d.Close()
+
+	out, err := cli("sessions", "list", "Ann@Example.com")
+	if err != nil || !strings.Contains(out, "Safari 18 on iOS 18") || !strings.Contains(out, "Chrome 131 on macOS") ||
+		!strings.Contains(out, "198.51.100.7") || !strings.Contains(out, "2 signed in to ann@example.com") {
+		t.Errorf("sessions list: %v\n%s", err, out)
+	}
+	if out, err := cli("sessions", "revoke", "ann@example.com"); err != nil || !strings.Contains(out, "signed out 2 device(s)") {
+		t.Errorf("sessions revoke: %v %q", err, out)
+	}
+	if out, err := cli("sessions", "list", "ann@example.com"); err != nil || !strings.Contains(out, "0 signed in") {
+		t.Errorf("sessions list after revoke: %v\n%s", err, out)
+	}
+	if _, err := cli("sessions", "revoke", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no account") {
+		t.Errorf("sessions revoke of an unknown account: %v", err)
+	}
+
+	d, err = db.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	app, err = handlers.New(ctx, d, handlers.Config{BaseURL: "http://localhost:8080", SweepEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range tokens {
+		if _, _, err := app.Sessions().Lookup(ctx, tok, ""); !errors.Is(err, models.ErrSessionEnded) {
+			t.Errorf("a revoked device's next request: %v, want ErrSessionEnded", err)
+		}
+	}
+	var kind string
+	d.Read.QueryRow(`SELECT kind FROM events ORDER BY id DESC LIMIT 1`).Scan(&kind)
+	if kind != string(models.EventOperatorRevoked) {
+		t.Errorf("newest log entry %q, want %q", kind, models.EventOperatorRevoked)
+	}
+}
+
+// TestUserAddDoesNotEchoThePassword: typed at a terminal (a real pseudo-terminal here),
+// the password is read without being shown.
+func TestUserAddDoesNotEchoThePassword(t *testing.T) {
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var screen lockedBuffer // what the terminal shows: the echo, if any
+	go io.Copy(&screen, master)
+
+	var out lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"user", "add", "ann@example.com", "-db", filepath.Join(t.TempDir(), "tty.db")}, tty, &out, io.Discard)
+	}()
+	// Type only once the command has turned echo off, as a person would after the prompt.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String(), "Password") && tio.Lflag&unix.ECHO == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no password prompt with echo off within a minute: %q", out.String())
+		}
+	}
+	if _, err := master.Write([]byte("correct horse battery staple\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("user add at a terminal: %v", err)
+	}
+	if !strings.Contains(out.String(), "created ann@example.com") {
+		t.Errorf("output %q", out.String())
+	}
+	if strings.Contains(screen.String(), "horse") {
+		t.Errorf("the password was echoed: %q", screen.String())
 	}
 }

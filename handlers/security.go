@@ -90,6 +90,8 @@ func eventText(e models.Event) string {
 		return e.Detail + " was signed out after too many wrong passwords"
 	case models.EventSessionLimit:
 		return e.Detail + " was signed out: it was the least recently used of too many signed-in devices"
+	case models.EventOperatorRevoked:
+		return "An administrator signed out " + e.Detail
 	case models.EventDeviceLost:
 		return e.Detail + " was signed out as lost or stolen; the password was changed and every other device signed out"
 	}

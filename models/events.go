@@ -30,6 +30,8 @@ const (
 	// EventDeviceLost: "Lost or stolen?" signed a device out, set a new password and
 	// signed every other device out.
 	EventDeviceLost EventKind = "device-lost"
+	// EventOperatorRevoked: an operator signed every device of the account out.
+	EventOperatorRevoked EventKind = "operator-revoked"
 	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
 	// account has not signed in from within the log's retention; it is not stored.
 	EventNewDevice EventKind = "new-device"

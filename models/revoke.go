@@ -106,6 +106,30 @@ func (s *Sessions) targetTx(ctx context.Context, tx *sql.Tx, now time.Time, user
 	return ss, nil
 }
 
+// RevokeAll signs out every session of the user, for an operator acting on the owner's
+// behalf ("my phone was stolen" on the phone); it records who did it and returns how many
+// of them were signed in.
+func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (int, Event, error) {
+	now := s.now()
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := s.endOthers(ctx, tx, now, Change{UserID: userID})
+	if err != nil {
+		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
+	}
+	ev, err := recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, plural(int(n), "device"))
+	if err != nil {
+		return 0, Event{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
+	}
+	return int(n), ev, nil
+}
+
 // RevokeOthers signs out every session of the user but the acting one, and returns how many went.
 func (s *Sessions) RevokeOthers(ctx context.Context, ch Change) (int, Event, error) {
 	var n int64

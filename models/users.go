@@ -121,6 +121,21 @@ func (u *Users) Delete(ctx context.Context, id int64) error {
 	return nil
 }
 
+// ByEmail returns the user with that (normalized) email; ErrNotFound when there is none.
+func (u *Users) ByEmail(ctx context.Context, email string) (User, error) {
+	var usr User
+	err := u.db.Read.QueryRowContext(ctx,
+		`SELECT id, email, password_hash, password_version FROM users WHERE email = ?`, email).
+		Scan(&usr.ID, &usr.Email, &usr.PasswordHash, &usr.PasswordVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user %s: %w", email, err)
+	}
+	return usr, nil
+}
+
 // ByID returns the user with that id.
 func (u *Users) ByID(ctx context.Context, id int64) (User, error) {
 	var usr User
