@@ -186,22 +186,6 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 	return conf, true
 }
 
-// rotate runs a sign-out action with its hash rotation: it hashes hashThis (the confirmed
-// password under a fresh salt, or the new password; "" inside the confirmation window,
-// where there is no password to hash) and hands act the change. If the password was
-// changed on another device since it was checked here, act refuses with
-// ErrPasswordChanged and nothing is done.
-func (a *App) rotate(c *gin.Context, conf confirmation, hashThis string, act func(models.Change) (models.Event, error)) (models.Event, error) {
-	newHash := ""
-	if hashThis != "" {
-		var err error
-		if newHash, err = a.hasher.Hash(c.Request.Context(), hashThis); err != nil {
-			return models.Event{}, err
-		}
-	}
-	return act(a.change(c, conf, newHash))
-}
-
 func lockedMessage(wait time.Duration) string {
 	return "Too many wrong passwords were typed on this device, so confirming is locked here for " + views.WaitText(wait) +
 		". From another device you are signed in on, your password works as usual."
@@ -221,11 +205,15 @@ func (a *App) refuseConfirm(c *gin.Context, f views.Confirmation) func(status in
 	}
 }
 
-// target resolves the {id} of a one-device action: the user's other live session with
-// that handle. It answers 409 for this device's own handle and 404, before any password
-// is asked, for unknown, ended and other users' handles alike, so the confirmation form
-// reveals nothing either.
+// target reads a one-device action's form and resolves its {id}: the user's other live
+// session with that handle. It answers 409 for this device's own handle and 404, before
+// any password is asked, for unknown, ended and other users' handles alike, so the
+// confirmation form reveals nothing either.
 func (a *App) target(c *gin.Context) (models.Session, bool) {
+	if err := parseForm(c.Request); err != nil {
+		a.badForm(c, err)
+		return models.Session{}, false
+	}
 	handle := c.Param("id")
 	if handle == current(c).Handle {
 		a.renderError(c, http.StatusConflict, "That is this device",
@@ -248,23 +236,40 @@ func (a *App) noSuchDevice(c *gin.Context) {
 	a.renderError(c, http.StatusNotFound, "No such device", "That device is not signed in to your account.")
 }
 
-// actionFailed answers an action whose change the model refused or could not make.
-func (a *App) actionFailed(c *gin.Context, err error, refuse func(status int, msg string)) {
+// finish runs a confirmed action and answers it. It hashes hashThis (the confirmed
+// password under a fresh salt, or the new password; "" inside the confirmation window,
+// where there is no password to hash) and hands act the change; if the password was
+// changed on another device since it was checked here, act refuses with
+// ErrPasswordChanged and nothing is done. Then the device gets the action's answer (see
+// actionDone), or its refusal: 404 for a device gone meanwhile, 422 for a confirmation
+// window closed meanwhile.
+func (a *App) finish(c *gin.Context, conf confirmation, hashThis string, refuse func(status int, msg string),
+	act func(models.Change) (models.Event, error), main func(views.Security) templ.Component) {
+	newHash := ""
+	if hashThis != "" {
+		var err error
+		if newHash, err = a.hasher.Hash(c.Request.Context(), hashThis); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	ev, err := act(a.change(c, conf, newHash))
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		a.noSuchDevice(c)
+		return
 	case errors.Is(err, models.ErrConfirmationNeeded):
 		refuse(http.StatusUnprocessableEntity, "Enter your password to confirm.")
-	default:
+		return
+	case err != nil:
 		a.fail(c, err)
+		return
 	}
+	a.emit(ev)
+	a.actionDone(c, ev, conf, main)
 }
 
 func (a *App) revokeOne(c *gin.Context) {
-	if err := parseForm(c.Request); err != nil {
-		a.badForm(c, err)
-		return
-	}
 	target, ok := a.target(c)
 	if !ok {
 		return
@@ -274,16 +279,10 @@ func (a *App) revokeOne(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ev, err := a.rotate(c, conf, conf.password, func(ch models.Change) (models.Event, error) {
+	a.finish(c, conf, conf.password, refuse, func(ch models.Change) (models.Event, error) {
 		_, ev, err := a.sessions.Revoke(c.Request.Context(), ch, target.Handle)
 		return ev, err
-	})
-	if err != nil {
-		a.actionFailed(c, err, refuse)
-		return
-	}
-	a.emit(ev)
-	a.actionDone(c, ev, conf, func(views.Security) templ.Component {
+	}, func(views.Security) templ.Component {
 		return templ.NopComponent // the row's outerHTML swap with nothing removes it
 	})
 }
@@ -292,10 +291,6 @@ func (a *App) revokeOne(c *gin.Context) {
 // out, in one step. It always asks for the current password, window or not: it sets a
 // new one.
 func (a *App) reportLost(c *gin.Context) {
-	if err := parseForm(c.Request); err != nil {
-		a.badForm(c, err)
-		return
-	}
 	target, ok := a.target(c)
 	if !ok {
 		return
@@ -315,16 +310,10 @@ func (a *App) reportLost(c *gin.Context) {
 		refuse(http.StatusUnprocessableEntity, "Choose a new password: whoever has the device may know the current one.")
 		return
 	}
-	ev, err := a.rotate(c, conf, next, func(ch models.Change) (models.Event, error) {
+	a.finish(c, conf, next, refuse, func(ch models.Change) (models.Event, error) {
 		_, _, ev, err := a.sessions.ReportLost(c.Request.Context(), ch, target.Handle)
 		return ev, err
-	})
-	if err != nil {
-		a.actionFailed(c, err, refuse)
-		return
-	}
-	a.emit(ev)
-	a.actionDone(c, ev, conf, func(v views.Security) templ.Component { return views.SessionList(v, false) })
+	}, func(v views.Security) templ.Component { return views.SessionList(v, false) })
 }
 
 func (a *App) revokeOthers(c *gin.Context) {
@@ -345,16 +334,10 @@ func (a *App) revokeOthers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ev, err := a.rotate(c, conf, conf.password, func(ch models.Change) (models.Event, error) {
+	a.finish(c, conf, conf.password, refuse, func(ch models.Change) (models.Event, error) {
 		_, ev, err := a.sessions.RevokeOthers(c.Request.Context(), ch)
 		return ev, err
-	})
-	if err != nil {
-		a.actionFailed(c, err, refuse)
-		return
-	}
-	a.emit(ev)
-	a.actionDone(c, ev, conf, func(v views.Security) templ.Component { return views.SessionList(v, false) })
+	}, func(v views.Security) templ.Component { return views.SessionList(v, false) })
 }
 
 func (a *App) changePassword(c *gin.Context) {
@@ -394,16 +377,10 @@ func (a *App) changePassword(c *gin.Context) {
 		refuse(http.StatusUnprocessableEntity, "The new password is the same as the current one.")
 		return
 	}
-	ev, err := a.rotate(c, conf, next, func(ch models.Change) (models.Event, error) {
+	a.finish(c, conf, next, refuse, func(ch models.Change) (models.Event, error) {
 		_, ev, err := a.sessions.ChangePassword(ctx, ch, logoutOthers)
 		return ev, err
-	})
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	a.emit(ev)
-	a.actionDone(c, ev, conf, func(v views.Security) templ.Component {
+	}, func(v views.Security) templ.Component {
 		return templ.Join(
 			views.PasswordSection(views.PasswordForm{Success: "Your password was changed."}, false),
 			views.SessionList(v, true),

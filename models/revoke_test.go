@@ -73,30 +73,9 @@ func TestActingSessionSignedOutMeanwhile(t *testing.T) {
 // window open it goes through.
 func TestWindowClosedByAPasswordChange(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	h, err := models.NewHasher(models.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := models.NewUsers(d, h, time.Now)
-	sessions := models.NewSessions(d, make([]byte, 32), models.Lifetimes{Idle: time.Hour, Remember: time.Hour}, 0, time.Now)
-	u, err := users.Create(ctx, "ann@example.com", "correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var handles []string
-	for range 4 {
-		_, hash := models.NewToken()
-		s, _, err := sessions.SignIn(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: "curl/8"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		handles = append(handles, s.Handle)
-	}
+	f := newFixture(t, fastHash)
+	u, handles := f.signIn(t, "ann@example.com", 4)
+	h, sessions := f.hasher, f.sessions
 	// handles[0] confirms and opens its window.
 	pw, _ := h.Hash(ctx, "correct horse battery staple")
 	if _, _, err := sessions.Revoke(ctx, models.Change{UserID: u.ID, Current: handles[0], NewHash: pw,

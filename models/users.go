@@ -89,11 +89,8 @@ func (u *Users) Create(ctx context.Context, email, password string) (User, error
 // Authenticate returns the user whose email and password these are. An unknown email
 // costs the same hashing work as a wrong password and gives the same error.
 func (u *Users) Authenticate(ctx context.Context, email, password string) (User, error) {
-	var usr User
-	err := u.db.Read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash, password_version FROM users WHERE email = ?`, email).
-		Scan(&usr.ID, &usr.Email, &usr.PasswordHash, &usr.PasswordVersion)
-	if errors.Is(err, sql.ErrNoRows) {
+	usr, err := u.ByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
 		if err := u.hasher.VerifyNothing(ctx, password); err != nil {
 			return User{}, fmt.Errorf("authenticate: %w", err)
 		}
@@ -123,30 +120,25 @@ func (u *Users) Delete(ctx context.Context, id int64) error {
 
 // ByEmail returns the user with that (normalized) email; ErrNotFound when there is none.
 func (u *Users) ByEmail(ctx context.Context, email string) (User, error) {
-	var usr User
-	err := u.db.Read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash, password_version FROM users WHERE email = ?`, email).
-		Scan(&usr.ID, &usr.Email, &usr.PasswordHash, &usr.PasswordVersion)
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("user %s: %w", email, err)
-	}
-	return usr, nil
+	return u.one(ctx, "email", email)
 }
 
-// ByID returns the user with that id.
+// ByID returns the user with that id; ErrNotFound when there is none.
 func (u *Users) ByID(ctx context.Context, id int64) (User, error) {
+	return u.one(ctx, "id", id)
+}
+
+// one reads the user whose column (id or email, never a caller's text) equals v.
+func (u *Users) one(ctx context.Context, column string, v any) (User, error) {
 	var usr User
 	err := u.db.Read.QueryRowContext(ctx,
-		`SELECT id, email, password_hash, password_version FROM users WHERE id = ?`, id).
+		`SELECT id, email, password_hash, password_version FROM users WHERE `+column+` = ?`, v).
 		Scan(&usr.ID, &usr.Email, &usr.PasswordHash, &usr.PasswordVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("user %d: %w", id, err)
+		return User{}, fmt.Errorf("user %v: %w", v, err)
 	}
 	return usr, nil
 }
