@@ -86,7 +86,7 @@ func TestLostOrStolenRefusals(t *testing.T) {
 		}
 		if tc.status == 422 && tc.name != "no password" {
 			// The page without JavaScript asks again, with both fields.
-			if findByID(t, r.body, "lost-"+bID+"-new-password") == nil || findByID(t, r.body, "lost-"+bID+"-password") == nil {
+			if findByID(t, r.body, "confirm-new-password") == nil || findByID(t, r.body, "confirm-password") == nil {
 				t.Errorf("%s: the confirmation page lacks the password fields", tc.name)
 			}
 		}
