@@ -44,7 +44,8 @@ func checkAccessibility(t *testing.T, d *device, what string) {
 	if !js[bool](d, `typeof window.axe === "object"`) {
 		d.do(chromedp.Evaluate[chromedp.Void](src))
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	d.waitUntil("the page to settle before axe checks "+what, settledJS)
+	ctx, cancel := d.bounded()
 	defer cancel()
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
 		return JSON.stringify(r.violations.map(function (v) {
@@ -116,12 +117,11 @@ func TestAccessibility(t *testing.T) {
 
 	bRow := rowLabelled(a, labelSafariIPhone)
 	dlg := "confirm-" + bRow.ID
-	a.click("#session-" + bRow.ID + " button[commandfor]")
-	a.waitUntil("the confirm dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, dlg))
+	a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg)
 	checkAccessibility(t, a, "confirm dialog")
 
 	a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
-	a.do(chromedp.SendKeys(chromedp.ID(dlg+"-password"), "not my password"))
+	a.typeInto("#"+dlg+"-password", "not my password")
 	a.click("#" + dlg + " button[type=submit]")
 	a.waitUntil("the error in the dialog", fmt.Sprintf(`document.getElementById(%q).innerText.trim() !== ""`, dlg+"-error"))
 	checkAccessibility(t, a, "confirm dialog with an error")
@@ -133,10 +133,9 @@ func TestAccessibility(t *testing.T) {
 	c.disableScripts(true)
 	c.mustSignIn(email, password)
 	cRow := rowLabelled(c, labelSafariIPhone)
-	c.click("#session-" + cRow.ID + " button[commandfor]")
-	c.waitUntil("the dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, "confirm-"+cRow.ID))
+	c.openDialog("#session-"+cRow.ID+" button[commandfor]", "confirm-"+cRow.ID)
 	c.expect(`status of 422 .*/account/sessions/` + cRow.ID + `/revoke`)
-	c.do(chromedp.SendKeys(chromedp.ID("confirm-"+cRow.ID+"-password"), "not my password"))
+	c.typeInto("#confirm-"+cRow.ID+"-password", "not my password")
 	c.submit("#confirm-" + cRow.ID + " button[type=submit]")
 	c.disableScripts(false) // axe itself needs timers and promises; the page's scripts stay unloaded
 	checkAccessibility(t, c, "confirmation page without JavaScript")
