@@ -44,17 +44,34 @@ func checkAccessibility(t *testing.T, d *device, what string) {
 	if !js[bool](d, `typeof window.axe === "object"`) {
 		d.do(chromedp.Evaluate[chromedp.Void](src))
 	}
-	d.waitUntil("the page to settle before axe checks "+what, settledJS)
-	ctx, cancel := d.bounded()
-	defer cancel()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
-		return JSON.stringify(r.violations.map(function (v) {
-			return { id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
-				nodes: v.nodes.map(function (n) { return { target: n.target, summary: n.failureSummary }; }) };
-		}));
-	})`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: run axe on %s: %v", d.name, what, err)
+	// axe reads the page over many tasks. A live refresh swapping the list meanwhile
+	// would have it judge half of one list and half of the next, or nodes already gone:
+	// start on a settled page, and run again when a swap landed during the run.
+	var raw string
+	for {
+		d.waitUntil("the page to settle before axe checks "+what, settledJS)
+		ctx, cancel := d.bounded()
+		raw, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+			var swapped = false;
+			function mark() { swapped = true; }
+			document.addEventListener("htmx:beforeSwap", mark);
+			return axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
+				document.removeEventListener("htmx:beforeSwap", mark);
+				if (swapped) return "swapped";
+				return JSON.stringify(r.violations.map(function (v) {
+					return { id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+						nodes: v.nodes.map(function (n) { return { target: n.target, summary: n.failureSummary }; }) };
+				}));
+			});
+		})()`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: run axe on %s: %v", d.name, what, err)
+		}
+		if raw != "swapped" {
+			break
+		}
+		t.Logf("%s: the page swapped content while axe checked %s; checking again", d.name, what)
 	}
 	var violations []axeViolation
 	if err := json.Unmarshal([]byte(raw), &violations); err != nil {
