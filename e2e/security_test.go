@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -342,11 +341,24 @@ func TestSecurityPage(t *testing.T) {
 				t.Fatalf("could not focus a sign-out button")
 			}
 			// A new sign-in gives the refresh something to swap in. While focus is in the
-			// list the page holds the refresh back; nothing can be polled for, so wait a
-			// few periods.
+			// list the page holds the refresh back, which shows only as nothing happening:
+			// count the page's refresh ticks (app.js's tick re-arms its timer each time),
+			// and let three pass after the sign-in, however long a busy machine takes.
+			js[bool](a, `(function () {
+				if (window.__tickCount) return true;
+				window.__ticks = 0;
+				var setTimeout = window.setTimeout;
+				window.setTimeout = function (fn) {
+					if (typeof fn === "function" && fn.name === "tick") window.__ticks++;
+					return setTimeout.apply(this, arguments);
+				};
+				window.__tickCount = true;
+				return true;
+			})()`)
 			e := newDevice(t, base, firefoxWindows)
 			e.mustSignIn(email, newPassword)
-			time.Sleep(3 * refreshEvery)
+			ticks := js[int](a, `window.__ticks`)
+			a.waitUntil("three live-refresh ticks with focus in the list", fmt.Sprintf(`window.__ticks >= %d`, ticks+3))
 			if got := js[string](a, `document.activeElement.getAttribute("commandfor") || document.activeElement.tagName`); got != focused {
 				t.Errorf("focus moved from the button for %s to %s during the live refresh", focused, got)
 			}
