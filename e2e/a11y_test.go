@@ -44,16 +44,34 @@ func checkAccessibility(t *testing.T, d *device, what string) {
 	if !js[bool](d, `typeof window.axe === "object"`) {
 		d.do(chromedp.Evaluate[chromedp.Void](src))
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
-	defer cancel()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
-		return JSON.stringify(r.violations.map(function (v) {
-			return { id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
-				nodes: v.nodes.map(function (n) { return { target: n.target, summary: n.failureSummary }; }) };
-		}));
-	})`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: run axe on %s: %v", d.name, what, err)
+	// axe reads the page over many tasks. A live refresh swapping the list meanwhile
+	// would have it judge half of one list and half of the next, or nodes already gone:
+	// start on a settled page, and run again when a swap landed during the run.
+	var raw string
+	for {
+		d.waitUntil("the page to settle before axe checks "+what, settledJS)
+		ctx, cancel := d.bounded()
+		raw, err = chromedp.Run(ctx, chromedp.Evaluate[string](`(function () {
+			var swapped = false;
+			function mark() { swapped = true; }
+			document.addEventListener("htmx:beforeSwap", mark);
+			return axe.run(document, { resultTypes: ["violations"] }).then(function (r) {
+				document.removeEventListener("htmx:beforeSwap", mark);
+				if (swapped) return "swapped";
+				return JSON.stringify(r.violations.map(function (v) {
+					return { id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+						nodes: v.nodes.map(function (n) { return { target: n.target, summary: n.failureSummary }; }) };
+				}));
+			});
+		})()`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: run axe on %s: %v", d.name, what, err)
+		}
+		if raw != "swapped" {
+			break
+		}
+		t.Logf("%s: the page swapped content while axe checked %s; checking again", d.name, what)
 	}
 	var violations []axeViolation
 	if err := json.Unmarshal([]byte(raw), &violations); err != nil {
@@ -116,12 +134,11 @@ func TestAccessibility(t *testing.T) {
 
 	bRow := rowLabelled(a, labelSafariIPhone)
 	dlg := "confirm-" + bRow.ID
-	a.click("#session-" + bRow.ID + " button[commandfor]")
-	a.waitUntil("the confirm dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, dlg))
+	a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg)
 	checkAccessibility(t, a, "confirm dialog")
 
 	a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
-	a.do(chromedp.SendKeys(chromedp.ID(dlg+"-password"), "not my password"))
+	a.typeInto("#"+dlg+"-password", "not my password")
 	a.click("#" + dlg + " button[type=submit]")
 	a.waitUntil("the error in the dialog", fmt.Sprintf(`document.getElementById(%q).innerText.trim() !== ""`, dlg+"-error"))
 	checkAccessibility(t, a, "confirm dialog with an error")
@@ -133,10 +150,9 @@ func TestAccessibility(t *testing.T) {
 	c.disableScripts(true)
 	c.mustSignIn(email, password)
 	cRow := rowLabelled(c, labelSafariIPhone)
-	c.click("#session-" + cRow.ID + " button[commandfor]")
-	c.waitUntil("the dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, "confirm-"+cRow.ID))
+	c.openDialog("#session-"+cRow.ID+" button[commandfor]", "confirm-"+cRow.ID)
 	c.expect(`status of 422 .*/account/sessions/` + cRow.ID + `/revoke`)
-	c.do(chromedp.SendKeys(chromedp.ID("confirm-"+cRow.ID+"-password"), "not my password"))
+	c.typeInto("#confirm-"+cRow.ID+"-password", "not my password")
 	c.submit("#confirm-" + cRow.ID + " button[type=submit]")
 	c.disableScripts(false) // axe itself needs timers and promises; the page's scripts stay unloaded
 	checkAccessibility(t, c, "confirmation page without JavaScript")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
@@ -31,8 +33,10 @@ const (
 	// refreshEvery is the live-refresh period of the Security page in these tests; the
 	// app's default is 15 s, which would only make the suite slow.
 	refreshEvery = time.Second
-	// waitFor bounds every wait: a step that takes longer has failed.
-	waitFor = 10 * time.Second
+	// patience bounds a wait when the test binary has no deadline (-timeout 0). With one,
+	// waits run until shortly before it: on a busy machine a step may take long, and
+	// only the test's own deadline says when it has taken too long.
+	patience = 5 * time.Minute
 	// password is the account's password; newPassword replaces it in the password test.
 	password    = "Lantern-harbour-7-violet"
 	newPassword = "Quiet-orchard-52-copper"
@@ -169,70 +173,240 @@ func newDevice(t *testing.T, base string, p profile) *device {
 		}
 		// Report CSP violations to the console, where the monitor sees them. Chromium logs
 		// them itself too; this also catches ones it reports only as an event.
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		if _, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 			Source: `document.addEventListener("securitypolicyviolation", function (e) {
 				console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline code") + " at " + e.sourceFile + ":" + e.lineNumber);
 			});`,
-		})
+		}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watchJS})
 		return err
 	}))
 	t.Cleanup(func() { d.mon.check(t) })
 	return d
 }
 
-// do runs actions with a time limit and fails the test on an error.
+// watchJS runs in every document before the page's own scripts and records what the
+// tests wait for but cannot see in the DOM: htmx announcing, with htmx:load on the body,
+// that it has processed the page; and each dialog's toggle event having reached every
+// listener (the page's script moves focus there), per dialog. With scripts turned off
+// it still runs but its listeners do not, and neither do htmx and app.js, so a missing
+// window.htmx says there is nothing to wait for.
+const watchJS = `window.__e2e = { htmxLoaded: false, toggles: {} };
+document.addEventListener("htmx:load", function (e) {
+	if (e.target === document.body) window.__e2e.htmxLoaded = true;
+});
+document.addEventListener("toggle", function (e) {
+	var dlg = e.target;
+	if (!(dlg instanceof HTMLDialogElement)) return;
+	// After the page's own listeners, which run later in this same dispatch.
+	setTimeout(function () { window.__e2e.toggles[dlg.id] = e.newState; }, 0);
+}, true);`
+
+// settledJS is a JavaScript condition: the page has loaded, htmx (where the page runs
+// it) has processed it, and nothing is moving: no htmx request in flight, no swap or
+// settle under way, no transition running. Only then does a node found now stay the
+// node a click or a key reaches, and does a check see the page a person would look at.
+// The live refresh of the Security page starts a request every period, so a settled
+// page is settled for a moment; the helpers below re-check after acting.
+const settledJS = `(document.readyState === "complete" &&
+	(!window.htmx || (window.__e2e && window.__e2e.htmxLoaded)) &&
+	!document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") &&
+	document.getAnimations().every(function (a) { return a.playState !== "running"; }))`
+
+// actionableJS is a JavaScript condition: the page is settled and the first element
+// matching sel can take a click or keys from a person: it is shown, enabled, and not
+// made inert by a modal dialog it is not in.
+func actionableJS(sel string) string {
+	return fmt.Sprintf(`(function () {
+		if (!%s) return false;
+		var el = document.querySelector(%q);
+		if (!el || !el.checkVisibility() || el.disabled || el.closest("[inert]")) return false;
+		var modal = document.querySelector("dialog:modal");
+		return !modal || modal.contains(el);
+	})()`, settledJS, sel)
+}
+
+// deadline is when a wait gives up: shortly before the test binary's deadline, leaving
+// time to report which wait it was; or, without one, patience from now.
+func (d *device) deadline() time.Time {
+	if dl, ok := d.t.Deadline(); ok {
+		return dl.Add(-min(30*time.Second, time.Until(dl)/10))
+	}
+	return time.Now().Add(patience)
+}
+
+// bounded is the device's context, ending at the deadline.
+func (d *device) bounded() (context.Context, context.CancelFunc) {
+	return context.WithDeadline(d.ctx, d.deadline())
+}
+
+// do runs actions, waiting as long as the test may, and fails the test on an error.
 func (d *device) do(actions ...chromedp.Action[chromedp.Void]) {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	ctx, cancel := d.bounded()
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		d.t.Fatalf("%s: %v", d.name, err)
 	}
 }
 
-// open navigates to path and returns the final response's status.
+// open navigates to path, waits until the page is ready (loaded, and processed by htmx
+// where it runs), and returns the final response's status.
 func (d *device) open(path string) int64 {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	ctx, cancel := d.bounded()
 	defer cancel()
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(d.base+path))
 	if err != nil {
 		d.t.Fatalf("%s: open %s: %v", d.name, path, err)
 	}
+	d.waitUntil("the page "+path+" to be ready", settledJS)
 	return resp.Status
 }
 
 // submit clicks a button that submits a plain form and waits for the page it leads to.
 func (d *device) submit(button string) int64 {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
-	if err != nil {
-		d.t.Fatalf("%s: submit with %s: %v", d.name, button, err)
-	}
+	var resp *network.Response
+	d.act("submit with "+button, actionableJS(button), func(ctx context.Context) error {
+		var err error
+		resp, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
+		return err
+	})
 	if resp == nil {
 		d.t.Fatalf("%s: clicking %s loaded no page", d.name, button)
 	}
+	d.waitUntil("the page after "+button+" to be ready", settledJS)
 	return resp.Status
 }
 
-// typeInto types text into the field sel, replacing what is there.
-func (d *device) typeInto(sel, text string) {
+// act waits until ready (a JavaScript condition) holds, then runs f. An htmx swap can
+// replace the element between the check and the action: the node id the action found
+// is then gone, and the action is tried again on the element now matching.
+func (d *device) act(what, ready string, f func(ctx context.Context) error) {
 	d.t.Helper()
-	d.do(chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
+	for {
+		d.waitUntil("the page to be ready to "+what, ready)
+		ctx, cancel := d.bounded()
+		err := f(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if !staleNode(err) || time.Now().After(d.deadline()) {
+			d.t.Fatalf("%s: %s: %v", d.name, what, err)
+		}
+		d.t.Logf("%s: %s: %v; the page changed under the action, trying again", d.name, what, err)
+	}
 }
 
-// click clicks the element sel.
+// staleNode reports whether err says that the node an action held has left the
+// document, or the document it was in has been replaced.
+func staleNode(err error) bool {
+	var e *cdproto.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, m := range []string{
+		"Could not find node with given id",
+		"No node with given id found",
+		"Node is detached from document",
+		"Node does not have a layout object",
+		"Could not compute content quads",
+		"Cannot find context with specified id",
+	} {
+		if strings.Contains(e.Message, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// typeInto types text into the field sel, replacing what is there, and checks that the
+// field holds it: keys sent while a swap replaced the field went nowhere, so type again.
+func (d *device) typeInto(sel, text string) {
+	d.t.Helper()
+	clear := fmt.Sprintf(`(function () { var e = document.querySelector(%q); if (e) e.value = ""; return true; })()`, sel)
+	holds := fmt.Sprintf(`(function () { var e = document.querySelector(%q); return !!e && e.value === %q; })()`, sel, text)
+	for {
+		d.act("type into "+sel, actionableJS(sel), func(ctx context.Context) error {
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](clear)); err != nil {
+				return err
+			}
+			return chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), text))
+		})
+		if js[bool](d, holds) {
+			return
+		}
+		if time.Now().After(d.deadline()) {
+			d.t.Fatalf("%s: typed into %s until the deadline; it never held what was typed", d.name, sel)
+		}
+		d.t.Logf("%s: %s does not hold what was typed (the page changed meanwhile); typing again", d.name, sel)
+	}
+}
+
+// click clicks the element sel once it is ready for a click.
 func (d *device) click(sel string) {
 	d.t.Helper()
-	d.do(chromedp.Click(chromedp.CSS(sel)))
+	d.act("click "+sel, actionableJS(sel), func(ctx context.Context) error {
+		return chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+	})
+}
+
+// focus puts keyboard focus on the element sel and waits until it is there on a settled
+// page: a swap landing meanwhile takes the focused element away, so focus again.
+func (d *device) focus(sel string) {
+	d.t.Helper()
+	focused := fmt.Sprintf(`document.activeElement && document.activeElement.matches(%q)`, sel)
+	for {
+		d.act("focus "+sel, actionableJS(sel), func(ctx context.Context) error {
+			return chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(sel)))
+		})
+		d.waitUntil("the page to settle after focusing "+sel, settledJS)
+		if js[bool](d, focused) {
+			return
+		}
+		if time.Now().After(d.deadline()) {
+			d.t.Fatalf("%s: focused %s until the deadline; focus never stayed", d.name, sel)
+		}
+		d.t.Logf("%s: focus left %s as the page changed; focusing again", d.name, sel)
+	}
+}
+
+// openDialog clicks opener until the dialog with id dlg is open on a settled page, and
+// the page's script has seen it open. A live refresh already in flight when the dialog
+// opened (the page starts none while one is open) swaps in the list, and with it a
+// closed copy of the dialog: a person would click again, and so does this.
+func (d *device) openDialog(opener, dlg string) {
+	d.t.Helper()
+	reset := fmt.Sprintf(`(function () { if (window.__e2e) delete window.__e2e.toggles[%q]; return true; })()`, dlg)
+	open := fmt.Sprintf(`(function () {
+		var dlg = document.getElementById(%q);
+		return !!dlg && dlg.open && (!window.htmx || window.__e2e.toggles[%q] === "open");
+	})()`, dlg, dlg)
+	for {
+		js[bool](d, reset)
+		d.click(opener)
+		d.waitUntil("the page to settle after opening #"+dlg, settledJS)
+		// The toggle event is queued when the dialog opens: wait for it, or for the
+		// dialog to be gone or shut.
+		d.waitUntil("the dialog #"+dlg+" to finish opening or to close", fmt.Sprintf(`%s || !(document.getElementById(%q) || {}).open`, open, dlg))
+		if js[bool](d, open+" && "+settledJS) {
+			return
+		}
+		if time.Now().After(d.deadline()) {
+			d.t.Fatalf("%s: opened #%s with %s until the deadline; it never stayed open", d.name, dlg, opener)
+		}
+		d.t.Logf("%s: #%s closed again as the page changed; clicking %s again", d.name, dlg, opener)
+	}
 }
 
 // js evaluates expr in the page and decodes the result into T.
 func js[T any](d *device, expr string) T {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(d.ctx, waitFor)
+	ctx, cancel := d.bounded()
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -241,14 +415,15 @@ func js[T any](d *device, expr string) T {
 	return v
 }
 
-// waitUntil polls the JavaScript condition cond until it is true. The page may navigate
-// meanwhile; evaluation errors then only mean "not yet".
+// waitUntil polls the JavaScript condition cond until it is true, for as long as the
+// test may run. The page may navigate meanwhile; evaluation errors then only mean
+// "not yet".
 func (d *device) waitUntil(what, cond string) {
 	d.t.Helper()
-	deadline := time.Now().Add(waitFor)
+	start, deadline := time.Now(), d.deadline()
 	var last error
 	for {
-		ctx, cancel := context.WithTimeout(d.ctx, 2*time.Second)
+		ctx, cancel := context.WithDeadline(d.ctx, deadline)
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+cond+")"))
 		cancel()
 		if err == nil && ok {
@@ -259,10 +434,12 @@ func (d *device) waitUntil(what, cond string) {
 		}
 		if time.Now().After(deadline) {
 			url := "?"
-			if u, err := chromedp.Run(d.ctx, chromedp.Location()); err == nil {
+			ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second) // only for the message
+			if u, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
 				url = u
 			}
-			d.t.Fatalf("%s: waited %s for %s; still not so at %s (last error: %v)", d.name, waitFor, what, url, last)
+			cancel()
+			d.t.Fatalf("%s: waited %s for %s; still not so at %s (last error: %v)", d.name, time.Since(start).Round(time.Second), what, url, last)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -419,10 +596,10 @@ func (m *monitor) check(t *testing.T) {
 // waitProblem waits until the monitor has seen a problem matching pattern.
 func (d *device) waitProblem(what, pattern string) {
 	d.t.Helper()
-	deadline := time.Now().Add(waitFor)
+	start, deadline := time.Now(), d.deadline()
 	for len(d.mon.problemsMatching(pattern)) == 0 {
 		if time.Now().After(deadline) {
-			d.t.Fatalf("%s: waited %s for %s", d.name, waitFor, what)
+			d.t.Fatalf("%s: waited %s for %s", d.name, time.Since(start).Round(time.Second), what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -32,6 +32,8 @@ const layoutProblemsJS = `(function () {
 // checkLayout fails for every layout problem on the page as it is now.
 func checkLayout(t *testing.T, d *device, what string) {
 	t.Helper()
+	// A row sliding out or a list half swapped in is not the layout anyone looks at.
+	d.waitUntil("the page to settle before checking the layout of "+what, settledJS)
 	for _, p := range js[[]string](d, layoutProblemsJS) {
 		t.Errorf("%s, %s: %s", d.name, what, p)
 	}
@@ -56,13 +58,11 @@ func TestLayout(t *testing.T) {
 		checkLayout(t, d, fmt.Sprintf("sign-in page at %dpx", width))
 		d.open("/account/security")
 		checkLayout(t, d, fmt.Sprintf("Security page at %dpx", width))
-		d.click(`#others-action button[commandfor="confirm-others"]`)
-		d.waitUntil("the dialog to open", `document.getElementById("confirm-others").open`)
+		d.openDialog(`#others-action button[commandfor="confirm-others"]`, "confirm-others")
 		checkLayout(t, d, fmt.Sprintf("confirm dialog at %dpx", width))
 		row := sessionRows(d)[1]
 		d.click(`#confirm-others button[command="close"]`)
-		d.click("#session-" + row.ID + " button[commandfor]")
-		d.waitUntil("the dialog to open", fmt.Sprintf(`document.getElementById("confirm-%s").open`, row.ID))
+		d.openDialog("#session-"+row.ID+" button[commandfor]", "confirm-"+row.ID)
 		checkLayout(t, d, fmt.Sprintf("sign-out dialog at %dpx", width))
 		d.click(fmt.Sprintf(`#confirm-%s button[command="close"]`, row.ID))
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -51,9 +50,8 @@ func TestScreenshots(t *testing.T) {
 	// more than sign-ins.
 	laptop.open("/account/security")
 	edge := rowLabelled(laptop, `^Edge`)
-	laptop.click("#session-" + edge.ID + " button[commandfor]")
-	laptop.waitUntil("the dialog", fmt.Sprintf(`document.getElementById("confirm-%s").open`, edge.ID))
-	laptop.do(chromedp.SendKeys(chromedp.ID("confirm-"+edge.ID+"-password"), password))
+	laptop.openDialog("#session-"+edge.ID+" button[commandfor]", "confirm-"+edge.ID)
+	laptop.typeInto("#confirm-"+edge.ID+"-password", password)
 	laptop.click("#confirm-" + edge.ID + " button[type=submit]")
 	laptop.waitUntil("the row to go", fmt.Sprintf(`!document.getElementById("session-%s") && document.getElementById("notice").innerText !== ""`, edge.ID))
 	js[bool](laptop, `document.activeElement.blur(); true`) // no focus ring in the picture
@@ -68,7 +66,8 @@ func TestScreenshots(t *testing.T) {
 	}{{"laptop", laptop}, {"phone", phone}} {
 		for _, scheme := range []string{"light", "dark"} {
 			colorScheme(shot.d, scheme)
-			ctx, cancel := context.WithTimeout(shot.d.ctx, waitFor)
+			shot.d.waitUntil("the page to settle before the "+scheme+" screenshot", settledJS)
+			ctx, cancel := shot.d.bounded()
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			cancel()
 			if err != nil {

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -157,15 +156,14 @@ func TestSecurityPage(t *testing.T) {
 			setMarker(a)
 			bRow := rowLabelled(a, labelSafariIPhone)
 			dlg := "confirm-" + bRow.ID
-			a.click("#session-" + bRow.ID + " button[commandfor]")
-			a.waitUntil("the confirm dialog to open", fmt.Sprintf(`document.getElementById(%q).open`, dlg))
+			a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg)
 			if got := js[string](a, `document.activeElement.id`); got != dlg+"-password" {
 				t.Errorf("focus is on #%s when the dialog opens, want the password field #%s-password", got, dlg)
 			}
 
 			// A wrong password: the message shows in the dialog, which stays open.
 			a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
-			a.do(chromedp.SendKeys(chromedp.ID(dlg+"-password"), "not my password"))
+			a.typeInto("#"+dlg+"-password", "not my password")
 			a.click("#" + dlg + " button[type=submit]")
 			a.waitUntil("the error in the dialog", fmt.Sprintf(`document.getElementById(%q).innerText.trim() !== ""`, dlg+"-error"))
 			if got := a.text("#" + dlg + "-error"); !strings.Contains(got, "password is not right") {
@@ -189,7 +187,7 @@ func TestSecurityPage(t *testing.T) {
 					.observe(row, { attributes: true, attributeFilter: ["class"] });
 				return true;
 			})()`, "session-"+bRow.ID))
-			a.do(chromedp.SendKeys(chromedp.ID(dlg+"-password"), password))
+			a.typeInto("#"+dlg+"-password", password)
 			a.click("#" + dlg + " button[type=submit]")
 			a.waitUntil("B's row to go and the notice to say so", fmt.Sprintf(`!document.getElementById(%q) && document.getElementById("notice").innerText.includes(%q)`,
 				"session-"+bRow.ID, "Signed out "+bRow.Label))
@@ -221,8 +219,7 @@ func TestSecurityPage(t *testing.T) {
 
 		{"A logs out every other device", func(t *testing.T) {
 			setMarker(a)
-			a.click(`#others-action button[commandfor="confirm-others"]`)
-			a.waitUntil("the confirm dialog to open", `document.getElementById("confirm-others").open`)
+			a.openDialog(`#others-action button[commandfor="confirm-others"]`, "confirm-others")
 			// A confirmed its password a moment ago, so the dialog does not ask again.
 			if js[bool](a, `!!document.getElementById("confirm-others-password")`) {
 				t.Errorf("the dialog asks for the password again within the confirmation window")
@@ -338,17 +335,30 @@ func TestSecurityPage(t *testing.T) {
 
 		{"keyboard focus in the list is not taken away by the live refresh", func(t *testing.T) {
 			sel := `#sessions li:not([data-current]) button[commandfor]`
-			a.do(chromedp.Focus(chromedp.CSS(sel)))
+			a.focus(sel)
 			focused := js[string](a, `document.activeElement.getAttribute("commandfor") || ""`)
 			if focused == "" {
 				t.Fatalf("could not focus a sign-out button")
 			}
 			// A new sign-in gives the refresh something to swap in. While focus is in the
-			// list the page holds the refresh back; nothing can be polled for, so wait a
-			// few periods.
+			// list the page holds the refresh back, which shows only as nothing happening:
+			// count the page's refresh ticks (app.js's tick re-arms its timer each time),
+			// and let three pass after the sign-in, however long a busy machine takes.
+			js[bool](a, `(function () {
+				if (window.__tickCount) return true;
+				window.__ticks = 0;
+				var setTimeout = window.setTimeout;
+				window.setTimeout = function (fn) {
+					if (typeof fn === "function" && fn.name === "tick") window.__ticks++;
+					return setTimeout.apply(this, arguments);
+				};
+				window.__tickCount = true;
+				return true;
+			})()`)
 			e := newDevice(t, base, firefoxWindows)
 			e.mustSignIn(email, newPassword)
-			time.Sleep(3 * refreshEvery)
+			ticks := js[int](a, `window.__ticks`)
+			a.waitUntil("three live-refresh ticks with focus in the list", fmt.Sprintf(`window.__ticks >= %d`, ticks+3))
 			if got := js[string](a, `document.activeElement.getAttribute("commandfor") || document.activeElement.tagName`); got != focused {
 				t.Errorf("focus moved from the button for %s to %s during the live refresh", focused, got)
 			}
@@ -401,20 +411,19 @@ func TestWithoutJavaScript(t *testing.T) {
 	step(t, "sign one device out", devs, func(t *testing.T) {
 		bRow := rowLabelled(a, labelSafariIPhone)
 		dlg := "confirm-" + bRow.ID
-		a.click("#session-" + bRow.ID + " button[commandfor]")
-		a.waitUntil("the dialog to open without JavaScript (Invoker Commands)", fmt.Sprintf(`document.getElementById(%q).open`, dlg))
+		a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg) // without JavaScript: Invoker Commands
 		if got := js[string](a, `document.activeElement.id`); got != dlg+"-password" {
 			t.Errorf("focus is on #%s, want the password field", got)
 		}
 		a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
-		a.do(chromedp.SendKeys(chromedp.ID(dlg+"-password"), "not my password"))
+		a.typeInto("#"+dlg+"-password", "not my password")
 		if st := a.submit("#" + dlg + " button[type=submit]"); st != http.StatusUnprocessableEntity {
 			t.Errorf("a wrong password answered %d, want 422", st)
 		}
 		if got := a.text(".notice-error"); !strings.Contains(got, "password is not right") {
 			t.Errorf("the confirmation page says %q", got)
 		}
-		a.do(chromedp.SendKeys(chromedp.ID("confirm-password"), password))
+		a.typeInto("#confirm-password", password)
 		a.takeRedirects()
 		if st := a.submit(`main form button[type=submit]`); st != http.StatusOK || a.path() != "/account/security" {
 			t.Fatalf("confirming led to %d %s, want the Security page", st, a.path())
@@ -435,11 +444,10 @@ func TestWithoutJavaScript(t *testing.T) {
 	})
 
 	step(t, "log out other devices", devs, func(t *testing.T) {
-		a.click(`#others-action button[commandfor="confirm-others"]`)
-		a.waitUntil("the dialog to open", `document.getElementById("confirm-others").open`)
+		a.openDialog(`#others-action button[commandfor="confirm-others"]`, "confirm-others")
 		if js[bool](a, `!!document.getElementById("confirm-others-password")`) {
 			t.Errorf("the dialog asks for the password again within the confirmation window")
-			a.do(chromedp.SendKeys(chromedp.ID("confirm-others-password"), password))
+			a.typeInto("#confirm-others-password", password)
 		}
 		a.takeRedirects()
 		if st := a.submit(`#confirm-others button[type=submit]`); st != http.StatusOK || a.path() != "/account/security" {
