@@ -145,6 +145,12 @@ func TestAccessibility(t *testing.T) {
 	a.click("#" + dlg + ` button[command="close"]`)
 	a.waitUntil("the dialog to close", fmt.Sprintf(`!document.getElementById(%q).open`, dlg))
 
+	lost := "lost-" + bRow.ID
+	a.openDialog(fmt.Sprintf(`#session-%s button[commandfor=%q]`, bRow.ID, lost), lost)
+	checkAccessibility(t, a, "lost-or-stolen dialog")
+	a.click("#" + lost + ` button[command="close"]`)
+	a.waitUntil("the dialog to close", fmt.Sprintf(`!document.getElementById(%q).open`, lost))
+
 	// The confirmation as a page of its own, as a browser without JavaScript gets it.
 	c := newDevice(t, base, firefoxWindows)
 	c.disableScripts(true)

@@ -65,5 +65,8 @@ func TestLayout(t *testing.T) {
 		d.openDialog("#session-"+row.ID+" button[commandfor]", "confirm-"+row.ID)
 		checkLayout(t, d, fmt.Sprintf("sign-out dialog at %dpx", width))
 		d.click(fmt.Sprintf(`#confirm-%s button[command="close"]`, row.ID))
+		d.openDialog(fmt.Sprintf(`#session-%s button[commandfor="lost-%s"]`, row.ID, row.ID), "lost-"+row.ID)
+		checkLayout(t, d, fmt.Sprintf("lost-or-stolen dialog at %dpx", width))
+		d.click(fmt.Sprintf(`#lost-%s button[command="close"]`, row.ID))
 	}
 }

@@ -82,10 +82,13 @@
   // cut the fade short or land before the action's own answer); or focus is in the list
   // or the password form (the swap would take the focused element away and drop a
   // keyboard user back to the top of the page).
-  function busy() {
-    return document.querySelector("dialog[open], .htmx-request, .htmx-swapping") ||
+  function inUse() {
+    return document.querySelector("dialog[open]") ||
       (document.activeElement && document.activeElement.closest &&
         document.activeElement.closest("#sessions, #others-action, #password-section"));
+  }
+  function busy() {
+    return inUse() || document.querySelector(".htmx-request, .htmx-swapping");
   }
   function refresh() {
     var list = document.getElementById("sessions");
@@ -97,6 +100,14 @@
     var ms = list && parseInt(list.getAttribute("data-refresh-ms"), 10);
     return ms > 0 ? ms : PERIOD;
   }
+  // A refresh already on its way when a dialog opened (or focus went into the list) must
+  // not land: it would swap in a closed copy of the open dialog, dropping what was typed.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var cfg = e.detail.requestConfig;
+    if (cfg && cfg.verb === "get" && cfg.elt && cfg.elt.id === "sessions" && inUse()) {
+      e.detail.shouldSwap = false;
+    }
+  });
   function tick() {
     refresh();
     setTimeout(tick, period());

@@ -129,6 +129,8 @@ func (s *Server) render(c *gin.Context, title, email string, body templ.Componen
 		_, err := io.WriteString(w, `<link rel="stylesheet" href="/auth/static/app.css">`)
 		return err
 	})
+	// The starter's own pages get a strict policy too: no inline script, no framing.
+	c.Header("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(http.StatusOK)
 	if err := Base(title, email, head, body).Render(c.Request.Context(), c.Writer); err != nil {

@@ -137,7 +137,7 @@ func TestHostPagesAreTheHosts(t *testing.T) {
 	if r.status != http.StatusOK || !strings.Contains(r.body, "Welcome to the starter") {
 		t.Fatalf("GET /: %d\n%.300s", r.status, r.body)
 	}
-	if r.header.Get("Content-Security-Policy") != "" || r.header.Get("X-Request-Id") != "" {
+	if r.header.Get("X-Request-Id") != "" || r.header.Get("Permissions-Policy") != "" {
 		t.Error("Elsewhere's middleware ran on the host's own start page")
 	}
 	a.signIn("/auth/signup", "ann@example.com")
