@@ -38,6 +38,7 @@ import (
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/views"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -237,16 +238,16 @@ func withApp(ctx context.Context, cfg config, logger *slog.Logger, serving bool,
 }
 
 func addUser(ctx context.Context, app *handlers.App, email string, stdin io.Reader, stdout io.Writer) error {
-	norm, problem := models.NormalizeEmail(email)
-	if problem != "" {
-		return errors.New(problem)
+	norm, err := models.NormalizeEmail(email)
+	if err != nil {
+		return errors.New(views.Problem(err))
 	}
 	password, err := readPassword(stdin, stdout)
 	if err != nil {
 		return err
 	}
-	if problem := models.PasswordProblem(password); problem != "" {
-		return errors.New(problem)
+	if err := models.CheckNewPassword(password); err != nil {
+		return errors.New(views.Problem(err))
 	}
 	if _, err := app.Users().Create(ctx, norm, password); err != nil {
 		return err
@@ -276,9 +277,9 @@ func readPassword(stdin io.Reader, stdout io.Writer) (string, error) {
 
 // account finds the account an operator named.
 func account(ctx context.Context, app *handlers.App, email string) (models.User, error) {
-	norm, problem := models.NormalizeEmail(email)
-	if problem != "" {
-		return models.User{}, errors.New(problem)
+	norm, err := models.NormalizeEmail(email)
+	if err != nil {
+		return models.User{}, errors.New(views.Problem(err))
 	}
 	u, err := app.Users().ByEmail(ctx, norm)
 	if errors.Is(err, models.ErrNotFound) {

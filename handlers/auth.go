@@ -54,7 +54,7 @@ func (a *App) login(c *gin.Context) {
 		loginFailed(http.StatusTooManyRequests, "Too many sign-in attempts for this account or from this network. Try again in "+views.WaitText(wait)+".")
 	}
 
-	email, problem := models.NormalizeEmail(form.Email)
+	email, emailErr := models.NormalizeEmail(form.Email)
 	// The attempt is counted before the password is checked, so parallel guesses cannot
 	// all pass the limit; a right password takes it back.
 	// Right passwords draw on the address's budget too: each costs a hash.
@@ -73,7 +73,7 @@ func (a *App) login(c *gin.Context) {
 	}
 
 	err = models.ErrInvalidCredentials
-	if problem == "" && password != "" && !models.PasswordTooLong(password) {
+	if emailErr == nil && password != "" && !models.PasswordTooLong(password) {
 		var user models.User
 		if user, err = a.users.Authenticate(ctx, email, password); err == nil {
 			err = a.signIn(c, user, form.Remember, user.PasswordVersion)
@@ -133,13 +133,13 @@ func (a *App) signup(c *gin.Context) {
 		form.Error = msg
 		a.page(c, http.StatusUnprocessableEntity, "Create account", views.SignupPage(form))
 	}
-	email, problem := models.NormalizeEmail(form.Email)
-	if problem != "" {
-		refuse(problem)
+	email, err := models.NormalizeEmail(form.Email)
+	if err != nil {
+		refuse(views.Problem(err))
 		return
 	}
-	if problem := models.PasswordProblem(password); problem != "" {
-		refuse(problem)
+	if err := models.CheckNewPassword(password); err != nil {
+		refuse(views.Problem(err))
 		return
 	}
 	// Every attempt that gets this far costs a hash (and says whether the email is

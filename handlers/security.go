@@ -298,8 +298,8 @@ func (a *App) reportLost(c *gin.Context) {
 	refuse := a.refuseConfirm(c, views.LostConfirmation(target.Handle, target.Device.Label()))
 	password, next := c.PostForm("password"), c.PostForm("new_password")
 	// The new password is judged first: a bad one costs no attempt and no hash.
-	if problem := models.PasswordProblem(next); problem != "" {
-		refuse(http.StatusUnprocessableEntity, problem)
+	if err := models.CheckNewPassword(next); err != nil {
+		refuse(http.StatusUnprocessableEntity, views.Problem(err))
 		return
 	}
 	conf, ok := a.confirm(c, password, false, refuse)
@@ -369,8 +369,8 @@ func (a *App) changePassword(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if problem := models.PasswordProblem(next); problem != "" {
-		refuse(http.StatusUnprocessableEntity, problem)
+	if err := models.CheckNewPassword(next); err != nil {
+		refuse(http.StatusUnprocessableEntity, views.Problem(err))
 		return
 	}
 	if next == currentPW {

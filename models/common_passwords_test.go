@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func TestCommonPasswordsList(t *testing.T) {
 	}
 }
 
-func TestPasswordProblemRefusesCommonPasswords(t *testing.T) {
+func TestCheckNewPasswordRefusesCommonPasswords(t *testing.T) {
 	for _, pw := range []string{
 		"password123", "Password123", "qwertyuiop", "QWERTYUIOP", "iloveyou", "12345678",
 		"100years",     // rank 49,998
@@ -36,20 +37,20 @@ func TestPasswordProblemRefusesCommonPasswords(t *testing.T) {
 		"revolutiontt", // rank 99,000
 		"reversion",    // rank 99,003
 	} {
-		if got := PasswordProblem(pw); !strings.Contains(got, "most common") {
-			t.Errorf("PasswordProblem(%q) = %q, want it refused as common", pw, got)
+		if err := CheckNewPassword(pw); !errors.Is(err, ErrPasswordCommon) {
+			t.Errorf("CheckNewPassword(%q) = %v, want it refused as common", pw, err)
 		}
 	}
 }
 
-func TestPasswordProblemAcceptsStrongPasswords(t *testing.T) {
+func TestCheckNewPasswordAcceptsStrongPasswords(t *testing.T) {
 	for _, pw := range []string{
 		"correct horse battery staple 7Qz!",
 		"zq8-Vinyl-Marmot-Lantern-41",
 		"Glacier-" + rand.Text(), // a fresh random passphrase
 	} {
-		if got := PasswordProblem(pw); got != "" {
-			t.Errorf("PasswordProblem(%q) = %q, want accepted", pw, got)
+		if err := CheckNewPassword(pw); err != nil {
+			t.Errorf("CheckNewPassword(%q) = %v, want accepted", pw, err)
 		}
 	}
 }

@@ -24,6 +24,17 @@ var (
 	ErrGuessedOut = errors.New("signed out after too many wrong passwords")
 )
 
+// What can be wrong with an email or a new password; views put each in words.
+var (
+	ErrEmailMissing     = errors.New("no email address")
+	ErrEmailTooLong     = errors.New("email address too long")
+	ErrEmailInvalid     = errors.New("not an email address")
+	ErrPasswordInvalid  = errors.New("password is not valid text")
+	ErrPasswordTooShort = errors.New("password too short")
+	ErrPasswordTooLong  = errors.New("password too long")
+	ErrPasswordCommon   = errors.New("password is among the most common")
+)
+
 // Clock returns the current time; injected so tests can move time without sleeping.
 type Clock func() time.Time
 

@@ -140,20 +140,21 @@ func decodeHash(s string) (HashParams, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
-// PasswordProblem says what is wrong with a new password, or "" when it is acceptable.
-func PasswordProblem(password string) string {
+// CheckNewPassword says what is wrong with a new password (ErrPasswordInvalid,
+// ErrPasswordTooShort, ErrPasswordTooLong or ErrPasswordCommon), or nil.
+func CheckNewPassword(password string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
-		return "The password contains characters that are not valid text."
+		return ErrPasswordInvalid
 	case n < MinPasswordLen:
-		return fmt.Sprintf("Use at least %d characters for the password.", MinPasswordLen)
+		return ErrPasswordTooShort
 	case n > MaxPasswordLen:
-		return fmt.Sprintf("Use at most %d characters for the password.", MaxPasswordLen)
+		return ErrPasswordTooLong
 	case isCommonPassword(password):
-		return "That password is one of the most common ones and easy to guess. Choose another."
+		return ErrPasswordCommon
 	}
-	return ""
+	return nil
 }
 
 // PasswordTooLong reports whether a password should be refused before any hashing.

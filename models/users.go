@@ -38,23 +38,23 @@ func NewUsers(d *db.DB, h *Hasher, now Clock) *Users {
 	return &Users{db: d, hasher: h, now: now}
 }
 
-// NormalizeEmail returns the form an email is stored and looked up in, or a message
-// for a person when it is not a usable address.
-func NormalizeEmail(email string) (string, string) {
+// NormalizeEmail returns the form an email is stored and looked up in, or what is wrong
+// with it: ErrEmailMissing, ErrEmailTooLong or ErrEmailInvalid.
+func NormalizeEmail(email string) (string, error) {
 	e := strings.ToLower(strings.TrimSpace(email))
 	switch {
 	case e == "":
-		return "", "Enter your email address."
+		return "", ErrEmailMissing
 	case len(e) > MaxEmailLen:
-		return "", fmt.Sprintf("That email address is too long (at most %d characters).", MaxEmailLen)
+		return "", ErrEmailTooLong
 	case !utf8.ValidString(e) || strings.ContainsAny(e, " \t\r\n<>\"'\\,;:()[]") || strings.ContainsFunc(e, invisible):
-		return "", "That does not look like an email address."
+		return "", ErrEmailInvalid
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
-		return "", "That does not look like an email address."
+		return "", ErrEmailInvalid
 	}
-	return e, ""
+	return e, nil
 }
 
 // invisible reports whether r has no business in an email address: a control, format
