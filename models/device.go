@@ -3,10 +3,10 @@ package models
 import (
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mssola/useragent"
+
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
 // DeviceType is the kind of device a session runs on, as shown by its icon.
@@ -75,7 +75,7 @@ func ParseDevice(ua string, hints ClientHints) Device {
 		if !ok {
 			name, version = "Headless Chrome", h.version
 		}
-		return Device{Browser: cleanField(withMajor(name, version)), Type: DeviceBot}
+		return Device{Browser: text.Label(withMajor(name, version), maxFieldLength), Type: DeviceBot}
 	}
 
 	plat := parsePlatform(ua)
@@ -93,10 +93,10 @@ func ParseDevice(ua string, hints ClientHints) Device {
 	plat = h.apply(plat, ua)
 
 	d := Device{
-		Browser: cleanField(withMajor(family, version)),
-		OS:      cleanField(plat.String()),
+		Browser: text.Label(withMajor(family, version), maxFieldLength),
+		OS:      text.Label(plat.String(), maxFieldLength),
 		Type:    plat.typ,
-		Model:   cleanField(plat.model),
+		Model:   text.Label(plat.model, maxFieldLength),
 	}
 	switch {
 	case d.Browser == "" && d.OS == "":
@@ -162,65 +162,4 @@ func claimsIPad(ua string, h uaHints) bool {
 		return true
 	}
 	return h.platform == "iOS" || h.mobile == 1 && (h.platform == "" || h.platform == "macOS")
-}
-
-// cleanField makes attacker-written text fit to show: valid UTF-8, no control
-// or formatting characters (which could reorder or hide text), none of the
-// characters that delimit markup (views escape, but labels also reach logs),
-// single spaces, and at most maxFieldLength bytes, cut on a character boundary.
-func cleanField(s string) string {
-	if isPlainField(s) {
-		return s
-	}
-	var b strings.Builder
-	space := false
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			continue
-		case unicode.IsSpace(r):
-			space = b.Len() > 0
-			continue
-		case !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) || isMarkup(r):
-			continue
-		}
-		n := utf8.RuneLen(r)
-		if space {
-			n++
-		}
-		if b.Len()+n > maxFieldLength {
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// isPlainField reports whether s is already short, printable ASCII with single
-// inner spaces, as nearly every label is, so cleanField can return it as is.
-func isPlainField(s string) bool {
-	if len(s) > maxFieldLength || s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' || isMarkup(rune(s[i])) || s[i] == ' ' && i > 0 && s[i-1] == ' ' {
-			return false
-		}
-	}
-	return true
-}
-
-// isMarkup reports whether r delimits HTML or a quoted string.
-func isMarkup(r rune) bool {
-	switch r {
-	case '<', '>', '"', '`', '\\':
-		return true
-	}
-	return false
 }

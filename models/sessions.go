@@ -8,11 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
 // MaxUserAgentLen is how many bytes of a user agent are kept.
@@ -123,7 +122,7 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // earlier sign-in from a device with this label.
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
-	ua := CleanText(n.UserAgent, MaxUserAgentLen)
+	ua := text.Clean(n.UserAgent, MaxUserAgentLen)
 	hints := n.Hints.clean()
 	hintsJSON := ""
 	if hints != (ClientHints{}) {
@@ -132,7 +131,7 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 	}
 	sess := Session{
 		Handle: newHandle(), UserID: n.UserID, CreatedAt: now.Truncate(time.Second).UTC(),
-		LastActiveAt: now.Truncate(time.Second).UTC(), Remember: n.Remember, IP: CleanText(n.IP, 64),
+		LastActiveAt: now.Truncate(time.Second).UTC(), Remember: n.Remember, IP: text.Clean(n.IP, 64),
 		UserAgent: ua, Hints: hints, Device: ParseDevice(ua, hints), Data: n.Data,
 	}
 	sess.ExpiresAt = s.expiry(n.Remember, sess.CreatedAt, sess.LastActiveAt)
@@ -192,7 +191,7 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 	}
 	var seen int
 	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1)`,
-		sess.UserID, string(EventSignedIn), CleanText(label, 200)).Scan(&seen)
+		sess.UserID, string(EventSignedIn), text.Clean(label, 200)).Scan(&seen)
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
 	}
@@ -317,7 +316,7 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		}
 		return Session{}, User{}, ErrStampMismatch
 	}
-	ip = CleanText(ip, 64)
+	ip = text.Clean(ip, 64)
 	if now.Sub(ss.LastActiveAt) >= touchEvery {
 		touched := ss
 		touched.LastActiveAt = now.Truncate(time.Second).UTC()
@@ -517,28 +516,8 @@ func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
 	return evs, nil
 }
 
-// CleanText makes attacker-supplied text safe to store: valid UTF-8, no control
-// characters, at most max bytes (cut on a character boundary).
-func CleanText(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return strings.TrimSpace(s)
-}
-
 func (h ClientHints) clean() ClientHints {
 	const n = 256
-	return ClientHints{UA: CleanText(h.UA, n), Mobile: CleanText(h.Mobile, 8), Platform: CleanText(h.Platform, 64),
-		PlatformVersion: CleanText(h.PlatformVersion, 64), Model: CleanText(h.Model, 128)}
+	return ClientHints{UA: text.Clean(h.UA, n), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
+		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128)}
 }
