@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models/device"
 	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
@@ -30,8 +31,8 @@ type Session struct {
 	Remember       bool
 	IP             string
 	UserAgent      string
-	Hints          ClientHints
-	Device         Device
+	Hints          device.Hints
+	Device         device.Device
 	ConfirmedUntil time.Time // end of the password-confirmation window
 	WrongPasswords int       // wrong confirmations since the last right one
 	// ConfirmLockedUntil is when this session's confirmations unlock after too many
@@ -46,7 +47,7 @@ type NewSession struct {
 	Remember  bool
 	IP        string
 	UserAgent string
-	Hints     ClientHints
+	Hints     device.Hints
 	Data      []byte
 	// PasswordVersion is the password version the sign-in's password was checked
 	// against. When set and no longer the user's, SignIn refuses with ErrPasswordChanged,
@@ -123,16 +124,16 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
 	ua := text.Clean(n.UserAgent, MaxUserAgentLen)
-	hints := n.Hints.clean()
+	hints := cleanHints(n.Hints)
 	hintsJSON := ""
-	if hints != (ClientHints{}) {
+	if hints != (device.Hints{}) {
 		b, _ := json.Marshal(hints)
 		hintsJSON = string(b)
 	}
 	sess := Session{
 		Handle: newHandle(), UserID: n.UserID, CreatedAt: now.Truncate(time.Second).UTC(),
 		LastActiveAt: now.Truncate(time.Second).UTC(), Remember: n.Remember, IP: text.Clean(n.IP, 64),
-		UserAgent: ua, Hints: hints, Device: ParseDevice(ua, hints), Data: n.Data,
+		UserAgent: ua, Hints: hints, Device: device.Parse(ua, hints), Data: n.Data,
 	}
 	sess.ExpiresAt = s.expiry(n.Remember, sess.CreatedAt, sess.LastActiveAt)
 
@@ -233,7 +234,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID
 	}
 	type gone struct {
 		handle, ip string
-		dev        Device
+		dev        device.Device
 	}
 	var out []gone
 	for rows.Next() {
@@ -243,7 +244,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID
 			rows.Close()
 			return nil, fmt.Errorf("oldest sessions: %w", err)
 		}
-		g.dev.Type = DeviceType(dtype)
+		g.dev.Type = device.Type(dtype)
 		out = append(out, g)
 	}
 	rows.Close()
@@ -285,7 +286,7 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	if hints != "" {
 		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by Create; a bad value only loses the hints
 	}
-	ss.Device = Device{Browser: browser, OS: osName, Type: DeviceType(dtype), Model: dmodel}
+	ss.Device = device.Device{Browser: browser, OS: osName, Type: device.Type(dtype), Model: dmodel}
 	return ss, nil
 }
 
@@ -516,8 +517,8 @@ func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
 	return evs, nil
 }
 
-func (h ClientHints) clean() ClientHints {
+func cleanHints(h device.Hints) device.Hints {
 	const n = 256
-	return ClientHints{UA: text.Clean(h.UA, n), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
+	return device.Hints{UA: text.Clean(h.UA, n), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
 		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128)}
 }

@@ -1,4 +1,8 @@
-package models
+// Package device names the device behind a session from what its browser sends:
+// "Chrome 131 on macOS", from the User-Agent header and the User-Agent Client
+// Hints. It is pure string parsing, with no database and no HTTP, so it can be
+// tested and fuzzed on its own.
+package device
 
 import (
 	"slices"
@@ -9,20 +13,20 @@ import (
 	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
-// DeviceType is the kind of device a session runs on, as shown by its icon.
-type DeviceType string
+// Type is the kind of device a session runs on, as shown by its icon.
+type Type string
 
 // The device types a session can have.
 const (
-	DeviceDesktop DeviceType = "desktop"
-	DevicePhone   DeviceType = "phone"
-	DeviceTablet  DeviceType = "tablet"
-	DeviceBot     DeviceType = "bot"
-	DeviceUnknown DeviceType = "unknown"
+	Desktop Type = "desktop"
+	Phone   Type = "phone"
+	Tablet  Type = "tablet"
+	Bot     Type = "bot"
+	Unknown Type = "unknown"
 )
 
-// ClientHints holds the raw User-Agent Client Hint headers a browser sent.
-type ClientHints struct {
+// Hints holds the raw User-Agent Client Hint headers a browser sent.
+type Hints struct {
 	UA              string `json:"ua,omitempty"`               // Sec-CH-UA
 	Mobile          string `json:"mobile,omitempty"`           // Sec-CH-UA-Mobile
 	Platform        string `json:"platform,omitempty"`         // Sec-CH-UA-Platform
@@ -32,10 +36,10 @@ type ClientHints struct {
 
 // Device is what a person reads about a session's device: "Chrome 131 on macOS".
 type Device struct {
-	Browser string     // browser with major version, "Chrome 131"; "" when unknown
-	OS      string     // operating system with version where known, "macOS", "Windows 11"; "" when unknown
-	Type    DeviceType // desktop, phone, tablet, bot or unknown
-	Model   string     // hardware model where known, "Pixel 8"; often ""
+	Browser string // browser with major version, "Chrome 131"; "" when unknown
+	OS      string // operating system with version where known, "macOS", "Windows 11"; "" when unknown
+	Type    Type   // desktop, phone, tablet, bot or unknown
+	Model   string // hardware model where known, "Pixel 8"; often ""
 }
 
 // Label is the one-line name of the device, "Chrome 131 on macOS".
@@ -58,12 +62,12 @@ const (
 	maxFieldLength = 64   // bytes of each Device field
 )
 
-// ParseDevice labels a user agent, preferring client hints where they are
-// present. mssola/useragent reads the string first; the rules in this package's
-// device_*.go files correct it for current browsers and systems. It never
-// fails: what it cannot tell is left empty, and a string it cannot read at all
-// gives an unknown device.
-func ParseDevice(ua string, hints ClientHints) Device {
+// Parse labels a user agent, preferring client hints where they are present.
+// mssola/useragent reads the string first; the rules in this package (browser.go,
+// bot.go, platform.go, hints.go) correct it for current browsers and systems. It
+// never fails: what it cannot tell is left empty, and a string it cannot read at
+// all gives an unknown device.
+func Parse(ua string, hints Hints) Device {
 	ua = strings.TrimSpace(boundBytes(ua, maxUALength))
 	if strings.IndexByte(ua, ' ') < 0 && strings.IndexByte(ua, '+') >= 0 {
 		ua = strings.ReplaceAll(ua, "+", " ") // form-encoded, as some proxies and logs pass it on
@@ -75,7 +79,7 @@ func ParseDevice(ua string, hints ClientHints) Device {
 		if !ok {
 			name, version = "Headless Chrome", h.version
 		}
-		return Device{Browser: text.Label(withMajor(name, version), maxFieldLength), Type: DeviceBot}
+		return Device{Browser: text.Label(withMajor(name, version), maxFieldLength), Type: Bot}
 	}
 
 	plat := parsePlatform(ua)
@@ -84,7 +88,7 @@ func ParseDevice(ua string, hints ClientHints) Device {
 		family, version = fallbackBrowser(base)
 	}
 	if plat.mac && plat.os == "macOS" && claimsIPad(ua, h) {
-		plat = uaPlatform{os: "iPadOS", typ: DeviceTablet, model: "iPad"}
+		plat = uaPlatform{os: "iPadOS", typ: Tablet, model: "iPad"}
 	}
 	if (plat.os == "Linux" || plat.os == "macOS") && slices.Contains(androidOnlyBrowsers, family) {
 		plat = uaPlatform{os: "Android", typ: mobileOrTablet(ua)}
@@ -100,9 +104,9 @@ func ParseDevice(ua string, hints ClientHints) Device {
 	}
 	switch {
 	case d.Browser == "" && d.OS == "":
-		d.Type = DeviceUnknown // nothing readable: "Unknown device"
+		d.Type = Unknown // nothing readable: "Unknown device"
 	case plat.os == "" && (base.Mobile() || h.mobile == 1):
-		d.Type = DevicePhone // a browser on a phone system not named here
+		d.Type = Phone // a browser on a phone system not named here
 	}
 	return d
 }

@@ -1,4 +1,4 @@
-package models
+package device
 
 import "strings"
 
@@ -38,7 +38,7 @@ var hintBrands = []struct{ brand, family string }{
 
 // parseHints reads the raw client hint headers. It never fails: what cannot be
 // read is left out.
-func parseHints(h ClientHints) uaHints {
+func parseHints(h Hints) uaHints {
 	out := uaHints{mobile: -1}
 	rank := len(hintBrands)
 	forEachBrand(boundBytes(h.UA, maxHintLength), func(brand, version string) {
@@ -244,7 +244,7 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 	n := versionNumber(major)
 	switch h.platform {
 	case "Windows":
-		q := uaPlatform{os: "Windows", typ: DeviceDesktop}
+		q := uaPlatform{os: "Windows", typ: Desktop}
 		if p.os == "Windows" {
 			q.version = p.version
 		}
@@ -266,7 +266,7 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 		if p.os == "iPadOS" {
 			break // a Mac string the hints call mobile: see claimsIPad
 		}
-		q := uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
+		q := uaPlatform{os: "macOS", typ: Desktop, mac: true}
 		if p.os == "macOS" {
 			q.version = p.version
 		}
@@ -288,27 +288,27 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 		}
 		switch h.mobile {
 		case 1:
-			q.typ = DevicePhone
+			q.typ = Phone
 		case 0:
-			q.typ = DeviceTablet
+			q.typ = Tablet
 		}
 		p = q
 	case "ChromeOS":
-		p = uaPlatform{os: "ChromeOS", typ: DeviceDesktop}
+		p = uaPlatform{os: "ChromeOS", typ: Desktop}
 	case "Linux":
 		switch p.os {
 		case "Linux", "Ubuntu", "Fedora", "Debian":
-			p = uaPlatform{os: p.os, typ: DeviceDesktop}
+			p = uaPlatform{os: p.os, typ: Desktop}
 		default:
-			p = uaPlatform{os: "Linux", typ: DeviceDesktop}
+			p = uaPlatform{os: "Linux", typ: Desktop}
 		}
 	case "iOS":
-		q := uaPlatform{os: "iOS", typ: DevicePhone, model: "iPhone"}
+		q := uaPlatform{os: "iOS", typ: Phone, model: "iPhone"}
 		if p.os == "iOS" || p.os == "iPadOS" {
 			q.version = p.version
 		}
 		if p.os == "iPadOS" || p.mac || p.model == "iPad" {
-			q.os, q.typ, q.model = "iPadOS", DeviceTablet, "iPad"
+			q.os, q.typ, q.model = "iPadOS", Tablet, "iPad"
 		}
 		if n > 0 {
 			q.version = major
