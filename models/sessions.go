@@ -15,9 +15,6 @@ import (
 	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
-// MaxUserAgentLen is how many bytes of a user agent are kept.
-const MaxUserAgentLen = 512
-
 // touchEvery is how stale last_active may get before a request writes it again.
 const touchEvery = time.Minute
 
@@ -123,8 +120,8 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // earlier sign-in from a device with this label.
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
-	ua := text.Clean(n.UserAgent, MaxUserAgentLen)
-	hints := cleanHints(n.Hints)
+	ua := text.Clean(n.UserAgent, device.MaxUserAgentLen)
+	hints := n.Hints.Clean()
 	hintsJSON := ""
 	if hints != (device.Hints{}) {
 		b, _ := json.Marshal(hints)
@@ -515,10 +512,4 @@ func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
 		return nil, fmt.Errorf("trim sessions: %w", err)
 	}
 	return evs, nil
-}
-
-func cleanHints(h device.Hints) device.Hints {
-	const n = 256
-	return device.Hints{UA: text.Clean(h.UA, n), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
-		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128)}
 }

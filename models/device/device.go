@@ -55,11 +55,15 @@ func (d Device) Label() string {
 	return "Unknown device"
 }
 
-// Limits on what a device label reads and shows. User agents and client hints
-// are written by whoever sends the request.
+// Limits on what is kept and read of the headers a device sends, and on what a label
+// shows. User agents and client hints are written by whoever sends the request, so
+// nothing past these is stored or parsed. They are the only copies: models cuts what
+// it stores with them too.
 const (
-	maxUALength    = 1024 // bytes of the User-Agent header that are read
-	maxFieldLength = 64   // bytes of each Device field
+	MaxUserAgentLen = 512 // bytes of the User-Agent header kept and read
+	MaxHintLen      = 256 // bytes of one client hint header kept and read
+	maxBrands       = 16  // items of the Sec-CH-UA list that are read
+	maxFieldLength  = 64  // bytes of each Device field
 )
 
 // Parse labels a user agent, preferring client hints where they are present.
@@ -68,7 +72,7 @@ const (
 // never fails: what it cannot tell is left empty, and a string it cannot read at
 // all gives an unknown device.
 func Parse(ua string, hints Hints) Device {
-	ua = strings.TrimSpace(boundBytes(ua, maxUALength))
+	ua = strings.TrimSpace(boundBytes(ua, MaxUserAgentLen))
 	if strings.IndexByte(ua, ' ') < 0 && strings.IndexByte(ua, '+') >= 0 {
 		ua = strings.ReplaceAll(ua, "+", " ") // form-encoded, as some proxies and logs pass it on
 	}

@@ -435,3 +435,19 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+// Parse reads no more of a header than a session keeps of it (MaxUserAgentLen,
+// MaxHintLen), so a label never rests on bytes that were not stored.
+func TestParseReadsWhatIsKept(t *testing.T) {
+	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) " + strings.Repeat("x", MaxUserAgentLen) + " Firefox/145.0"
+	if d := Parse(ua, Hints{}); strings.HasPrefix(d.Browser, "Firefox") {
+		t.Errorf("Parse read past %d bytes of the user agent: %+v", MaxUserAgentLen, d)
+	}
+	brands := `"` + strings.Repeat("a", MaxHintLen) + `";v="1", "Brave";v="142"`
+	if d := Parse(uaChromeWindows, Hints{UA: brands}); d.Browser != "Chrome 142" {
+		t.Errorf("Parse read past %d bytes of Sec-CH-UA: %+v", MaxHintLen, d)
+	}
+	if h := (Hints{UA: brands, Model: strings.Repeat("é", 100)}).Clean(); len(h.UA) != MaxHintLen || len(h.Model) > 128 {
+		t.Errorf("Clean kept %d bytes of Sec-CH-UA and %d of the model", len(h.UA), len(h.Model))
+	}
+}

@@ -1,13 +1,17 @@
 package device
 
-import "strings"
+import (
+	"strings"
 
-// Limits on what is read from each client hint header. The values come from
-// whoever sends the request, so nothing is read past these.
-const (
-	maxHintLength = 512 // bytes of one header value
-	maxBrands     = 16  // items of the Sec-CH-UA list
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
+
+// Clean returns the hints made fit to store: valid UTF-8 without control
+// characters, each header cut to what a session keeps of it.
+func (h Hints) Clean() Hints {
+	return Hints{UA: text.Clean(h.UA, MaxHintLen), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
+		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128)}
+}
 
 // uaHints is what the User-Agent Client Hints say, once parsed.
 type uaHints struct {
@@ -41,7 +45,7 @@ var hintBrands = []struct{ brand, family string }{
 func parseHints(h Hints) uaHints {
 	out := uaHints{mobile: -1}
 	rank := len(hintBrands)
-	forEachBrand(boundBytes(h.UA, maxHintLength), func(brand, version string) {
+	forEachBrand(boundBytes(h.UA, MaxHintLen), func(brand, version string) {
 		switch {
 		case isGreaseBrand(brand):
 			return
@@ -120,7 +124,7 @@ func boundBytes(s string, n int) string {
 // sfString reads a structured-field string ("\"Windows\"") from a header
 // value, and tolerates a bare value ("Windows") from a lenient client.
 func sfString(raw string) string {
-	s := strings.TrimSpace(boundBytes(raw, maxHintLength))
+	s := strings.TrimSpace(boundBytes(raw, MaxHintLen))
 	if s == "" || s[0] != '"' {
 		return s
 	}
