@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/text"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
@@ -43,7 +44,7 @@ func (a *App) login(c *gin.Context) {
 	}
 	form := views.AuthForm{Email: c.PostForm("email"), Remember: c.PostForm("remember") == "on",
 		SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor()}
-	form.Email = models.CleanText(form.Email, models.MaxEmailLen+16)
+	form.Email = text.Clean(form.Email, models.MaxEmailLen+16)
 	password := c.PostForm("password")
 	loginFailed := func(status int, msg string) {
 		form.Error = msg
@@ -127,7 +128,7 @@ func (a *App) signup(c *gin.Context) {
 		a.badForm(c, err)
 		return
 	}
-	form := views.AuthForm{Email: models.CleanText(c.PostForm("email"), models.MaxEmailLen+16)}
+	form := views.AuthForm{Email: text.Clean(c.PostForm("email"), models.MaxEmailLen+16)}
 	password := c.PostForm("password")
 	refuse := func(msg string) {
 		form.Error = msg

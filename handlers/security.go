@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/device"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
@@ -57,7 +58,7 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 func sessionView(s models.Session, isCurrent bool) views.SessionView {
 	t := string(s.Device.Type)
 	if t == "" {
-		t = string(models.DeviceUnknown)
+		t = string(device.Unknown)
 	}
 	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Type: t, IP: s.IP,
 		SignedIn: s.CreatedAt, LastActive: s.LastActiveAt, Current: isCurrent, LockedUntil: s.ConfirmLockedUntil}

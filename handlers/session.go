@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/device"
 )
 
 // signedIn is what a request's session cookie resolved to. It is worked out once per
@@ -179,8 +180,8 @@ func (a *App) cookie(value string, maxAge int) *http.Cookie {
 	}
 }
 
-func clientHints(r *http.Request) models.ClientHints {
-	return models.ClientHints{
+func clientHints(r *http.Request) device.Hints {
+	return device.Hints{
 		UA:              r.Header.Get("Sec-CH-UA"),
 		Mobile:          r.Header.Get("Sec-CH-UA-Mobile"),
 		Platform:        r.Header.Get("Sec-CH-UA-Platform"),

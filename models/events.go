@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
 // EventKind names something that happened to an account, as shown in the security log.
@@ -81,8 +82,8 @@ func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Act
 
 // recordTx appends an event inside tx and returns it as stored.
 func recordTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
-	ev := Event{UserID: userID, Kind: kind, At: now.Truncate(time.Second).UTC(), IP: CleanText(a.IP, 64),
-		Device: CleanText(a.Device, 200), Detail: CleanText(detail, 200)}
+	ev := Event{UserID: userID, Kind: kind, At: now.Truncate(time.Second).UTC(), IP: text.Clean(a.IP, 64),
+		Device: text.Clean(a.Device, 200), Detail: text.Clean(detail, 200)}
 	res, err := tx.ExecContext(ctx, `INSERT INTO events (user_id, kind, at, ip, device, detail) VALUES (?, ?, ?, ?, ?, ?)`,
 		ev.UserID, string(ev.Kind), unix(ev.At), ev.IP, ev.Device, ev.Detail)
 	if err != nil {

@@ -38,29 +38,6 @@ func FuzzNormalizeEmail(f *testing.F) {
 	})
 }
 
-// FuzzCleanText: the result is valid UTF-8 without control characters, within max
-// bytes, and a prefix of the input made valid.
-func FuzzCleanText(f *testing.F) {
-	f.Add("Mozilla/5.0 (Windows NT 10.0)", 512)
-	f.Add("\xff\xfe\x00\x1b[31m\u0085x", 8)
-	f.Add(strings.Repeat("é", 300), 511)
-	f.Add("  padded  ", 3)
-	f.Fuzz(func(t *testing.T, s string, max int) {
-		if max < 0 || max > 1<<16 {
-			return
-		}
-		got := CleanText(s, max)
-		if len(got) > max || !utf8.ValidString(got) || got != strings.TrimSpace(got) {
-			t.Fatalf("CleanText(%q, %d) = %q", s, max, got)
-		}
-		for _, r := range got {
-			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-				t.Fatalf("control character %U kept", r)
-			}
-		}
-	})
-}
-
 // FuzzDecodeHash: a stored hash that is not one this code wrote is refused without a
 // panic, and parameters that would make a verification a denial of service never pass.
 func FuzzDecodeHash(f *testing.F) {

@@ -8,15 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models/device"
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
-
-// MaxUserAgentLen is how many bytes of a user agent are kept.
-const MaxUserAgentLen = 512
 
 // touchEvery is how stale last_active may get before a request writes it again.
 const touchEvery = time.Minute
@@ -31,8 +28,8 @@ type Session struct {
 	Remember       bool
 	IP             string
 	UserAgent      string
-	Hints          ClientHints
-	Device         Device
+	Hints          device.Hints
+	Device         device.Device
 	ConfirmedUntil time.Time // end of the password-confirmation window
 	WrongPasswords int       // wrong confirmations since the last right one
 	// ConfirmLockedUntil is when this session's confirmations unlock after too many
@@ -47,7 +44,7 @@ type NewSession struct {
 	Remember  bool
 	IP        string
 	UserAgent string
-	Hints     ClientHints
+	Hints     device.Hints
 	Data      []byte
 	// PasswordVersion is the password version the sign-in's password was checked
 	// against. When set and no longer the user's, SignIn refuses with ErrPasswordChanged,
@@ -123,17 +120,17 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // earlier sign-in from a device with this label.
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
-	ua := CleanText(n.UserAgent, MaxUserAgentLen)
-	hints := n.Hints.clean()
+	ua := text.Clean(n.UserAgent, device.MaxUserAgentLen)
+	hints := n.Hints.Clean()
 	hintsJSON := ""
-	if hints != (ClientHints{}) {
+	if hints != (device.Hints{}) {
 		b, _ := json.Marshal(hints)
 		hintsJSON = string(b)
 	}
 	sess := Session{
 		Handle: newHandle(), UserID: n.UserID, CreatedAt: now.Truncate(time.Second).UTC(),
-		LastActiveAt: now.Truncate(time.Second).UTC(), Remember: n.Remember, IP: CleanText(n.IP, 64),
-		UserAgent: ua, Hints: hints, Device: ParseDevice(ua, hints), Data: n.Data,
+		LastActiveAt: now.Truncate(time.Second).UTC(), Remember: n.Remember, IP: text.Clean(n.IP, 64),
+		UserAgent: ua, Hints: hints, Device: device.Parse(ua, hints), Data: n.Data,
 	}
 	sess.ExpiresAt = s.expiry(n.Remember, sess.CreatedAt, sess.LastActiveAt)
 
@@ -192,7 +189,7 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 	}
 	var seen int
 	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1)`,
-		sess.UserID, string(EventSignedIn), CleanText(label, 200)).Scan(&seen)
+		sess.UserID, string(EventSignedIn), text.Clean(label, 200)).Scan(&seen)
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
 	}
@@ -234,7 +231,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID
 	}
 	type gone struct {
 		handle, ip string
-		dev        Device
+		dev        device.Device
 	}
 	var out []gone
 	for rows.Next() {
@@ -244,7 +241,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID
 			rows.Close()
 			return nil, fmt.Errorf("oldest sessions: %w", err)
 		}
-		g.dev.Type = DeviceType(dtype)
+		g.dev.Type = device.Type(dtype)
 		out = append(out, g)
 	}
 	rows.Close()
@@ -286,7 +283,7 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	if hints != "" {
 		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by Create; a bad value only loses the hints
 	}
-	ss.Device = Device{Browser: browser, OS: osName, Type: DeviceType(dtype), Model: dmodel}
+	ss.Device = device.Device{Browser: browser, OS: osName, Type: device.Type(dtype), Model: dmodel}
 	return ss, nil
 }
 
@@ -317,7 +314,7 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		}
 		return Session{}, User{}, ErrStampMismatch
 	}
-	ip = CleanText(ip, 64)
+	ip = text.Clean(ip, 64)
 	if now.Sub(ss.LastActiveAt) >= touchEvery {
 		touched := ss
 		touched.LastActiveAt = now.Truncate(time.Second).UTC()
@@ -515,30 +512,4 @@ func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
 		return nil, fmt.Errorf("trim sessions: %w", err)
 	}
 	return evs, nil
-}
-
-// CleanText makes attacker-supplied text safe to store: valid UTF-8, no control
-// characters, at most max bytes (cut on a character boundary).
-func CleanText(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return strings.TrimSpace(s)
-}
-
-func (h ClientHints) clean() ClientHints {
-	const n = 256
-	return ClientHints{UA: CleanText(h.UA, n), Mobile: CleanText(h.Mobile, 8), Platform: CleanText(h.Platform, 64),
-		PlatformVersion: CleanText(h.PlatformVersion, 64), Model: CleanText(h.Model, 128)}
 }

@@ -1,4 +1,4 @@
-package models
+package device
 
 import "strings"
 
@@ -7,7 +7,7 @@ import "strings"
 type uaPlatform struct {
 	os      string // family a person reads: "Windows", "macOS", "iOS", "iPadOS", "Android"
 	version string // shown after the family: "7", "18", "10.6"; "" when the string cannot tell
-	typ     DeviceType
+	typ     Type
 	model   string
 	mac     bool // the string claims a Mac, which an iPad asking for desktop sites also does
 }
@@ -31,34 +31,34 @@ func parsePlatform(ua string) uaPlatform {
 		if v == "" {
 			v, _ = versionAfter(ua, "Windows Phone ")
 		}
-		return uaPlatform{os: "Windows Phone", version: leadingNumber(v), typ: DevicePhone}
+		return uaPlatform{os: "Windows Phone", version: leadingNumber(v), typ: Phone}
 	case hasWord(c, "CrOS"):
-		return uaPlatform{os: "ChromeOS", typ: DeviceDesktop}
+		return uaPlatform{os: "ChromeOS", typ: Desktop}
 	case strings.Contains(ua, "OpenHarmony") || strings.Contains(ua, "HarmonyOS"):
 		return uaPlatform{os: "HarmonyOS", typ: mobileOrTablet(ua)}
 	case strings.Contains(ua, "iPad"):
 		p := applePlatform(ua, c)
-		p.typ, p.model = DeviceTablet, "iPad"
+		p.typ, p.model = Tablet, "iPad"
 		if versionNumber(p.version) >= 13 {
 			p.os = "iPadOS"
 		}
 		return p
 	case strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPod"):
 		p := applePlatform(ua, c)
-		p.typ, p.model = DevicePhone, "iPhone"
+		p.typ, p.model = Phone, "iPhone"
 		if strings.Contains(ua, "iPod") {
 			p.model = "iPod touch"
 		}
 		return p
 	case strings.Contains(ua, "watchOS"):
 		v, _ := versionAfter(ua, "watchOS/")
-		return uaPlatform{os: "watchOS", version: leadingNumber(v), typ: DeviceUnknown, model: "Apple Watch"}
+		return uaPlatform{os: "watchOS", version: leadingNumber(v), typ: Unknown, model: "Apple Watch"}
 	case strings.Contains(ua, "KAIOS") || strings.Contains(ua, "KaiOS"):
-		return uaPlatform{os: "KaiOS", typ: DevicePhone}
+		return uaPlatform{os: "KaiOS", typ: Phone}
 	case strings.Contains(ua, "Sailfish"):
-		return uaPlatform{os: "Sailfish", typ: DevicePhone}
+		return uaPlatform{os: "Sailfish", typ: Phone}
 	case strings.Contains(ua, "MeeGo"):
-		return uaPlatform{os: "MeeGo", typ: DevicePhone}
+		return uaPlatform{os: "MeeGo", typ: Phone}
 	case strings.Contains(ua, "CFNetwork/") && strings.Contains(ua, "Darwin/"):
 		return darwinPlatform(ua)
 	}
@@ -70,38 +70,38 @@ func parsePlatform(ua string) uaPlatform {
 		return macPlatform(ua)
 	case strings.Contains(ua, "Windows") || strings.Contains(ua, "Win98") || strings.Contains(ua, "Win95") ||
 		strings.Contains(ua, "Win 9x") || strings.Contains(ua, "WinNT") || hasWord(c, "Win32") || hasWord(c, "Win64"):
-		return uaPlatform{os: "Windows", version: windowsVersion(ua), typ: DeviceDesktop}
+		return uaPlatform{os: "Windows", version: windowsVersion(ua), typ: Desktop}
 	case strings.Contains(ua, "BlackBerry") || strings.Contains(ua, "BB10"):
-		return uaPlatform{os: "BlackBerry", typ: DevicePhone}
+		return uaPlatform{os: "BlackBerry", typ: Phone}
 	case strings.Contains(ua, "PlayBook") || strings.Contains(ua, "RIM Tablet OS"):
-		return uaPlatform{os: "BlackBerry", typ: DeviceTablet}
+		return uaPlatform{os: "BlackBerry", typ: Tablet}
 	case strings.Contains(ua, "Symbian") || strings.Contains(ua, "Series60") || strings.Contains(ua, "S60;"):
-		return uaPlatform{os: "Symbian", typ: DevicePhone}
+		return uaPlatform{os: "Symbian", typ: Phone}
 	case strings.Contains(ua, "webOS") || strings.Contains(ua, "hpwOS"):
-		return uaPlatform{os: "webOS", typ: DevicePhone}
+		return uaPlatform{os: "webOS", typ: Phone}
 	case strings.Contains(ua, "Tizen"):
 		return uaPlatform{os: "Tizen", typ: mobileOrTablet(ua)}
 	case strings.Contains(ua, "Ubuntu"):
-		return uaPlatform{os: "Ubuntu", typ: DeviceDesktop}
+		return uaPlatform{os: "Ubuntu", typ: Desktop}
 	case strings.Contains(ua, "Fedora"):
-		return uaPlatform{os: "Fedora", typ: DeviceDesktop}
+		return uaPlatform{os: "Fedora", typ: Desktop}
 	case strings.Contains(ua, "Debian"):
-		return uaPlatform{os: "Debian", typ: DeviceDesktop}
+		return uaPlatform{os: "Debian", typ: Desktop}
 	case strings.Contains(ua, "FreeBSD"):
-		return uaPlatform{os: "FreeBSD", typ: DeviceDesktop}
+		return uaPlatform{os: "FreeBSD", typ: Desktop}
 	case strings.Contains(ua, "OpenBSD"):
-		return uaPlatform{os: "OpenBSD", typ: DeviceDesktop}
+		return uaPlatform{os: "OpenBSD", typ: Desktop}
 	case strings.Contains(ua, "NetBSD"):
-		return uaPlatform{os: "NetBSD", typ: DeviceDesktop}
+		return uaPlatform{os: "NetBSD", typ: Desktop}
 	case strings.Contains(ua, "SunOS"):
-		return uaPlatform{os: "Solaris", typ: DeviceDesktop}
+		return uaPlatform{os: "Solaris", typ: Desktop}
 	case strings.Contains(ua, "Linux") || hasWord(c, "X11"):
-		return uaPlatform{os: "Linux", typ: DeviceDesktop}
+		return uaPlatform{os: "Linux", typ: Desktop}
 	case strings.Contains(ua, "Gecko/") && (strings.HasPrefix(c, "Mobile;") || strings.HasPrefix(c, "Tablet;")):
 		// Firefox OS: Gecko on a phone that names no other system.
 		return uaPlatform{os: "Firefox OS", typ: mobileOrTablet(c)}
 	}
-	return uaPlatform{typ: DeviceUnknown}
+	return uaPlatform{typ: Unknown}
 }
 
 // darwinPlatform reads the system of an Apple app that sends only its own name
@@ -110,19 +110,19 @@ func parsePlatform(ua string) uaPlatform {
 func darwinPlatform(ua string) uaPlatform {
 	for _, mac := range []string{"Macintosh", "MacBook", "Macmini", "iMac", "MacPro", "(x86_64)", "(i386)", "(arm64)"} {
 		if strings.Contains(ua, mac) {
-			return uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
+			return uaPlatform{os: "macOS", typ: Desktop, mac: true}
 		}
 	}
-	return uaPlatform{os: "iOS", typ: DevicePhone}
+	return uaPlatform{os: "iOS", typ: Phone}
 }
 
 // mobileOrTablet tells a phone from a tablet the way Android browsers say it:
 // phones add a "Mobile" token, tablets leave it out.
-func mobileOrTablet(ua string) DeviceType {
+func mobileOrTablet(ua string) Type {
 	if hasWord(ua, "Mobile") || strings.Contains(ua, "Opera Mobi") {
-		return DevicePhone
+		return Phone
 	}
-	return DeviceTablet
+	return Tablet
 }
 
 // applePlatform reads the iOS version of an iPhone, iPad or iPod.
@@ -232,7 +232,7 @@ func isAndroidFiller(s string) bool {
 // macPlatform reads a Mac's system version. Browsers have frozen it at
 // 10.15.7 since macOS 11, so only older versions are shown.
 func macPlatform(ua string) uaPlatform {
-	p := uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
+	p := uaPlatform{os: "macOS", typ: Desktop, mac: true}
 	v, _ := versionAfter(ua, "Mac OS X ")
 	major, minor := splitVersion(v)
 	if major == "10" && minor != "" && versionNumber(minor) < 15 {

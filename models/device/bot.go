@@ -1,4 +1,4 @@
-package models
+package device
 
 import "strings"
 

@@ -1,28 +1,32 @@
-package models
+// Package device names the device behind a session from what its browser sends:
+// "Chrome 131 on macOS", from the User-Agent header and the User-Agent Client
+// Hints. It is pure string parsing, with no database and no HTTP, so it can be
+// tested and fuzzed on its own.
+package device
 
 import (
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mssola/useragent"
+
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
-// DeviceType is the kind of device a session runs on, as shown by its icon.
-type DeviceType string
+// Type is the kind of device a session runs on, as shown by its icon.
+type Type string
 
 // The device types a session can have.
 const (
-	DeviceDesktop DeviceType = "desktop"
-	DevicePhone   DeviceType = "phone"
-	DeviceTablet  DeviceType = "tablet"
-	DeviceBot     DeviceType = "bot"
-	DeviceUnknown DeviceType = "unknown"
+	Desktop Type = "desktop"
+	Phone   Type = "phone"
+	Tablet  Type = "tablet"
+	Bot     Type = "bot"
+	Unknown Type = "unknown"
 )
 
-// ClientHints holds the raw User-Agent Client Hint headers a browser sent.
-type ClientHints struct {
+// Hints holds the raw User-Agent Client Hint headers a browser sent.
+type Hints struct {
 	UA              string `json:"ua,omitempty"`               // Sec-CH-UA
 	Mobile          string `json:"mobile,omitempty"`           // Sec-CH-UA-Mobile
 	Platform        string `json:"platform,omitempty"`         // Sec-CH-UA-Platform
@@ -32,10 +36,10 @@ type ClientHints struct {
 
 // Device is what a person reads about a session's device: "Chrome 131 on macOS".
 type Device struct {
-	Browser string     // browser with major version, "Chrome 131"; "" when unknown
-	OS      string     // operating system with version where known, "macOS", "Windows 11"; "" when unknown
-	Type    DeviceType // desktop, phone, tablet, bot or unknown
-	Model   string     // hardware model where known, "Pixel 8"; often ""
+	Browser string // browser with major version, "Chrome 131"; "" when unknown
+	OS      string // operating system with version where known, "macOS", "Windows 11"; "" when unknown
+	Type    Type   // desktop, phone, tablet, bot or unknown
+	Model   string // hardware model where known, "Pixel 8"; often ""
 }
 
 // Label is the one-line name of the device, "Chrome 131 on macOS".
@@ -51,20 +55,24 @@ func (d Device) Label() string {
 	return "Unknown device"
 }
 
-// Limits on what a device label reads and shows. User agents and client hints
-// are written by whoever sends the request.
+// Limits on what is kept and read of the headers a device sends, and on what a label
+// shows. User agents and client hints are written by whoever sends the request, so
+// nothing past these is stored or parsed. They are the only copies: models cuts what
+// it stores with them too.
 const (
-	maxUALength    = 1024 // bytes of the User-Agent header that are read
-	maxFieldLength = 64   // bytes of each Device field
+	MaxUserAgentLen = 512 // bytes of the User-Agent header kept and read
+	MaxHintLen      = 256 // bytes of one client hint header kept and read
+	maxBrands       = 16  // items of the Sec-CH-UA list that are read
+	maxFieldLength  = 64  // bytes of each Device field
 )
 
-// ParseDevice labels a user agent, preferring client hints where they are
-// present. mssola/useragent reads the string first; the rules in this package's
-// device_*.go files correct it for current browsers and systems. It never
-// fails: what it cannot tell is left empty, and a string it cannot read at all
-// gives an unknown device.
-func ParseDevice(ua string, hints ClientHints) Device {
-	ua = strings.TrimSpace(boundBytes(ua, maxUALength))
+// Parse labels a user agent, preferring client hints where they are present.
+// mssola/useragent reads the string first; the rules in this package (browser.go,
+// bot.go, platform.go, hints.go) correct it for current browsers and systems. It
+// never fails: what it cannot tell is left empty, and a string it cannot read at
+// all gives an unknown device.
+func Parse(ua string, hints Hints) Device {
+	ua = strings.TrimSpace(boundBytes(ua, MaxUserAgentLen))
 	if strings.IndexByte(ua, ' ') < 0 && strings.IndexByte(ua, '+') >= 0 {
 		ua = strings.ReplaceAll(ua, "+", " ") // form-encoded, as some proxies and logs pass it on
 	}
@@ -75,7 +83,7 @@ func ParseDevice(ua string, hints ClientHints) Device {
 		if !ok {
 			name, version = "Headless Chrome", h.version
 		}
-		return Device{Browser: cleanField(withMajor(name, version)), Type: DeviceBot}
+		return Device{Browser: text.Label(withMajor(name, version), maxFieldLength), Type: Bot}
 	}
 
 	plat := parsePlatform(ua)
@@ -84,7 +92,7 @@ func ParseDevice(ua string, hints ClientHints) Device {
 		family, version = fallbackBrowser(base)
 	}
 	if plat.mac && plat.os == "macOS" && claimsIPad(ua, h) {
-		plat = uaPlatform{os: "iPadOS", typ: DeviceTablet, model: "iPad"}
+		plat = uaPlatform{os: "iPadOS", typ: Tablet, model: "iPad"}
 	}
 	if (plat.os == "Linux" || plat.os == "macOS") && slices.Contains(androidOnlyBrowsers, family) {
 		plat = uaPlatform{os: "Android", typ: mobileOrTablet(ua)}
@@ -93,16 +101,16 @@ func ParseDevice(ua string, hints ClientHints) Device {
 	plat = h.apply(plat, ua)
 
 	d := Device{
-		Browser: cleanField(withMajor(family, version)),
-		OS:      cleanField(plat.String()),
+		Browser: text.Label(withMajor(family, version), maxFieldLength),
+		OS:      text.Label(plat.String(), maxFieldLength),
 		Type:    plat.typ,
-		Model:   cleanField(plat.model),
+		Model:   text.Label(plat.model, maxFieldLength),
 	}
 	switch {
 	case d.Browser == "" && d.OS == "":
-		d.Type = DeviceUnknown // nothing readable: "Unknown device"
+		d.Type = Unknown // nothing readable: "Unknown device"
 	case plat.os == "" && (base.Mobile() || h.mobile == 1):
-		d.Type = DevicePhone // a browser on a phone system not named here
+		d.Type = Phone // a browser on a phone system not named here
 	}
 	return d
 }
@@ -162,65 +170,4 @@ func claimsIPad(ua string, h uaHints) bool {
 		return true
 	}
 	return h.platform == "iOS" || h.mobile == 1 && (h.platform == "" || h.platform == "macOS")
-}
-
-// cleanField makes attacker-written text fit to show: valid UTF-8, no control
-// or formatting characters (which could reorder or hide text), none of the
-// characters that delimit markup (views escape, but labels also reach logs),
-// single spaces, and at most maxFieldLength bytes, cut on a character boundary.
-func cleanField(s string) string {
-	if isPlainField(s) {
-		return s
-	}
-	var b strings.Builder
-	space := false
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		s = s[size:]
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			continue
-		case unicode.IsSpace(r):
-			space = b.Len() > 0
-			continue
-		case !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) || isMarkup(r):
-			continue
-		}
-		n := utf8.RuneLen(r)
-		if space {
-			n++
-		}
-		if b.Len()+n > maxFieldLength {
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// isPlainField reports whether s is already short, printable ASCII with single
-// inner spaces, as nearly every label is, so cleanField can return it as is.
-func isPlainField(s string) bool {
-	if len(s) > maxFieldLength || s != "" && (s[0] == ' ' || s[len(s)-1] == ' ') {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < ' ' || s[i] > '~' || isMarkup(rune(s[i])) || s[i] == ' ' && i > 0 && s[i-1] == ' ' {
-			return false
-		}
-	}
-	return true
-}
-
-// isMarkup reports whether r delimits HTML or a quoted string.
-func isMarkup(r rune) bool {
-	switch r {
-	case '<', '>', '"', '`', '\\':
-		return true
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package models
+package device
 
 import (
 	"bufio"
@@ -14,7 +14,7 @@ import (
 // The label corpus (uap-core's test cases, see shared/corpus/README.md) lives
 // beside the repository: /work/shared next to /work/main here, and the same
 // layout in CI.
-const corpusDir = "../../shared/corpus"
+const corpusDir = "../../../shared/corpus"
 
 // corpusRow is one line of a corpus file: a user agent and the families
 // uap-core expects for it.
@@ -157,8 +157,8 @@ type corpusAgreement struct {
 func (a corpusAgreement) browserPct() float64 { return 100 * float64(a.browser) / float64(a.rows) }
 func (a corpusAgreement) osPct() float64      { return 100 * float64(a.os) / float64(a.rows) }
 
-// measureCorpus compares ParseDevice and plain mssola/useragent with uap-core on
-// rows, logging the first disagreements of ParseDevice.
+// measureCorpus compares Parse and plain mssola/useragent with uap-core on
+// rows, logging the first disagreements of Parse.
 func measureCorpus(t *testing.T, rows []corpusRow) (ours, base corpusAgreement) {
 	t.Helper()
 	logged := 0
@@ -166,7 +166,7 @@ func measureCorpus(t *testing.T, rows []corpusRow) (ours, base corpusAgreement) 
 		wantBrowser := mappedFamily(uapBrowserFamilies, r.BrowserFamily)
 		wantOS := mappedFamily(uapOSFamilies, r.OSFamily)
 
-		d := ParseDevice(r.UA, ClientHints{})
+		d := Parse(r.UA, Hints{})
 		gotBrowser, gotOS := familyOf(d.Browser), familyOf(d.OS)
 		ours.rows++
 		okBrowser := strings.EqualFold(gotBrowser, wantBrowser)
@@ -222,7 +222,7 @@ func TestCorpusUAPCases(t *testing.T) {
 			continue
 		}
 		spiders++
-		if d := ParseDevice(r.UA, ClientHints{}); d.Type != DeviceBot {
+		if d := Parse(r.UA, Hints{}); d.Type != Bot {
 			t.Errorf("uap-core calls %q a spider; got %+v", r.UA, d)
 		}
 	}

@@ -1,13 +1,17 @@
-package models
+package device
 
-import "strings"
+import (
+	"strings"
 
-// Limits on what is read from each client hint header. The values come from
-// whoever sends the request, so nothing is read past these.
-const (
-	maxHintLength = 512 // bytes of one header value
-	maxBrands     = 16  // items of the Sec-CH-UA list
+	"github.com/elsewhere-dev/elsewhere/models/text"
 )
+
+// Clean returns the hints made fit to store: valid UTF-8 without control
+// characters, each header cut to what a session keeps of it.
+func (h Hints) Clean() Hints {
+	return Hints{UA: text.Clean(h.UA, MaxHintLen), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
+		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128)}
+}
 
 // uaHints is what the User-Agent Client Hints say, once parsed.
 type uaHints struct {
@@ -38,10 +42,10 @@ var hintBrands = []struct{ brand, family string }{
 
 // parseHints reads the raw client hint headers. It never fails: what cannot be
 // read is left out.
-func parseHints(h ClientHints) uaHints {
+func parseHints(h Hints) uaHints {
 	out := uaHints{mobile: -1}
 	rank := len(hintBrands)
-	forEachBrand(boundBytes(h.UA, maxHintLength), func(brand, version string) {
+	forEachBrand(boundBytes(h.UA, MaxHintLen), func(brand, version string) {
 		switch {
 		case isGreaseBrand(brand):
 			return
@@ -120,7 +124,7 @@ func boundBytes(s string, n int) string {
 // sfString reads a structured-field string ("\"Windows\"") from a header
 // value, and tolerates a bare value ("Windows") from a lenient client.
 func sfString(raw string) string {
-	s := strings.TrimSpace(boundBytes(raw, maxHintLength))
+	s := strings.TrimSpace(boundBytes(raw, MaxHintLen))
 	if s == "" || s[0] != '"' {
 		return s
 	}
@@ -244,7 +248,7 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 	n := versionNumber(major)
 	switch h.platform {
 	case "Windows":
-		q := uaPlatform{os: "Windows", typ: DeviceDesktop}
+		q := uaPlatform{os: "Windows", typ: Desktop}
 		if p.os == "Windows" {
 			q.version = p.version
 		}
@@ -266,7 +270,7 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 		if p.os == "iPadOS" {
 			break // a Mac string the hints call mobile: see claimsIPad
 		}
-		q := uaPlatform{os: "macOS", typ: DeviceDesktop, mac: true}
+		q := uaPlatform{os: "macOS", typ: Desktop, mac: true}
 		if p.os == "macOS" {
 			q.version = p.version
 		}
@@ -288,27 +292,27 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 		}
 		switch h.mobile {
 		case 1:
-			q.typ = DevicePhone
+			q.typ = Phone
 		case 0:
-			q.typ = DeviceTablet
+			q.typ = Tablet
 		}
 		p = q
 	case "ChromeOS":
-		p = uaPlatform{os: "ChromeOS", typ: DeviceDesktop}
+		p = uaPlatform{os: "ChromeOS", typ: Desktop}
 	case "Linux":
 		switch p.os {
 		case "Linux", "Ubuntu", "Fedora", "Debian":
-			p = uaPlatform{os: p.os, typ: DeviceDesktop}
+			p = uaPlatform{os: p.os, typ: Desktop}
 		default:
-			p = uaPlatform{os: "Linux", typ: DeviceDesktop}
+			p = uaPlatform{os: "Linux", typ: Desktop}
 		}
 	case "iOS":
-		q := uaPlatform{os: "iOS", typ: DevicePhone, model: "iPhone"}
+		q := uaPlatform{os: "iOS", typ: Phone, model: "iPhone"}
 		if p.os == "iOS" || p.os == "iPadOS" {
 			q.version = p.version
 		}
 		if p.os == "iPadOS" || p.mac || p.model == "iPad" {
-			q.os, q.typ, q.model = "iPadOS", DeviceTablet, "iPad"
+			q.os, q.typ, q.model = "iPadOS", Tablet, "iPad"
 		}
 		if n > 0 {
 			q.version = major
