@@ -139,11 +139,6 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if err := a.cop.AddTrustedOrigin(base.Scheme + "://" + base.Host); err != nil {
 		return nil, fmt.Errorf("base URL origin: %w", err)
 	}
-	a.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte("Cross-origin request refused.\n"))
-	}))
 
 	versions, err := static.Versions()
 	if err != nil {
@@ -185,8 +180,8 @@ func (a *App) Mount(r gin.IRouter) {
 	}
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
-	r.GET("/healthz", a.requestID, a.recover, a.securityHeaders, a.healthz)
-	g := r.Group("/", a.requestID, a.recover, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
+	r.GET("/healthz", a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)
+	g := r.Group("/", a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
 		a.loadSession, ginsessions.Sessions("elsewhere", a.store))
 	g.GET("/static/*filepath", a.static)
 	if !routed(r, "GET", a.base+"/") {

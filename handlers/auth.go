@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,7 +57,7 @@ func (a *App) login(c *gin.Context) {
 	// The attempt is counted before the password is checked, so parallel guesses cannot
 	// all pass the limit; a right password takes it back.
 	// Right passwords draw on the address's budget too: each costs a hash.
-	ipKey := limitKeyIP(ClientIP(c.Request))
+	ipKey := models.AddressKey(ClientIP(c.Request))
 	att, wait, err := a.limits.Try(ctx,
 		models.LimitKey{Limit: models.LimitLoginIP, Key: ipKey},
 		models.LimitKey{Limit: models.LimitLoginIPAll, Key: ipKey},
@@ -146,7 +144,7 @@ func (a *App) signup(c *gin.Context) {
 	// Every attempt that gets this far costs a hash (and says whether the email is
 	// taken), so each counts, created or not.
 	_, wait, err := a.limits.Try(c.Request.Context(),
-		models.LimitKey{Limit: models.LimitSignupIP, Key: limitKeyIP(ClientIP(c.Request))})
+		models.LimitKey{Limit: models.LimitSignupIP, Key: models.AddressKey(ClientIP(c.Request))})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -226,17 +224,4 @@ func (a *App) rememberFor() string {
 		return fmt.Sprintf("%d hours", int(d.Hours()))
 	}
 	return fmt.Sprintf("%d minutes", int(d.Minutes()))
-}
-
-// limitKeyIP is the rate-limit key for an address: IPv6 counts per /64, since one
-// client usually holds a whole /64.
-func limitKeyIP(ip string) string {
-	p := net.ParseIP(strings.TrimSpace(ip))
-	if p == nil {
-		return ip
-	}
-	if p.To4() != nil {
-		return p.String()
-	}
-	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

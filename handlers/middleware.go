@@ -47,8 +47,8 @@ func (a *App) requestID(c *gin.Context) {
 
 func requestIDOf(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
-// recover turns a panic into a logged 500 page; the stack goes to the log, never the client.
-func (a *App) recover(c *gin.Context) {
+// recoverPanic turns a panic into a logged 500 page; the stack goes to the log, never the client.
+func (a *App) recoverPanic(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -65,38 +65,7 @@ func sessionView(s models.Session, isCurrent bool) views.SessionView {
 }
 
 func eventView(e models.Event) views.EventView {
-	return views.EventView{Kind: string(e.Kind), Text: eventText(e), IP: e.IP, At: e.At}
-}
-
-// eventText is the sentence the security log and the notice show for an event.
-func eventText(e models.Event) string {
-	switch e.Kind {
-	case models.EventSignedIn:
-		return "Signed in on " + e.Detail
-	case models.EventSignedOut:
-		return "Signed out on " + e.Detail
-	case models.EventSessionRevoked:
-		return "Signed out " + e.Detail
-	case models.EventOthersRevoked:
-		return "Logged out " + e.Detail
-	case models.EventPasswordChanged:
-		return "Password changed; " + e.Detail
-	case models.EventStampMismatch:
-		return e.Detail + " was signed out because the password changed"
-	case models.EventConfirmFailed:
-		return "Wrong password given to confirm an action on " + e.Device
-	case models.EventLockedOut:
-		return "Confirmation locked on " + e.Device + " after too many wrong passwords"
-	case models.EventGuessedOut:
-		return e.Detail + " was signed out after too many wrong passwords"
-	case models.EventSessionLimit:
-		return e.Detail + " was signed out: it was the least recently used of too many signed-in devices"
-	case models.EventOperatorRevoked:
-		return "An administrator signed out " + e.Detail
-	case models.EventDeviceLost:
-		return e.Detail + " was signed out as lost or stolen; the password was changed and every other device signed out"
-	}
-	return string(e.Kind)
+	return views.EventView{Kind: string(e.Kind), Text: views.EventText(e), IP: e.IP, At: e.At}
 }
 
 func (a *App) securityPage(c *gin.Context) {
@@ -104,7 +73,7 @@ func (a *App) securityPage(c *gin.Context) {
 	if code := a.takeFlash(c); strings.HasPrefix(code, "e") {
 		if id, err := strconv.ParseInt(code[1:], 10, 64); err == nil {
 			if ev, err := a.events.ByID(c.Request.Context(), current(c).UserID, id); err == nil {
-				notice = eventText(ev)
+				notice = views.EventText(ev)
 			}
 		}
 	}
@@ -122,13 +91,7 @@ func (a *App) securityPage(c *gin.Context) {
 }
 
 func listFragment(v views.Security) templ.Component {
-	return templ.Join(
-		views.SessionList(v, false),
-		views.SessionCount(len(v.Sessions), true),
-		views.OthersAction(v, true),
-		views.LockWarning(v, true),
-		views.SecurityLog(v.Events, v.Now, true),
-	)
+	return templ.Join(views.SessionList(v, false), views.Updates(v, false))
 }
 
 func (a *App) confirmOpen(cur models.Session, now time.Time) bool {
@@ -411,19 +374,12 @@ func (a *App) actionDone(c *gin.Context, ev models.Event, conf confirmation, mai
 		si.sess.ConfirmedUntil = conf.confirmUntil
 		a.remember(c, si)
 	}
-	v, err := a.securityView(c, eventText(ev))
+	v, err := a.securityView(c, views.EventText(ev))
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	a.render(c, http.StatusOK, templ.Join(
-		main(v),
-		views.SessionCount(len(v.Sessions), true),
-		views.OthersAction(v, true),
-		views.LockWarning(v, true),
-		views.Notice(v.Notice, true),
-		views.SecurityLog(v.Events, v.Now, true),
-	))
+	a.render(c, http.StatusOK, templ.Join(main(v), views.Updates(v, true)))
 }
 
 // ownSession returns the current user's live session with that handle.

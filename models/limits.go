@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -193,4 +195,17 @@ func retryAfter(now time.Time, until int64) time.Duration {
 		d = time.Second
 	}
 	return d
+}
+
+// AddressKey is the rate-limit key for an address: IPv6 counts per /64, since one
+// client usually holds a whole /64.
+func AddressKey(ip string) string {
+	p := net.ParseIP(strings.TrimSpace(ip))
+	if p == nil {
+		return ip
+	}
+	if p.To4() != nil {
+		return p.String()
+	}
+	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -27,11 +27,13 @@ func StampSecret(ctx context.Context, d *db.DB, given []byte) ([]byte, error) {
 	}
 	var secret []byte
 	err := d.Write.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'stamp_secret'`).Scan(&secret)
-	if errors.Is(err, sql.ErrNoRows) || len(secret) < 32 {
-		return nil, errors.New("stamp secret: stored value is missing or short")
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, errors.New("stamp secret: not stored, though it was just written")
+	case err != nil:
 		return nil, fmt.Errorf("stamp secret: %w", err)
+	case len(secret) < 32:
+		return nil, fmt.Errorf("stamp secret: the stored one is %d bytes, want at least 32", len(secret))
 	}
 	return secret, nil
 }

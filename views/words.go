@@ -1,0 +1,62 @@
+package views
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+)
+
+// Problem puts what is wrong with an email or a new password in words for a person.
+func Problem(err error) string {
+	switch {
+	case errors.Is(err, models.ErrEmailMissing):
+		return "Enter your email address."
+	case errors.Is(err, models.ErrEmailTooLong):
+		return fmt.Sprintf("That email address is too long (at most %d characters).", models.MaxEmailLen)
+	case errors.Is(err, models.ErrEmailInvalid):
+		return "That does not look like an email address."
+	case errors.Is(err, models.ErrPasswordInvalid):
+		return "The password contains characters that are not valid text."
+	case errors.Is(err, models.ErrPasswordTooShort):
+		return fmt.Sprintf("Use at least %d characters for the password.", models.MinPasswordLen)
+	case errors.Is(err, models.ErrPasswordTooLong):
+		return fmt.Sprintf("Use at most %d characters for the password.", models.MaxPasswordLen)
+	case errors.Is(err, models.ErrPasswordCommon):
+		return "That password is one of the most common ones and easy to guess. Choose another."
+	case err != nil:
+		return "That was not accepted."
+	}
+	return ""
+}
+
+// EventText is the sentence the security log and the notice show for an event.
+func EventText(e models.Event) string {
+	switch e.Kind {
+	case models.EventSignedIn:
+		return "Signed in on " + e.Detail
+	case models.EventSignedOut:
+		return "Signed out on " + e.Detail
+	case models.EventSessionRevoked:
+		return "Signed out " + e.Detail
+	case models.EventOthersRevoked:
+		return "Logged out " + e.Detail
+	case models.EventPasswordChanged:
+		return "Password changed; " + e.Detail
+	case models.EventStampMismatch:
+		return e.Detail + " was signed out because the password changed"
+	case models.EventConfirmFailed:
+		return "Wrong password given to confirm an action on " + e.Device
+	case models.EventLockedOut:
+		return "Confirmation locked on " + e.Device + " after too many wrong passwords"
+	case models.EventGuessedOut:
+		return e.Detail + " was signed out after too many wrong passwords"
+	case models.EventSessionLimit:
+		return e.Detail + " was signed out: it was the least recently used of too many signed-in devices"
+	case models.EventOperatorRevoked:
+		return "An administrator signed out " + e.Detail
+	case models.EventDeviceLost:
+		return e.Detail + " was signed out as lost or stolen; the password was changed and every other device signed out"
+	}
+	return string(e.Kind)
+}
