@@ -39,7 +39,7 @@ type Config struct {
 	SweepEvery    time.Duration
 	SingleSession bool               // sign other devices out at each sign-in
 	StampSecret   []byte             // key for password stamps; generated and kept in the database when nil
-	HashParams    *models.HashParams // argon2id cost; nil means models.DefaultHashParams
+	HashParams    *models.HashParams // argon2id cost; nil means models.DefaultHashParams()
 	Logger        *slog.Logger
 	Now           models.Clock // nil means time.Now
 	// Layout wraps every page; nil uses Elsewhere's own. An embedding app passes its own
@@ -112,7 +112,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	params := models.DefaultHashParams
+	params := models.DefaultHashParams()
 	if cfg.HashParams != nil {
 		params = *cfg.HashParams
 	}

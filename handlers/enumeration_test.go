@@ -21,7 +21,7 @@ func TestSignInDoesNotRevealAccounts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hashes with the real argon2id parameters")
 	}
-	params := models.DefaultHashParams
+	params := models.DefaultHashParams()
 	ta := newTestApp(t, func(c *handlers.Config) { c.HashParams = &params })
 	ta.device("owner", uaChromeMac, "").signup("ann@example.com", testPassword)
 

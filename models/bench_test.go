@@ -61,7 +61,7 @@ func (f fixture) signIn(tb testing.TB, email string, n int) (models.User, []stri
 // BenchmarkPasswordHash is the cost of one password confirmation with the real argon2id
 // parameters (19 MiB, 2 passes, 1 lane).
 func BenchmarkPasswordHash(b *testing.B) {
-	h, err := models.NewHasher(models.DefaultHashParams, 1)
+	h, err := models.NewHasher(models.DefaultHashParams(), 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,8 +29,11 @@ type HashParams struct {
 	KeyLen  uint32
 }
 
-// DefaultHashParams follow OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane).
-var DefaultHashParams = HashParams{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+// DefaultHashParams are OWASP's argon2id recommendation (19 MiB, 2 passes, 1 lane); a
+// function, so no caller can change them for everyone else.
+func DefaultHashParams() HashParams {
+	return HashParams{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // Hasher hashes and verifies passwords with argon2id, a bounded number at a time so a
 // burst of sign-ins queues instead of exhausting memory.
