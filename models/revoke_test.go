@@ -99,3 +99,48 @@ func TestWindowClosedByAPasswordChange(t *testing.T) {
 		t.Errorf("%d sessions left, want 2: the refused action signed devices out", len(list))
 	}
 }
+
+// TestAnotherUsersHandleIsNotFound: Revoke and ReportLost given a handle of another
+// user's session answer ErrNotFound, as for one that never existed, and that user's device
+// stays signed in, and nothing else changes for either account.
+func TestAnotherUsersHandleIsNotFound(t *testing.T) {
+	f := newFixture(t, fastHash)
+	ctx := context.Background()
+	ann, annHandles := f.signIn(t, "ann@example.com", 2)
+	bob, bobHandles := f.signIn(t, "bob@example.com", 2)
+	newHash, err := f.hasher.Hash(ctx, "only ann knows this one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobHash := f.passwordHash(t, bob.ID)
+	annHash := f.passwordHash(t, ann.ID)
+	ch := models.Change{UserID: ann.ID, Current: annHandles[0], NewHash: newHash}
+	if _, _, err := f.sessions.Revoke(ctx, ch, bobHandles[1]); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("Revoke of another user's session: %v, want ErrNotFound", err)
+	}
+	if _, _, _, err := f.sessions.ReportLost(ctx, ch, bobHandles[1]); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("ReportLost of another user's session: %v, want ErrNotFound", err)
+	}
+	for _, h := range bobHandles {
+		if _, err := f.sessions.ForUser(ctx, bob.ID, h); err != nil {
+			t.Errorf("bob's session %s after ann's attempts: %v, want still signed in", h, err)
+		}
+	}
+	for _, h := range annHandles {
+		if _, err := f.sessions.ForUser(ctx, ann.ID, h); err != nil {
+			t.Errorf("ann's session %s after a refused action: %v, want still signed in", h, err)
+		}
+	}
+	if f.passwordHash(t, bob.ID) != bobHash || f.passwordHash(t, ann.ID) != annHash {
+		t.Error("a refused action changed a password hash")
+	}
+}
+
+func (f fixture) passwordHash(t *testing.T, userID int64) string {
+	t.Helper()
+	var h string
+	if err := f.db.Read.QueryRow(`SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
