@@ -416,7 +416,7 @@ func TestMalformedForms(t *testing.T) {
 }
 
 // TestUserAgentsAreCutAndMadeValid: a user agent is kept to 512 bytes of valid UTF-8,
-// cut on a character boundary, and shown the same.
+// exactly (512 kept, the 513th dropped), cut on a character boundary, and shown the same.
 func TestUserAgentsAreCutAndMadeValid(t *testing.T) {
 	ta := newTestApp(t)
 	owner := ta.device("owner", uaChromeMac, "")
@@ -445,6 +445,27 @@ func TestUserAgentsAreCutAndMadeValid(t *testing.T) {
 			r := owner.get("/account/security")
 			if !utf8.ValidString(r.body) {
 				t.Error("the page is not valid UTF-8")
+			}
+		})
+	}
+	// The boundary exactly: the 512th byte is kept, the 513th dropped, and a character
+	// that would cross it goes whole.
+	a := func(n int) string { return strings.Repeat("a", n) }
+	for _, tc := range []struct{ name, ua, want string }{
+		{"512 bytes", a(512), a(512)},
+		{"513 bytes", a(512) + "b", a(512)},
+		{"2-byte character ending at 512", a(510) + "é" + "b", a(510) + "é"},
+		{"2-byte character across 512", a(511) + "é", a(511)},
+		{"3-byte character ending at 512", a(509) + "€" + "b", a(509) + "€"},
+		{"3-byte character across 512", a(510) + "€", a(510)},
+		{"4-byte character across 512", a(509) + "😀", a(509)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := ta.device(tc.name, tc.ua, "")
+			d.login("ann@example.com", testPassword)
+			if stored := ta.query(`SELECT user_agent FROM sessions WHERE handle = ?`, d.handle()); stored != tc.want {
+				t.Errorf("stored %d bytes ending %q, want %d bytes ending %q",
+					len(stored), stored[max(0, len(stored)-8):], len(tc.want), tc.want[len(tc.want)-8:])
 			}
 		})
 	}
