@@ -144,3 +144,42 @@ func (f fixture) passwordHash(t *testing.T, userID int64) string {
 	}
 	return h
 }
+
+// TestStaleActingSessionCannotAct: a device whose stamp went stale after its request
+// loaded it (the password changed on another instance, or by an admin tool) cannot sign
+// anyone out or set a password: every action checks the acting session's stamp again in
+// its own transaction.
+func TestStaleActingSessionCannotAct(t *testing.T) {
+	f := newFixture(t, fastHash)
+	ctx := context.Background()
+	u, handles := f.signIn(t, "ann@example.com", 2)
+	changed, err := f.hasher.Hash(ctx, "changed elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Write.Exec(`UPDATE users SET password_hash = ? WHERE id = ?`, changed, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	stolen, err := f.hasher.Hash(ctx, "the thief's choice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acting := models.Change{UserID: u.ID, Current: handles[0]}
+	withHash := models.Change{UserID: u.ID, Current: handles[0], NewHash: stolen}
+	_, _, errRevoke := f.sessions.Revoke(ctx, acting, handles[1])
+	_, _, errOthers := f.sessions.RevokeOthers(ctx, acting)
+	_, _, errChange := f.sessions.ChangePassword(ctx, withHash, true)
+	_, _, _, errLost := f.sessions.ReportLost(ctx, withHash, handles[1])
+	for name, err := range map[string]error{"Revoke": errRevoke, "RevokeOthers": errOthers, "ChangePassword": errChange, "ReportLost": errLost} {
+		if !errors.Is(err, models.ErrSessionEnded) {
+			t.Errorf("%s by a session with a stale stamp: %v, want ErrSessionEnded", name, err)
+		}
+	}
+	var n int
+	if err := f.db.Read.QueryRow(`SELECT COUNT(*) FROM sessions WHERE handle = ?`, handles[1]).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the other device: %d rows (%v), want still there", n, err)
+	}
+	if f.passwordHash(t, u.ID) != changed {
+		t.Error("a session with a stale stamp replaced the password")
+	}
+}
