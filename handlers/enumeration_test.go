@@ -36,11 +36,15 @@ func TestSignInDoesNotRevealAccounts(t *testing.T) {
 			email = fmt.Sprintf("nobody%d@example.com", i)
 		}
 		d := ta.device("x", uaChromeMac, fmt.Sprintf("198.51.%d.%d", i/200, i%200))
+		runs := ta.app.Hasher().Runs()
 		start := time.Now()
 		r := d.post("/login", url.Values{"email": {email}, "password": {"wrong password"}})
 		took := time.Since(start)
 		if r.status != http.StatusUnauthorized {
 			t.Fatalf("try %d (%s): %d, want 401", i, email, r.status)
+		}
+		if n := ta.app.Hasher().Runs() - runs; n != 1 {
+			t.Errorf("try %d (%s) cost %d argon2id derivations, want 1", i, email, n)
 		}
 		main := findByID(t, r.body, "main")
 		if main == nil {
@@ -66,5 +70,24 @@ func TestSignInDoesNotRevealAccounts(t *testing.T) {
 		median(known), median(unknown), ratio, tries)
 	if ratio < 0.5 || ratio > 2.0 {
 		t.Errorf("unknown/known median ratio %.2f, want within 0.5..2.0", ratio)
+	}
+}
+
+// TestUnknownEmailCostsOneDerivation: an unknown email is verified against a dummy hash,
+// one argon2id derivation, exactly as a wrong password for a real account is. The
+// hasher's counter says so without timing anything.
+func TestUnknownEmailCostsOneDerivation(t *testing.T) {
+	ta := newTestApp(t)
+	ta.device("owner", uaChromeMac, "").signup("ann@example.com", testPassword)
+	for i, email := range []string{"ann@example.com", "nobody@example.com", "ANN@example.com", "someone.else@example.org"} {
+		ta.clock.Advance(16 * time.Minute)
+		d := ta.device("x", uaChromeMac, fmt.Sprintf("198.51.100.%d", i+1))
+		runs := ta.app.Hasher().Runs()
+		if r := d.post("/login", url.Values{"email": {email}, "password": {"wrong password"}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d, want 401", email, r.status)
+		}
+		if n := ta.app.Hasher().Runs() - runs; n != 1 {
+			t.Errorf("%s with a wrong password cost %d argon2id derivations, want 1", email, n)
+		}
 	}
 }

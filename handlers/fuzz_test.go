@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -137,7 +138,8 @@ func FuzzSessionCookie(f *testing.F) {
 	})
 }
 
-// FuzzLoginForm posts arbitrary bodies to /login.
+// FuzzLoginForm posts arbitrary bodies to /login: never a 5xx, and a wrong password
+// never signs in, whatever the body around it.
 func FuzzLoginForm(f *testing.F) {
 	fa := newFuzzApp(f)
 	f.Add("email=ann%40example.com&password=correct+horse+battery+staple&remember=on", formType)
@@ -148,12 +150,30 @@ func FuzzLoginForm(f *testing.F) {
 	f.Add("email=ann@example.com&password=correct horse battery staple", "text/plain")
 	f.Add("email=%E2%80%AE%00%FF&password=", formType+"; charset=\xff")
 	f.Fuzz(func(t *testing.T, body, contentType string) {
-		fa.clock.Advance(2 * time.Minute)
+		// Four minutes per input: at most two wrong passwords for the account each (the
+		// input's and the one below), so about eight per window, under the lock at ten.
+		fa.clock.Advance(4 * time.Minute)
 		rec := fa.serve(t, postReq("/login", body, contentType))
 		wantStatus(t, rec, http.StatusSeeOther, http.StatusUnauthorized, http.StatusRequestEntityTooLarge,
 			http.StatusUnprocessableEntity, http.StatusTooManyRequests)
 		if rec.Code == http.StatusSeeOther && rec.Header().Get("Location") != "/account/security" {
 			t.Fatalf("303 to %q", rec.Header().Get("Location"))
+		}
+		// A plain form that signed in carried the account's password.
+		if rec.Code == http.StatusSeeOther && contentType == formType {
+			if v, err := url.ParseQuery(body); err == nil && v.Get("password") != testPassword {
+				t.Fatalf("signed in with password %q", v.Get("password"))
+			}
+		}
+		// The known account with the input as its password: only the real one signs in.
+		if body == testPassword {
+			return
+		}
+		form := url.Values{"email": {"ann@example.com"}, "password": {body}}.Encode()
+		rec = fa.serve(t, postReq("/login", form, formType))
+		wantStatus(t, rec, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests)
+		if c := rec.Header().Get("Set-Cookie"); strings.Contains(c, "elsewhere_session=") && !strings.Contains(c, "elsewhere_session=;") {
+			t.Fatalf("a wrong password got a session cookie: %s", c)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,10 +243,23 @@ func TestNoHeaderInjection(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, _ := threeDevices(t, ta)
 	bID := b.handle()
-	injected := func(where string, r response) {
+	// What the client sends never comes back in a header, not even with its line
+	// breaks made spaces (net/http does that to a header value, hiding an injection):
+	// neither a password, nor the injected text, nor the session token it presented.
+	submitted := []string{"wrong password", testPassword, "guess", "X-Injected", "x=y", url.QueryEscape(testPassword)}
+	injected := func(where string, r response, sentToken ...string) {
 		t.Helper()
 		if r.header.Get("X-Injected") != "" || len(r.header.Values("Set-Cookie")) > 2 {
 			t.Errorf("%s: a header was injected: %v", where, r.header)
+		}
+		for k, vs := range r.header {
+			for _, v := range vs {
+				for _, sub := range append(slices.Clone(submitted), sentToken...) {
+					if sub != "" && strings.Contains(v, sub) {
+						t.Errorf("%s: header %s echoes what the client sent (%q): %q", where, k, sub, v)
+					}
+				}
+			}
 		}
 		for _, c := range (&http.Response{Header: r.header}).Cookies() {
 			if c.Name == "x" {
@@ -267,6 +281,7 @@ func TestNoHeaderInjection(t *testing.T) {
 		"/account/sessions/%0d%0aX-Injected:%201/revoke",
 	} {
 		for _, hx := range []bool{false, true} {
+			token := a.cookie()
 			r := a.do("POST", path, pw("wrong password"), hx)
 			if r.status != http.StatusNotFound {
 				t.Errorf("POST %s: %d, want 404", path, r.status)
@@ -274,14 +289,15 @@ func TestNoHeaderInjection(t *testing.T) {
 			if r.header.Get("HX-Retarget") != "" {
 				t.Errorf("POST %s: HX-Retarget %q for a handle the user does not own", path, r.header.Get("HX-Retarget"))
 			}
-			injected(path, r)
+			injected(path, r, token)
 		}
 	}
+	token := a.cookie()
 	r := a.hxPost("/account/sessions/"+bID+"/revoke", pw("wrong password"+crlf))
 	if !regexp.MustCompile(`^#confirm-[0-9a-f]{32}-error$`).MatchString(r.header.Get("HX-Retarget")) {
 		t.Errorf("HX-Retarget = %q", r.header.Get("HX-Retarget"))
 	}
-	injected("refused confirmation", r)
+	injected("refused confirmation", r, token)
 	for _, tc := range []struct {
 		form   url.Values
 		status int
@@ -306,8 +322,9 @@ func TestNoHeaderInjection(t *testing.T) {
 	injected("lockout", r)
 	// A flash cookie is never echoed into a header or the page.
 	a.client.Jar.SetCookies(mustURL(ta.srv.URL), []*http.Cookie{{Name: "elsewhere_notice", Value: "e1%0d%0aX-Injected:%201", Path: "/"}})
+	token = a.cookie()
 	r = a.get("/account/security")
-	injected("flash", r)
+	injected("flash", r, token)
 	assertNoInjectedMarkup(t, "flash", r.body)
 }
 
@@ -399,7 +416,7 @@ func TestMalformedForms(t *testing.T) {
 }
 
 // TestUserAgentsAreCutAndMadeValid: a user agent is kept to 512 bytes of valid UTF-8,
-// cut on a character boundary, and shown the same.
+// exactly (512 kept, the 513th dropped), cut on a character boundary, and shown the same.
 func TestUserAgentsAreCutAndMadeValid(t *testing.T) {
 	ta := newTestApp(t)
 	owner := ta.device("owner", uaChromeMac, "")
@@ -428,6 +445,27 @@ func TestUserAgentsAreCutAndMadeValid(t *testing.T) {
 			r := owner.get("/account/security")
 			if !utf8.ValidString(r.body) {
 				t.Error("the page is not valid UTF-8")
+			}
+		})
+	}
+	// The boundary exactly: the 512th byte is kept, the 513th dropped, and a character
+	// that would cross it goes whole.
+	a := func(n int) string { return strings.Repeat("a", n) }
+	for _, tc := range []struct{ name, ua, want string }{
+		{"512 bytes", a(512), a(512)},
+		{"513 bytes", a(512) + "b", a(512)},
+		{"2-byte character ending at 512", a(510) + "é" + "b", a(510) + "é"},
+		{"2-byte character across 512", a(511) + "é", a(511)},
+		{"3-byte character ending at 512", a(509) + "€" + "b", a(509) + "€"},
+		{"3-byte character across 512", a(510) + "€", a(510)},
+		{"4-byte character across 512", a(509) + "😀", a(509)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := ta.device(tc.name, tc.ua, "")
+			d.login("ann@example.com", testPassword)
+			if stored := ta.query(`SELECT user_agent FROM sessions WHERE handle = ?`, d.handle()); stored != tc.want {
+				t.Errorf("stored %d bytes ending %q, want %d bytes ending %q",
+					len(stored), stored[max(0, len(stored)-8):], len(tc.want), tc.want[len(tc.want)-8:])
 			}
 		})
 	}

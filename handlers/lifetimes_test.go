@@ -86,12 +86,19 @@ func TestSessionMaxAge(t *testing.T) {
 	if r := keep.post("/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}, "remember": {"on"}}); r.status != http.StatusSeeOther {
 		t.Fatal(r.status)
 	}
+	busyHandle := busy.handle()
 	for elapsed := 90 * time.Minute; elapsed < 24*time.Hour; elapsed += 90 * time.Minute {
 		ta.clock.Advance(90 * time.Minute)
 		if r := busy.get("/account/security"); r.status != http.StatusOK {
 			t.Fatalf("active session %v after sign-in: %d, want 200", elapsed, r.status)
 		}
 		keep.get("/account/security")
+		// The stored end, which the sweeper and the "signed out elsewhere" record go by,
+		// never passes the maximum age however active the session is.
+		if late := ta.query(`SELECT expires_at - created_at > ? FROM sessions WHERE handle = ?`,
+			int64((24 * time.Hour).Seconds()), busyHandle); late != "0" {
+			t.Fatalf("active session %v after sign-in is stored as ending past the 24-hour maximum", elapsed)
+		}
 	}
 	ta.clock.Advance(90 * time.Minute) // 25.5 hours after sign-in
 	if r := busy.get("/account/security"); r.status != http.StatusSeeOther {

@@ -82,6 +82,8 @@ func TestLoad(t *testing.T) {
 		latencies []time.Duration
 		statuses  = map[string]int{}
 		failures  []string
+		errs      int                   // requests that got no answer
+		serverErr int                   // answers with a 5xx status
 		tokens    = map[string]string{} // handle -> token, for every session ever signed in
 		revoked   []string              // handles a revoke reported as signed out
 	)
@@ -90,8 +92,12 @@ func TestLoad(t *testing.T) {
 		defer mu.Unlock()
 		latencies = append(latencies, took)
 		if err != nil {
+			errs++
 			failures = append(failures, fmt.Sprintf("%s: %v", kind, err))
 			return
+		}
+		if r.status >= 500 {
+			serverErr++
 		}
 		statuses[fmt.Sprintf("%s %d", kind, r.status)]++
 		if r.status >= 500 || !slices.Contains(ok, r.status) {
@@ -191,6 +197,13 @@ func TestLoad(t *testing.T) {
 			break
 		}
 		t.Error(f)
+	}
+	t.Logf("%d transport errors, %d 5xx answers", errs, serverErr)
+	if errs != 0 || serverErr != 0 {
+		t.Errorf("%d requests got no answer and %d got a 5xx, want none", errs, serverErr)
+	}
+	if len(failures) != 0 {
+		t.Errorf("%d requests failed or got an answer they should not have", len(failures))
 	}
 	if len(latencies) < nRequests/2 {
 		t.Errorf("only %d of %d requests ran before the deadline", len(latencies), nRequests)

@@ -3,8 +3,11 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
+
+	"github.com/elsewhere-dev/elsewhere/models"
 )
 
 // burst sends n requests at once and counts the statuses.
@@ -26,6 +29,22 @@ func burst(n int, do func(i int) response) map[int]int {
 	}
 	wg.Wait()
 	return counts
+}
+
+// assertEveryGuess checks that the statuses add up to the n guesses sent and that each
+// is one of those a guess may get.
+func assertEveryGuess(t *testing.T, counts map[int]int, n int, allowed ...int) {
+	t.Helper()
+	sum := 0
+	for status, k := range counts {
+		sum += k
+		if !slices.Contains(allowed, status) {
+			t.Errorf("%d guesses answered %d, want only %v", k, status, allowed)
+		}
+	}
+	if sum != n {
+		t.Errorf("%d answers to %d guesses: %v", sum, n, counts)
+	}
 }
 
 // TestParallelGuessesCannotPassTheLimits sends guesses in parallel: the attempt is
@@ -52,16 +71,30 @@ func TestParallelGuessesCannotPassTheLimits(t *testing.T) {
 		if counts[http.StatusTooManyRequests] < 30 {
 			t.Errorf("only %d answered 429", counts[http.StatusTooManyRequests])
 		}
+		// Every guess is accounted for, and answered only as a guess can be; the hasher
+		// says how many had their password checked, whatever they were answered (the
+		// guess that reaches the limit is checked, then answered 429). A right password
+		// takes its attempt back, so it may let one more guess through.
+		assertEveryGuess(t, counts, 40, http.StatusUnauthorized, http.StatusSeeOther, http.StatusTooManyRequests)
+		limit := models.LimitLoginEmail.Max + counts[http.StatusSeeOther]
+		if runs := ta.app.Hasher().Runs() - before; runs > uint64(limit) {
+			t.Errorf("%d of 40 parallel guesses were checked (argon2id runs), want at most %d", runs, limit)
+		}
 	})
 
 	t.Run("confirmation", func(t *testing.T) {
 		bID := b.handle()
+		before := ta.app.Hasher().Runs()
 		counts := burst(20, func(i int) response {
 			return a.hxPost("/account/sessions/"+bID+"/revoke", pw("wrong guess"))
 		})
 		t.Logf("20 parallel confirmations: %v", counts)
 		if checked := counts[http.StatusUnprocessableEntity] + counts[http.StatusOK]; checked > 5 {
 			t.Errorf("%d of 20 parallel confirmations were checked, want at most 5", checked)
+		}
+		assertEveryGuess(t, counts, 20, http.StatusUnprocessableEntity, http.StatusTooManyRequests)
+		if runs := ta.app.Hasher().Runs() - before; runs > uint64(models.LimitConfirm.Max) {
+			t.Errorf("%d of 20 parallel confirmations were checked (argon2id runs), want at most %d", runs, models.LimitConfirm.Max)
 		}
 		if r := a.hxPost("/account/sessions/"+bID+"/revoke", pw(testPassword)); r.status != http.StatusTooManyRequests {
 			t.Errorf("after the burst the right password got %d, want 429", r.status)

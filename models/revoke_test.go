@@ -99,3 +99,87 @@ func TestWindowClosedByAPasswordChange(t *testing.T) {
 		t.Errorf("%d sessions left, want 2: the refused action signed devices out", len(list))
 	}
 }
+
+// TestAnotherUsersHandleIsNotFound: Revoke and ReportLost given a handle of another
+// user's session answer ErrNotFound, as for one that never existed, and that user's device
+// stays signed in, and nothing else changes for either account.
+func TestAnotherUsersHandleIsNotFound(t *testing.T) {
+	f := newFixture(t, fastHash)
+	ctx := context.Background()
+	ann, annHandles := f.signIn(t, "ann@example.com", 2)
+	bob, bobHandles := f.signIn(t, "bob@example.com", 2)
+	newHash, err := f.hasher.Hash(ctx, "only ann knows this one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobHash := f.passwordHash(t, bob.ID)
+	annHash := f.passwordHash(t, ann.ID)
+	ch := models.Change{UserID: ann.ID, Current: annHandles[0], NewHash: newHash}
+	if _, _, err := f.sessions.Revoke(ctx, ch, bobHandles[1]); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("Revoke of another user's session: %v, want ErrNotFound", err)
+	}
+	if _, _, _, err := f.sessions.ReportLost(ctx, ch, bobHandles[1]); !errors.Is(err, models.ErrNotFound) {
+		t.Errorf("ReportLost of another user's session: %v, want ErrNotFound", err)
+	}
+	for _, h := range bobHandles {
+		if _, err := f.sessions.ForUser(ctx, bob.ID, h); err != nil {
+			t.Errorf("bob's session %s after ann's attempts: %v, want still signed in", h, err)
+		}
+	}
+	for _, h := range annHandles {
+		if _, err := f.sessions.ForUser(ctx, ann.ID, h); err != nil {
+			t.Errorf("ann's session %s after a refused action: %v, want still signed in", h, err)
+		}
+	}
+	if f.passwordHash(t, bob.ID) != bobHash || f.passwordHash(t, ann.ID) != annHash {
+		t.Error("a refused action changed a password hash")
+	}
+}
+
+func (f fixture) passwordHash(t *testing.T, userID int64) string {
+	t.Helper()
+	var h string
+	if err := f.db.Read.QueryRow(`SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestStaleActingSessionCannotAct: a device whose stamp went stale after its request
+// loaded it (the password changed on another instance, or by an admin tool) cannot sign
+// anyone out or set a password: every action checks the acting session's stamp again in
+// its own transaction.
+func TestStaleActingSessionCannotAct(t *testing.T) {
+	f := newFixture(t, fastHash)
+	ctx := context.Background()
+	u, handles := f.signIn(t, "ann@example.com", 2)
+	changed, err := f.hasher.Hash(ctx, "changed elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Write.Exec(`UPDATE users SET password_hash = ? WHERE id = ?`, changed, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	stolen, err := f.hasher.Hash(ctx, "the thief's choice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acting := models.Change{UserID: u.ID, Current: handles[0]}
+	withHash := models.Change{UserID: u.ID, Current: handles[0], NewHash: stolen}
+	_, _, errRevoke := f.sessions.Revoke(ctx, acting, handles[1])
+	_, _, errOthers := f.sessions.RevokeOthers(ctx, acting)
+	_, _, errChange := f.sessions.ChangePassword(ctx, withHash, true)
+	_, _, _, errLost := f.sessions.ReportLost(ctx, withHash, handles[1])
+	for name, err := range map[string]error{"Revoke": errRevoke, "RevokeOthers": errOthers, "ChangePassword": errChange, "ReportLost": errLost} {
+		if !errors.Is(err, models.ErrSessionEnded) {
+			t.Errorf("%s by a session with a stale stamp: %v, want ErrSessionEnded", name, err)
+		}
+	}
+	var n int
+	if err := f.db.Read.QueryRow(`SELECT COUNT(*) FROM sessions WHERE handle = ?`, handles[1]).Scan(&n); err != nil || n != 1 {
+		t.Errorf("the other device: %d rows (%v), want still there", n, err)
+	}
+	if f.passwordHash(t, u.ID) != changed {
+		t.Error("a session with a stale stamp replaced the password")
+	}
+}

@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzClean: the result is valid UTF-8 without control characters, within max
-// bytes, and a prefix of the input made valid.
+// bytes, and a prefix of the input made valid: never empty when the input's first
+// visible character fits in max bytes.
 func FuzzClean(f *testing.F) {
 	f.Add("Mozilla/5.0 (Windows NT 10.0)", 512)
 	f.Add("\xff\xfe\x00\x1b[31m\u0085x", 8)
@@ -25,6 +26,28 @@ func FuzzClean(f *testing.F) {
 		for _, r := range got {
 			if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 				t.Fatalf("control character %U kept", r)
+			}
+		}
+		// The input made valid, without its leading blanks: got is a prefix of it (with
+		// each control character shown as a space), and holds at least its first
+		// character whenever that character ends within max bytes of the valid input.
+		isControl := func(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+		valid := strings.ToValidUTF8(s, "\uFFFD")
+		rest, end := valid, 0
+		for i, r := range valid {
+			if !isControl(r) && !unicode.IsSpace(r) {
+				rest, end = valid[i:], i+utf8.RuneLen(r)
+				break
+			}
+			rest, end = "", 0
+		}
+		if rest != "" && end <= max && got == "" {
+			t.Fatalf("Clean(%q, %d) = \"\", but %q ends within %d bytes", s, max, []rune(rest)[0], max)
+		}
+		want := []rune(rest)
+		for i, r := range []rune(got) {
+			if i >= len(want) || (r != want[i] && !(r == ' ' && isControl(want[i]))) {
+				t.Fatalf("Clean(%q, %d) = %q is not a prefix of the valid input %q", s, max, got, rest)
 			}
 		}
 	})

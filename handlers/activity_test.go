@@ -1,0 +1,56 @@
+package handlers_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestActivityRefreshesTheSession: a request more than a minute after the last recorded
+// one writes the new activity time and the address the device now uses, so the page shows
+// where each device was last seen; requests within the minute write nothing.
+func TestActivityRefreshesTheSession(t *testing.T) {
+	ta := newTestApp(t)
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
+	laptop.signup("ann@example.com", testPassword)
+	phone := ta.device("phone", uaSafariIPhone, "198.51.100.20")
+	phone.login("ann@example.com", testPassword)
+	handle := phone.handle()
+	signedIn := ta.clock.Now().Unix()
+	stored := func() (int64, string) {
+		t.Helper()
+		at, err := strconv.ParseInt(ta.query(`SELECT last_active_at FROM sessions WHERE handle = ?`, handle), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at, ta.query(`SELECT ip FROM sessions WHERE handle = ?`, handle)
+	}
+
+	// The phone moves to another network; within the minute nothing is written.
+	phone.ip = "192.0.2.77"
+	ta.clock.Advance(30 * time.Second)
+	assertSignedIn(t, phone)
+	if at, ip := stored(); at != signedIn || ip != "198.51.100.20" {
+		t.Errorf("30 s later: last active %d, ip %s; want %d and 198.51.100.20 (unchanged)", at, ip, signedIn)
+	}
+
+	// Past the minute: the time and the new address are recorded.
+	ta.clock.Advance(45 * time.Second)
+	assertSignedIn(t, phone)
+	if at, ip := stored(); at != ta.clock.Now().Unix() || ip != "192.0.2.77" {
+		t.Errorf("75 s later: last active %d, ip %s; want %d and 192.0.2.77", at, ip, ta.clock.Now().Unix())
+	}
+	rows, _ := laptop.page()
+	shown := false
+	for _, r := range rows {
+		if r.sessionID == handle {
+			shown = true
+			if r.ip != "192.0.2.77" {
+				t.Errorf("the laptop's page shows the phone at %q, want 192.0.2.77", r.ip)
+			}
+		}
+	}
+	if !shown {
+		t.Error("the laptop's page does not list the phone")
+	}
+}
