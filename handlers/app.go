@@ -40,6 +40,7 @@ type Config struct {
 	SingleSession bool               // sign other devices out at each sign-in
 	StampSecret   []byte             // key for password stamps; generated and kept in the database when nil
 	HashParams    *models.HashParams // argon2id cost; nil means models.DefaultHashParams()
+	Limits        *models.Limits     // rate limits; nil means models.DefaultLimits()
 	Logger        *slog.Logger
 	Now           models.Clock // nil means time.Now
 	// Layout wraps every page; nil uses Elsewhere's own. An embedding app passes its own
@@ -104,6 +105,10 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
 	}
+	if cfg.Limits == nil {
+		l := models.DefaultLimits()
+		cfg.Limits = &l
+	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
 		host: canonicalHost(base.Scheme, base.Host)}
 	if a.log == nil {
@@ -128,7 +133,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		models.Lifetimes{Idle: cfg.IdleTimeout, MaxAge: cfg.SessionMaxAge, Remember: cfg.RememberFor}, cfg.MaxSessions, a.now)
 	a.events = models.NewEvents(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
-	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.now)
+	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.cfg.Limits.Confirm, a.now)
 	a.cookieName = "elsewhere_session"
 	if a.secure {
 		a.cookieName = "__Host-" + a.cookieName

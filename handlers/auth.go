@@ -59,9 +59,9 @@ func (a *App) login(c *gin.Context) {
 	// Right passwords draw on the address's budget too: each costs a hash.
 	ipKey := models.AddressKey(ClientIP(c.Request))
 	att, wait, err := a.limits.Try(ctx,
-		models.LimitKey{Limit: models.LimitLoginIP, Key: ipKey},
-		models.LimitKey{Limit: models.LimitLoginIPAll, Key: ipKey},
-		models.LimitKey{Limit: models.LimitLoginEmail, Key: email})
+		models.LimitKey{Limit: a.cfg.Limits.LoginIP, Key: ipKey},
+		models.LimitKey{Limit: a.cfg.Limits.LoginIPAll, Key: ipKey},
+		models.LimitKey{Limit: a.cfg.Limits.LoginEmail, Key: email})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -144,7 +144,7 @@ func (a *App) signup(c *gin.Context) {
 	// Every attempt that gets this far costs a hash (and says whether the email is
 	// taken), so each counts, created or not.
 	_, wait, err := a.limits.Try(c.Request.Context(),
-		models.LimitKey{Limit: models.LimitSignupIP, Key: models.AddressKey(ClientIP(c.Request))})
+		models.LimitKey{Limit: a.cfg.Limits.SignupIP, Key: models.AddressKey(ClientIP(c.Request))})
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -76,7 +76,7 @@ func TestParallelGuessesCannotPassTheLimits(t *testing.T) {
 		// guess that reaches the limit is checked, then answered 429). A right password
 		// takes its attempt back, so it may let one more guess through.
 		assertEveryGuess(t, counts, 40, http.StatusUnauthorized, http.StatusSeeOther, http.StatusTooManyRequests)
-		limit := models.LimitLoginEmail.Max + counts[http.StatusSeeOther]
+		limit := models.DefaultLimits().LoginEmail.Max + counts[http.StatusSeeOther]
 		if runs := ta.app.Hasher().Runs() - before; runs > uint64(limit) {
 			t.Errorf("%d of 40 parallel guesses were checked (argon2id runs), want at most %d", runs, limit)
 		}
@@ -93,8 +93,8 @@ func TestParallelGuessesCannotPassTheLimits(t *testing.T) {
 			t.Errorf("%d of 20 parallel confirmations were checked, want at most 5", checked)
 		}
 		assertEveryGuess(t, counts, 20, http.StatusUnprocessableEntity, http.StatusTooManyRequests)
-		if runs := ta.app.Hasher().Runs() - before; runs > uint64(models.LimitConfirm.Max) {
-			t.Errorf("%d of 20 parallel confirmations were checked (argon2id runs), want at most %d", runs, models.LimitConfirm.Max)
+		if runs := ta.app.Hasher().Runs() - before; runs > uint64(models.DefaultLimits().Confirm.Max) {
+			t.Errorf("%d of 20 parallel confirmations were checked (argon2id runs), want at most %d", runs, models.DefaultLimits().Confirm.Max)
 		}
 		if r := a.hxPost("/account/sessions/"+bID+"/revoke", pw(testPassword)); r.status != http.StatusTooManyRequests {
 			t.Errorf("after the burst the right password got %d, want 429", r.status)

@@ -38,7 +38,7 @@ func TestThiefGuessingLocksOnlyItself(t *testing.T) {
 			phone.login("ann@example.com", testPassword)
 			phoneID := phone.handle()
 
-			for i := range models.LimitConfirm.Max - 1 {
+			for i := range models.DefaultLimits().Confirm.Max - 1 {
 				if r := guessFrom(phone, i); r.status != http.StatusUnprocessableEntity {
 					t.Fatalf("wrong guess %d: %d, want 422", i+1, r.status)
 				}
@@ -89,18 +89,18 @@ func TestTenthWrongPasswordSignsTheDeviceOut(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, c := threeDevices(t, ta)
 	for i := range models.GuessedOutAfter - 1 {
-		if i == models.LimitConfirm.Max {
-			ta.clock.Advance(models.LimitConfirm.Lock + time.Second)
+		if i == models.DefaultLimits().Confirm.Max {
+			ta.clock.Advance(models.DefaultLimits().Confirm.Lock + time.Second)
 		}
 		want := http.StatusUnprocessableEntity
-		if i == models.LimitConfirm.Max-1 {
+		if i == models.DefaultLimits().Confirm.Max-1 {
 			want = http.StatusTooManyRequests
 		}
 		if r := guessFrom(b, i); r.status != want {
 			t.Fatalf("wrong guess %d: %d, want %d", i+1, r.status, want)
 		}
 	}
-	ta.clock.Advance(models.LimitConfirm.Lock + time.Second)
+	ta.clock.Advance(models.DefaultLimits().Confirm.Lock + time.Second)
 	r := guessFrom(b, 10)
 	if r.status != http.StatusUnauthorized || r.header.Get("HX-Redirect") != "/login" {
 		t.Fatalf("10th wrong guess: %d HX-Redirect=%q, want 401 to /login", r.status, r.header.Get("HX-Redirect"))
@@ -125,7 +125,7 @@ func TestRightPasswordResetsTheCount(t *testing.T) {
 	a := ta.device("A", uaChromeMac, "")
 	a.signup("ann@example.com", testPassword)
 	for round := range 3 {
-		for i := range models.LimitConfirm.Max - 1 {
+		for i := range models.DefaultLimits().Confirm.Max - 1 {
 			if r := guessFrom(a, i); r.status != http.StatusUnprocessableEntity {
 				t.Fatalf("round %d, typo %d: %d, want 422", round+1, i+1, r.status)
 			}
@@ -133,7 +133,7 @@ func TestRightPasswordResetsTheCount(t *testing.T) {
 		if r := a.hxPost("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusOK {
 			t.Fatalf("round %d, the right password: %d, want 200", round+1, r.status)
 		}
-		ta.clock.Advance(models.LimitConfirm.Window + time.Minute)
+		ta.clock.Advance(models.DefaultLimits().Confirm.Window + time.Minute)
 	}
 	assertSignedIn(t, a) // after 12 typos, never 10 in a row
 }
@@ -203,7 +203,7 @@ func TestAbandonedGuessesCostNothing(t *testing.T) {
 	}
 	waitFor("the slow sign-ins to take every hashing slot", func() bool { return ta.app.Hasher().Runs() >= runs+uint64(runtime.NumCPU()) })
 
-	for i := range models.LimitConfirm.Max + 1 {
+	for i := range models.DefaultLimits().Confirm.Max + 1 {
 		req, err := phone.request("POST", "/account/sessions/others/revoke",
 			strings.NewReader(pw(fmt.Sprintf("guess %d", i)).Encode()), "application/x-www-form-urlencoded", true)
 		if err != nil {
@@ -266,7 +266,7 @@ func TestThiefFloodingSignIns(t *testing.T) {
 	hashesBefore := ta.app.Hasher().Runs()
 	var thieves []*device
 	var refused int
-	for i := range models.LimitLoginIPAll.Max + 5 {
+	for i := range models.DefaultLimits().LoginIPAll.Max + 5 {
 		th := ta.device(fmt.Sprintf("thief %d", i), uaSafariIPhone, "198.51.100.20")
 		r := th.post("/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}})
 		switch r.status {
@@ -279,12 +279,12 @@ func TestThiefFloodingSignIns(t *testing.T) {
 		}
 	}
 	// The phone's own sign-in counted too.
-	if len(thieves) != models.LimitLoginIPAll.Max-1 || refused != 6 {
+	if len(thieves) != models.DefaultLimits().LoginIPAll.Max-1 || refused != 6 {
 		t.Errorf("%d sign-ins from one address went through and %d were refused, want %d and 6",
-			len(thieves), refused, models.LimitLoginIPAll.Max-1)
+			len(thieves), refused, models.DefaultLimits().LoginIPAll.Max-1)
 	}
-	if runs := ta.app.Hasher().Runs() - hashesBefore; runs > uint64(models.LimitLoginIPAll.Max) {
-		t.Errorf("the flood cost %d password hashes, want at most %d", runs, models.LimitLoginIPAll.Max)
+	if runs := ta.app.Hasher().Runs() - hashesBefore; runs > uint64(models.DefaultLimits().LoginIPAll.Max) {
+		t.Errorf("the flood cost %d password hashes, want at most %d", runs, models.DefaultLimits().LoginIPAll.Max)
 	}
 	// The cap held: the laptop, least recently active, was signed out along the way.
 	if n := ta.query(`SELECT COUNT(*) FROM sessions`); n != "5" {

@@ -11,7 +11,7 @@ import (
 )
 
 // GuessedOutAfter is how many wrong confirmations, since its last right one, sign a
-// session out. LimitConfirm locks its confirmations for a while after fewer.
+// session out. Limits.Confirm locks its confirmations for a while after fewer.
 const GuessedOutAfter = 10
 
 // LockedError says that confirmations are locked on this session, and for how long.
@@ -28,12 +28,16 @@ type Confirmations struct {
 	db     *db.DB
 	users  *Users
 	limits *Limiter
+	limit  Limit // wrong answers per session before a lock
 	now    Clock
 }
 
-// NewConfirmations returns the confirmation checker.
-func NewConfirmations(d *db.DB, users *Users, limits *Limiter, now Clock) *Confirmations {
-	return &Confirmations{db: d, users: users, limits: limits, now: now}
+// NewConfirmations returns the confirmation checker; limit counts wrong answers per
+// session (Limits.Confirm), and its scope must be the default's, which the device list
+// reads.
+func NewConfirmations(d *db.DB, users *Users, limits *Limiter, limit Limit, now Clock) *Confirmations {
+	limit.Scope = scopeConfirm
+	return &Confirmations{db: d, users: users, limits: limits, limit: limit, now: now}
 }
 
 // Check verifies password as the confirmation of an action by the session cur, and
@@ -47,7 +51,7 @@ func NewConfirmations(d *db.DB, users *Users, limits *Limiter, now Clock) *Confi
 // abandoned before its answer was decided (it could never learn the answer) costs nothing
 // and leaves no lock, and every attempt that is counted is also logged.
 func (cf *Confirmations) Check(ctx context.Context, cur Session, password string, actor Actor) (int64, []Event, error) {
-	att, wait, err := cf.limits.Try(ctx, LimitKey{Limit: LimitConfirm, Key: cur.Handle})
+	att, wait, err := cf.limits.Try(ctx, LimitKey{Limit: cf.limit, Key: cur.Handle})
 	if err != nil {
 		return 0, nil, fmt.Errorf("confirm password: %w", err)
 	}

@@ -25,7 +25,7 @@ func TestCountedWrongPasswordIsAlwaysLogged(t *testing.T) {
 	if _, _, err := f.sessions.Revoke(ctx, models.Change{UserID: u.ID, Current: handles[0]}, handles[1]); err != nil {
 		t.Fatal(err)
 	}
-	cf := models.NewConfirmations(f.db, f.users, models.NewLimiter(f.db, time.Now), time.Now)
+	cf := models.NewConfirmations(f.db, f.users, models.NewLimiter(f.db, time.Now), models.DefaultLimits().Confirm, time.Now)
 	_, evs, err := cf.Check(ctx, thief, "a wrong guess", models.Actor{IP: "198.51.100.20", Device: thief.Device.Label()})
 	if !errors.Is(err, models.ErrSessionEnded) {
 		t.Fatalf("Check by a signed-out session: %v, want ErrSessionEnded", err)
@@ -74,8 +74,8 @@ func TestConfirmationAbandonedAfterTheCheckCostsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf := models.NewConfirmations(f.db, f.users, models.NewLimiter(f.db, time.Now), time.Now)
-	for i := range models.LimitConfirm.Max + 1 {
+	cf := models.NewConfirmations(f.db, f.users, models.NewLimiter(f.db, time.Now), models.DefaultLimits().Confirm, time.Now)
+	for i := range models.DefaultLimits().Confirm.Max + 1 {
 		ctx := goneOnceHashed{Context: context.Background(), hasher: f.hasher, before: f.hasher.Runs(),
 			done: make(chan struct{}), once: &sync.Once{}}
 		if _, _, err := cf.Check(ctx, cur, "a wrong guess", models.Actor{}); !errors.Is(err, context.Canceled) {

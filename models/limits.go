@@ -22,21 +22,38 @@ type Limit struct {
 	Every bool
 }
 
-// The limits Elsewhere enforces.
-var (
-	LimitLoginEmail = Limit{Scope: "login-email", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
-	LimitLoginIP    = Limit{Scope: "login-ip", Max: 10, Window: 15 * time.Minute, Lock: 15 * time.Minute}
-	// LimitLoginIPAll counts every sign-in attempt from one address, right ones too: each
+// scopeConfirm is the scope of the per-session confirmation limit, which the device list
+// joins to show a session's lock.
+const scopeConfirm = "confirm"
+
+// Limits are the rate limits Elsewhere enforces.
+type Limits struct {
+	LoginEmail Limit // failed sign-ins for one email
+	LoginIP    Limit // failed sign-ins from one address
+	// LoginIPAll counts every sign-in attempt from one address, right ones too: each
 	// costs an argon2id verification, so this caps the hashing one address can cause.
-	LimitLoginIPAll = Limit{Scope: "login-ip-all", Max: 60, Window: 15 * time.Minute, Lock: 15 * time.Minute, Every: true}
-	// LimitConfirm counts wrong confirmations per session (keyed by its handle), so a
-	// device that guesses locks only itself.
-	LimitConfirm = Limit{Scope: "confirm", Max: 5, Window: 15 * time.Minute, Lock: 15 * time.Minute}
-	// LimitSignupIP counts every sign-up attempt from one address that passes the form
-	// checks (not only failures): each costs a password hash, so one client cannot make
-	// the server hash, or probe which emails are taken, without bound.
-	LimitSignupIP = Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour, Every: true}
-)
+	LoginIPAll Limit
+	// Confirm counts wrong confirmations per session (keyed by its handle), so a device
+	// that guesses locks only itself.
+	Confirm Limit
+	// SignupIP counts every sign-up attempt from one address that passes the form checks
+	// (not only failures): each costs a password hash, so one client cannot make the
+	// server hash, or probe which emails are taken, without bound.
+	SignupIP Limit
+}
+
+// DefaultLimits are the limits the spec sets; a function, so nobody can change them for
+// everyone else.
+func DefaultLimits() Limits {
+	const window = 15 * time.Minute
+	return Limits{
+		LoginEmail: Limit{Scope: "login-email", Max: 10, Window: window, Lock: window},
+		LoginIP:    Limit{Scope: "login-ip", Max: 10, Window: window, Lock: window},
+		LoginIPAll: Limit{Scope: "login-ip-all", Max: 60, Window: window, Lock: window, Every: true},
+		Confirm:    Limit{Scope: scopeConfirm, Max: 5, Window: window, Lock: window},
+		SignupIP:   Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour, Every: true},
+	}
+}
 
 // Limiter counts failures per key in the database, so limits hold across restarts.
 type Limiter struct {

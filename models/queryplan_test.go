@@ -210,7 +210,7 @@ func requestQueries(t *testing.T, p *planned) []string {
 		models.Lifetimes{Idle: 2 * time.Hour, MaxAge: 24 * time.Hour, Remember: 720 * time.Hour}, 3, clock)
 	limits := models.NewLimiter(p.db, clock)
 	events := models.NewEvents(p.db, clock)
-	confirm := models.NewConfirmations(p.db, users, limits, clock)
+	confirm := models.NewConfirmations(p.db, users, limits, models.DefaultLimits().Confirm, clock)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -230,8 +230,8 @@ func requestQueries(t *testing.T, p *planned) []string {
 	if err == nil {
 		t.Fatal("an unknown email signed in")
 	}
-	att, wait, err := limits.Try(ctx, models.LimitKey{Limit: models.LimitLoginEmail, Key: "ann@example.com"},
-		models.LimitKey{Limit: models.LimitLoginIPAll, Key: "192.0.2.1"})
+	att, wait, err := limits.Try(ctx, models.LimitKey{Limit: models.DefaultLimits().LoginEmail, Key: "ann@example.com"},
+		models.LimitKey{Limit: models.DefaultLimits().LoginIPAll, Key: "192.0.2.1"})
 	must(err)
 	if wait > 0 {
 		t.Fatal("locked before any attempt")
@@ -274,7 +274,7 @@ func requestQueries(t *testing.T, p *planned) []string {
 	must(err)
 	version, _, err := confirm.Check(ctx, cur, "correct horse battery staple", models.Actor{})
 	must(err)
-	for range models.LimitConfirm.Max {
+	for range models.DefaultLimits().Confirm.Max {
 		_, _, err = confirm.Check(ctx, cur, "wrong", models.Actor{})
 		if err == nil {
 			t.Fatal("a wrong confirmation passed")

@@ -414,7 +414,7 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 	if limit <= 0 {
 		limit = 1000
 	}
-	args = append([]any{unix(now), LimitConfirm.Scope, userID}, args...)
+	args = append([]any{unix(now), scopeConfirm, userID}, args...)
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+sessionColumns+`, COALESCE(l.until, 0) FROM sessions s
 		LEFT JOIN lockouts l ON l.until > ? AND l.scope = ? AND l.key = s.handle
 		WHERE s.user_id = ? AND `+live+` ORDER BY s.last_active_at DESC, s.id DESC LIMIT ?`, append(args, limit)...)
