@@ -26,6 +26,7 @@ import (
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
 // lockedBuffer collects a process's output while the test reads it.
@@ -423,7 +424,7 @@ func TestOperatorSessionsCommands(t *testing.T) {
 	var tokens [][]byte
 	for _, ua := range []string{
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		modelstest.UAChromeMac,
 	} {
 		_, hash := models.NewToken()
 		if _, _, err := app.Sessions().SignIn(ctx, hash, models.NewSession{UserID: u.ID, UserAgent: ua, IP: "198.51.100.7"}); err != nil {

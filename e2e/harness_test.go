@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,9 +23,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
-	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
 const (
@@ -44,21 +42,20 @@ const (
 	endedText = "You were signed out because your password changed or this device was signed out from another one."
 )
 
+// fastHash keeps argon2id cheap; the real parameters are measured by benchmarks.
+var fastHash = modelstest.FastHash()
+
 // startApp serves the real app over a fresh SQLite file on a real listening socket.
 func startApp(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "elsewhere.db"))
-	if err != nil {
-		t.Fatalf("open database: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
+	d := modelstest.OpenDB(t)
 	srv := httptest.NewUnstartedServer(nil)
 	app, err := handlers.New(ctx, d, handlers.Config{
 		BaseURL:       "http://" + srv.Listener.Addr().String(),
 		SignupOpen:    true,
 		ConfirmWindow: 15 * time.Minute, // as `elsewhere serve` has it by default
-		HashParams:    &models.HashParams{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		HashParams:    &fastHash,
 		RefreshEvery:  refreshEvery,
 		Logger:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -97,7 +94,7 @@ type profile struct {
 var (
 	chromeMac = profile{
 		name:      "Chrome on macOS",
-		userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		userAgent: modelstest.UAChromeMac,
 		hints: &emulation.UserAgentMetadata{
 			Brands: []*emulation.UserAgentBrandVersion{
 				{Brand: "Google Chrome", Version: "131"}, {Brand: "Chromium", Version: "131"}, {Brand: "Not_A Brand", Version: "24"},

@@ -22,18 +22,19 @@ import (
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
 // Real user agents for the three devices of the flow tests.
 const (
-	uaChromeMac     = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	uaSafariIPhone  = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
-	uaFirefoxWindow = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	uaChromeMac     = modelstest.UAChromeMac
+	uaSafariIPhone  = modelstest.UASafariIPhone
+	uaFirefoxWindow = modelstest.UAFirefoxWindows
 	testPassword    = "correct horse battery staple"
 )
 
 // fastHash keeps argon2id cheap in tests; the real parameters are measured by benchmarks.
-var fastHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+var fastHash = modelstest.FastHash()
 
 // clock is a settable time source shared by the app under test.
 type clock struct {

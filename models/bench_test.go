@@ -3,16 +3,16 @@ package models_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
-var fastHash = models.HashParams{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+var fastHash = modelstest.FastHash()
 
 type fixture struct {
 	db       *db.DB
@@ -23,11 +23,7 @@ type fixture struct {
 
 func newFixture(tb testing.TB, p models.HashParams) fixture {
 	tb.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "bench.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { d.Close() })
+	d := modelstest.OpenDB(tb)
 	h, err := models.NewHasher(p, 2)
 	if err != nil {
 		tb.Fatal(err)
@@ -49,7 +45,7 @@ func (f fixture) signIn(tb testing.TB, email string, n int) (models.User, []stri
 	for i := range n {
 		_, hash := models.NewToken()
 		s, _, err := f.sessions.SignIn(ctx, hash, models.NewSession{UserID: u.ID, IP: fmt.Sprintf("10.0.%d.%d", i/256, i%256),
-			UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"})
+			UserAgent: modelstest.UAChromeMac})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -3,12 +3,11 @@ package models_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
 // TestActingSessionSignedOutMeanwhile: a device signed out between loading its session
@@ -16,12 +15,8 @@ import (
 // sign-in page), and the action changes nothing.
 func TestActingSessionSignedOutMeanwhile(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	h, err := models.NewHasher(models.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
+	d := modelstest.OpenDB(t)
+	h, err := models.NewHasher(modelstest.FastHash(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

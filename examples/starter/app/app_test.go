@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/elsewhere-dev/elsewhere/examples/starter/app"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
 const password = "correct horse battery staple"
@@ -123,9 +124,9 @@ func attr(n *html.Node, key string) string {
 }
 
 const (
-	uaMac    = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	uaIPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
-	uaWin    = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	uaMac    = modelstest.UAChromeMac
+	uaIPhone = modelstest.UASafariIPhone
+	uaWin    = modelstest.UAFirefoxWindows
 )
 
 // TestHostPagesAreTheHosts: the starter's own start page is its own, untouched by
