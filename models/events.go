@@ -49,7 +49,10 @@ type Event struct {
 	At     time.Time
 	IP     string
 	Device string // label of the device that acted
-	Detail string // e.g. the label of the device signed out, or how many went
+	// Detail is the label of the device an event is about, or for others-revoked,
+	// password-changed and operator-revoked how many devices were signed out, in digits
+	// ("" for a password change that kept the other devices); views put it in words.
+	Detail string
 }
 
 // Events is the security log.

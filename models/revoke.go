@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -120,7 +121,7 @@ func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (in
 	if err != nil {
 		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
 	}
-	ev, err := recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, plural(int(n), "device"))
+	ev, err := recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, strconv.FormatInt(n, 10))
 	if err != nil {
 		return 0, Event{}, err
 	}
@@ -138,7 +139,7 @@ func (s *Sessions) RevokeOthers(ctx context.Context, ch Change) (int, Event, err
 		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
-		return EventOthersRevoked, plural(int(n), "other device"), nil
+		return EventOthersRevoked, strconv.FormatInt(n, 10), nil
 	})
 	if err != nil {
 		return 0, Event{}, fmt.Errorf("revoke other sessions: %w", err)
@@ -161,13 +162,13 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 			return "", "", fmt.Errorf("close confirmation windows: %w", err)
 		}
 		if !logoutOthers {
-			return EventPasswordChanged, "other devices stay signed in", nil
+			return EventPasswordChanged, "", nil
 		}
 		var err error
 		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
-		return EventPasswordChanged, plural(int(n), "other device") + " signed out", nil
+		return EventPasswordChanged, strconv.FormatInt(n, 10), nil
 	})
 	if err != nil {
 		return 0, Event{}, fmt.Errorf("change password: %w", err)
@@ -275,11 +276,4 @@ func (s *Sessions) endOthers(ctx context.Context, tx *sql.Tx, now time.Time, ch 
 		return 0, fmt.Errorf("count sessions: %w", err)
 	}
 	return n, endSessions(ctx, tx, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
-}
-
-func plural(n int, one string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %ss", n, one)
 }

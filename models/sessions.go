@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -180,7 +181,7 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 			return Session{}, nil, fmt.Errorf("create session: %w", err)
 		}
 		if ended > 0 {
-			ev, err := recordTx(ctx, tx, now, sess.UserID, EventOthersRevoked, actor, plural(int(ended), "other device"))
+			ev, err := recordTx(ctx, tx, now, sess.UserID, EventOthersRevoked, actor, strconv.FormatInt(ended, 10))
 			if err != nil {
 				return Session{}, nil, err
 			}
