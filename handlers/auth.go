@@ -155,21 +155,17 @@ func (a *App) signup(c *gin.Context) {
 		a.page(c, http.StatusTooManyRequests, "Create account", views.SignupPage(form))
 		return
 	}
-	user, err := a.users.Create(c.Request.Context(), email, password)
+	hash, err := a.hasher.Hash(c.Request.Context(), password)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	err = a.signUp(c, email, hash)
 	if errors.Is(err, models.ErrEmailTaken) {
 		refuse("An account with that email already exists. Sign in instead.")
 		return
 	}
 	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	if err := a.signIn(c, user, false, 0); err != nil {
-		// A sign-up that could not sign the device in leaves no account behind, so the
-		// same email can simply be tried again.
-		if derr := a.users.Delete(context.WithoutCancel(c.Request.Context()), user.ID); derr != nil {
-			a.log.Error("undo sign-up", "err", derr, "request_id", requestIDOf(c))
-		}
 		a.fail(c, err)
 		return
 	}

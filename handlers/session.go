@@ -130,15 +130,31 @@ func (a *App) toLogin(c *gin.Context) {
 // rule and the log; then the cookie is set and the request goes on as signed in.
 // checkedVersion is the password version the password was checked against.
 func (a *App) signIn(c *gin.Context, user models.User, remember bool, checkedVersion int64) error {
-	// A sign-in is its session and its line in the security log, or neither, whatever
-	// the client does meanwhile.
+	return a.begin(c, remember, func(ctx context.Context, token []byte, n models.NewSession) (models.User, models.Session, []models.Event, error) {
+		n.UserID, n.PasswordVersion = user.ID, checkedVersion
+		sess, events, err := a.sessions.SignIn(ctx, token, n)
+		return user, sess, events, err
+	})
+}
+
+// signUp creates the account and signs the device in as it, in one model call: a sign-up
+// that fails part-way leaves no account behind. ErrEmailTaken when it exists.
+func (a *App) signUp(c *gin.Context, email, passwordHash string) error {
+	return a.begin(c, false, func(ctx context.Context, token []byte, n models.NewSession) (models.User, models.Session, []models.Event, error) {
+		return a.sessions.SignUp(ctx, email, passwordHash, token, n)
+	})
+}
+
+// begin runs create for a new session of this device, then sets its cookie and goes on
+// as signed in. The session and its line in the security log are made whatever the
+// client does meanwhile.
+func (a *App) begin(c *gin.Context, remember bool,
+	create func(ctx context.Context, tokenHash []byte, n models.NewSession) (models.User, models.Session, []models.Event, error)) error {
 	ctx := context.WithoutCancel(c.Request.Context())
 	token, hash := models.NewToken()
-	prev := a.resolve(c)
-	sess, events, err := a.sessions.SignIn(ctx, hash, models.NewSession{
-		UserID: user.ID, Remember: remember, IP: ClientIP(c.Request), UserAgent: c.Request.UserAgent(),
-		Hints: clientHints(c.Request), PasswordVersion: checkedVersion, Replaces: prev.sess.Handle,
-		SingleSession: a.cfg.SingleSession,
+	user, sess, events, err := create(ctx, hash, models.NewSession{
+		Remember: remember, IP: ClientIP(c.Request), UserAgent: c.Request.UserAgent(),
+		Hints: clientHints(c.Request), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
 	})
 	if err != nil {
 		return err

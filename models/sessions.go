@@ -120,6 +120,56 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // in order, plus an EventNewDevice copy of the sign-in when the account's log has no
 // earlier sign-in from a device with this label.
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return Session{}, nil, fmt.Errorf("create session: %w", err)
+	}
+	defer tx.Rollback()
+	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Session{}, nil, fmt.Errorf("create session: commit: %w", err)
+	}
+	return sess, events, nil
+}
+
+// SignUp creates the account email with passwordHash and signs the device in as it, in
+// one transaction: an account exists only with its first session and log entry, so a
+// sign-up that fails part-way leaves nothing behind. ErrEmailTaken when the email has an
+// account already.
+func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, tokenHash []byte, n NewSession) (User, Session, []Event, error) {
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (email) DO NOTHING`, email, passwordHash, unix(s.now()))
+	if err != nil {
+		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return User{}, Session{}, nil, ErrEmailTaken
+	}
+	u := User{Email: email, PasswordHash: passwordHash, PasswordVersion: 1}
+	if u.ID, err = res.LastInsertId(); err != nil {
+		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
+	}
+	n.UserID, n.PasswordVersion = u.ID, 0
+	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
+	if err != nil {
+		return User{}, Session{}, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return User{}, Session{}, nil, fmt.Errorf("sign up: commit: %w", err)
+	}
+	return u, sess, events, nil
+}
+
+// signInTx is SignIn inside a transaction the caller commits.
+func (s *Sessions) signInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
 	ua := text.Clean(n.UserAgent, device.MaxUserAgentLen)
 	hints := n.Hints.Clean()
@@ -135,11 +185,6 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 	}
 	sess.ExpiresAt = s.expiry(n.Remember, sess.CreatedAt, sess.LastActiveAt)
 
-	tx, err := s.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return Session{}, nil, fmt.Errorf("create session: %w", err)
-	}
-	defer tx.Rollback()
 	var (
 		pwHash    string
 		pwVersion int64
@@ -158,7 +203,7 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO sessions
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions
 		(handle, token_hash, user_id, created_at, last_active_at, expires_at, remember, ip, user_agent,
 		 client_hints, browser, os, device_type, device_model, stamp, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -202,9 +247,6 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 	if seen == 0 {
 		ev.Kind = EventNewDevice
 		events = append(events, ev)
-	}
-	if err := tx.Commit(); err != nil {
-		return Session{}, nil, fmt.Errorf("create session: commit: %w", err)
 	}
 	return sess, events, nil
 }
