@@ -128,11 +128,12 @@ var (
 
 // device is one browser context: its own cookies, user agent and screen, one tab.
 type device struct {
-	t    *testing.T
-	name string
-	base string // the app's URL
-	ctx  context.Context
-	mon  *monitor
+	t      *testing.T
+	name   string
+	base   string // the app's URL
+	prefix string // the path Elsewhere is mounted under ("" at the root)
+	ctx    context.Context
+	mon    *monitor
 }
 
 // newDevice opens a tab in a new browser context that looks like p.
@@ -456,34 +457,34 @@ func (d *device) text(sel string) string {
 // signUp creates the account from the sign-up page.
 func (d *device) signUp(email string) {
 	d.t.Helper()
-	d.open("/signup")
+	d.open(d.prefix + "/signup")
 	d.typeInto("#email", email)
 	d.typeInto("#password", password)
-	if st := d.submit(`form[action="/signup"] button[type=submit]`); st != http.StatusOK {
+	if st := d.submit(`form[action="` + d.prefix + `/signup"] button[type=submit]`); st != http.StatusOK {
 		d.t.Fatalf("%s: sign-up answered %d", d.name, st)
 	}
-	if p := d.path(); p != "/account/security" {
-		d.t.Fatalf("%s: after sign-up the device shows %s, want /account/security", d.name, p)
+	if p := d.path(); p != d.prefix+"/account/security" {
+		d.t.Fatalf("%s: after sign-up the device shows %s, want %s/account/security", d.name, p, d.prefix)
 	}
 }
 
 // signIn signs in from the sign-in page and returns the path shown afterwards.
 func (d *device) signIn(email, pw string) string {
 	d.t.Helper()
-	if d.path() != "/login" {
-		d.open("/login")
+	if d.path() != d.prefix+"/login" {
+		d.open(d.prefix + "/login")
 	}
 	d.typeInto("#email", email)
 	d.typeInto("#password", pw)
-	d.submit(`form[action="/login"] button[type=submit]`)
+	d.submit(`form[action="` + d.prefix + `/login"] button[type=submit]`)
 	return d.path()
 }
 
 // mustSignIn signs in and fails unless the Security page is shown.
 func (d *device) mustSignIn(email, pw string) {
 	d.t.Helper()
-	if p := d.signIn(email, pw); p != "/account/security" {
-		d.t.Fatalf("%s: sign-in led to %s, want /account/security; the page says %q", d.name, p, d.text("main"))
+	if p := d.signIn(email, pw); p != d.prefix+"/account/security" {
+		d.t.Fatalf("%s: sign-in led to %s, want %s/account/security; the page says %q", d.name, p, d.prefix, d.text("main"))
 	}
 }
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -38,17 +37,13 @@ func TestStarter(t *testing.T) {
 	const email = "starter.owner@example.com"
 	a := newDevice(t, base, chromeMac)
 	b := newDevice(t, base, safariIPhone)
+	a.prefix, b.prefix = "/auth", "/auth"
 
 	a.open("/dashboard")
 	if p := a.path(); p != "/auth/login" {
 		t.Fatalf("signed out, /dashboard led to %s, want /auth/login", p)
 	}
-	a.open("/auth/signup")
-	a.typeInto("#email", email)
-	a.typeInto("#password", password)
-	if st := a.submit(`form[action="/auth/signup"] button[type=submit]`); st != http.StatusOK || a.path() != "/auth/account/security" {
-		t.Fatalf("sign-up led to %d %s, want /auth/account/security", st, a.path())
-	}
+	a.signUp(email)
 	if got := a.text(".starter-nav"); !strings.Contains(got, "Dashboard") {
 		t.Errorf("the Security page is not in the host's layout: nav says %q", got)
 	}
@@ -57,12 +52,7 @@ func TestStarter(t *testing.T) {
 		t.Errorf("the dashboard says %q, want the email", got)
 	}
 
-	b.open("/auth/login")
-	b.typeInto("#email", email)
-	b.typeInto("#password", password)
-	if st := b.submit(`form[action="/auth/login"] button[type=submit]`); st != http.StatusOK || b.path() != "/auth/account/security" {
-		t.Fatalf("the phone's sign-in led to %d %s", st, b.path())
-	}
+	b.mustSignIn(email, password)
 	b.open("/dashboard")
 
 	a.open("/auth/account/security")

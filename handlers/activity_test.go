@@ -11,11 +11,7 @@ import (
 // where each device was last seen; requests within the minute write nothing.
 func TestActivityRefreshesTheSession(t *testing.T) {
 	ta := newTestApp(t)
-	laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
-	laptop.signup("ann@example.com", testPassword)
-	phone := ta.device("phone", uaSafariIPhone, "198.51.100.20")
-	phone.login("ann@example.com", testPassword)
-	handle := phone.handle()
+	laptop, phone, handle := laptopAndPhone(ta)
 	signedIn := ta.clock.Now().Unix()
 	stored := func() (int64, string) {
 		t.Helper()

@@ -332,6 +332,26 @@ func (d *device) signup(email, password string) {
 	}
 }
 
+// loginRemembered signs in with "remember me" ticked.
+func (d *device) loginRemembered(email, password string) {
+	d.t.Helper()
+	r := d.post("/login", url.Values{"email": {email}, "password": {password}, "remember": {"on"}})
+	if r.status != http.StatusSeeOther || r.location() != "/account/security" {
+		d.t.Fatalf("%s: login with remember: %d %s", d.name, r.status, r.location())
+	}
+}
+
+// laptopAndPhone signs ann up on a laptop and in on a phone (the device the thief holds
+// in the thief tests), and returns both and the phone's handle.
+func laptopAndPhone(ta *testApp) (laptop, phone *device, phoneID string) {
+	ta.t.Helper()
+	laptop = ta.device("laptop", uaChromeMac, "203.0.113.10")
+	laptop.signup("ann@example.com", testPassword)
+	phone = ta.device("phone", uaSafariIPhone, "198.51.100.20")
+	phone.login("ann@example.com", testPassword)
+	return laptop, phone, phone.handle()
+}
+
 func (d *device) login(email, password string) {
 	d.t.Helper()
 	r := d.post("/login", url.Values{"email": {email}, "password": {password}})

@@ -32,11 +32,7 @@ func TestThiefGuessingLocksOnlyItself(t *testing.T) {
 	for _, from := range []string{"the laptop", "a newly signed-in device"} {
 		t.Run(from, func(t *testing.T) {
 			ta := newTestApp(t)
-			laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
-			laptop.signup("ann@example.com", testPassword)
-			phone := ta.device("thief", uaSafariIPhone, "198.51.100.20")
-			phone.login("ann@example.com", testPassword)
-			phoneID := phone.handle()
+			laptop, phone, phoneID := laptopAndPhone(ta)
 
 			for i := range models.DefaultLimits().Confirm.Max - 1 {
 				if r := guessFrom(phone, i); r.status != http.StatusUnprocessableEntity {
@@ -145,11 +141,7 @@ func TestRightPasswordResetsTheCount(t *testing.T) {
 // guess waits for a slot after reserving its attempt; the connection is dropped then.
 func TestAbandonedGuessesCostNothing(t *testing.T) {
 	ta := newTestApp(t)
-	laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
-	laptop.signup("ann@example.com", testPassword)
-	phone := ta.device("thief", uaSafariIPhone, "198.51.100.20")
-	phone.login("ann@example.com", testPassword)
-	phoneID := phone.handle()
+	laptop, phone, phoneID := laptopAndPhone(ta)
 	ta.otherUser()
 	// About three seconds a verification on an idle machine, longer on a busy one: the
 	// dropped guesses below take a small part of that.
