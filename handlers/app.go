@@ -77,51 +77,13 @@ type App struct {
 
 // New builds the app over an open, migrated database.
 func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 2 * time.Hour
-	}
-	if cfg.RememberFor <= 0 {
-		cfg.RememberFor = 30 * 24 * time.Hour
-	}
-	switch {
-	case cfg.SessionMaxAge == 0:
-		cfg.SessionMaxAge = 24 * time.Hour
-	case cfg.SessionMaxAge < 0:
-		cfg.SessionMaxAge = 0
-	}
-	switch {
-	case cfg.MaxSessions == 0:
-		cfg.MaxSessions = 50
-	case cfg.MaxSessions < 0:
-		cfg.MaxSessions = 0
-	}
-	if cfg.ConfirmWindow < 0 {
-		cfg.ConfirmWindow = 0
-	}
-	if cfg.BaseURL == "" {
-		return nil, errors.New("base URL: required (the public URL people reach the app at, such as https://app.example)")
-	}
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
-	}
-	if cfg.Limits == nil {
-		l := models.DefaultLimits()
-		cfg.Limits = &l
+	cfg, base, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
 		host: canonicalHost(base.Scheme, base.Host)}
-	if a.log == nil {
-		a.log = slog.Default()
-	}
-	if a.now == nil {
-		a.now = time.Now
-	}
-	params := models.DefaultHashParams()
-	if cfg.HashParams != nil {
-		params = *cfg.HashParams
-	}
-	if a.hasher, err = models.NewHasher(params, runtime.NumCPU()); err != nil {
+	if a.hasher, err = models.NewHasher(*cfg.HashParams, runtime.NumCPU()); err != nil {
 		return nil, err
 	}
 	secret, err := models.StampSecret(ctx, d, cfg.StampSecret)
@@ -150,13 +112,59 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
 	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + versions[name]) }
-	if cfg.SweepEvery == 0 {
-		cfg.SweepEvery = 10 * time.Minute
-	}
 	if cfg.SweepEvery > 0 {
 		go a.runSweeper(ctx, cfg.SweepEvery)
 	}
 	return a, nil
+}
+
+// withDefaults fills in every setting left at its zero value and checks the base URL,
+// which it returns parsed.
+func (cfg Config) withDefaults() (Config, *url.URL, error) {
+	if cfg.BaseURL == "" {
+		return cfg, nil, errors.New("base URL: required (the public URL people reach the app at, such as https://app.example)")
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return cfg, nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Hour
+	}
+	if cfg.RememberFor <= 0 {
+		cfg.RememberFor = 30 * 24 * time.Hour
+	}
+	switch {
+	case cfg.SessionMaxAge == 0:
+		cfg.SessionMaxAge = 24 * time.Hour
+	case cfg.SessionMaxAge < 0:
+		cfg.SessionMaxAge = 0
+	}
+	switch {
+	case cfg.MaxSessions == 0:
+		cfg.MaxSessions = 50
+	case cfg.MaxSessions < 0:
+		cfg.MaxSessions = 0
+	}
+	cfg.ConfirmWindow = max(cfg.ConfirmWindow, 0)
+	if cfg.SweepEvery == 0 {
+		cfg.SweepEvery = 10 * time.Minute
+	}
+	if cfg.Limits == nil {
+		l := models.DefaultLimits()
+		cfg.Limits = &l
+	}
+	if cfg.HashParams == nil {
+		p := models.DefaultHashParams()
+		cfg.HashParams = &p
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, base, nil
 }
 
 // path is the site path p ("/login") under the mount point.

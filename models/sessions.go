@@ -213,22 +213,33 @@ func (s *Sessions) signInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, n
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
 	}
+	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	return sess, events, nil
+}
+
+// afterSignInTx does, inside the sign-in's transaction, what a new session brings about:
+// the cap, the single-session rule, and the log entry, with its EventNewDevice copy for
+// a device label the account's log has not seen.
+func (s *Sessions) afterSignInTx(ctx context.Context, tx *sql.Tx, now time.Time, sess Session, single bool) ([]Event, error) {
 	events, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
 	if err != nil {
-		return Session{}, nil, fmt.Errorf("create session: %w", err)
+		return nil, fmt.Errorf("create session: %w", err)
 	}
 	label := sess.Device.Label()
 	actor := Actor{IP: sess.IP, Device: label}
-	if n.SingleSession {
+	if single {
 		ch := Change{UserID: sess.UserID, Current: sess.Handle, Actor: actor}
 		ended, err := s.endOthers(ctx, tx, now, ch)
 		if err != nil {
-			return Session{}, nil, fmt.Errorf("create session: %w", err)
+			return nil, fmt.Errorf("create session: %w", err)
 		}
 		if ended > 0 {
 			ev, err := recordTx(ctx, tx, now, sess.UserID, EventOthersRevoked, actor, strconv.FormatInt(ended, 10))
 			if err != nil {
-				return Session{}, nil, err
+				return nil, err
 			}
 			events = append(events, ev)
 		}
@@ -237,18 +248,18 @@ func (s *Sessions) signInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, n
 	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1)`,
 		sess.UserID, string(EventSignedIn), text.Clean(label, 200)).Scan(&seen)
 	if err != nil {
-		return Session{}, nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
+		return nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
 	}
 	ev, err := recordTx(ctx, tx, now, sess.UserID, EventSignedIn, actor, label)
 	if err != nil {
-		return Session{}, nil, err
+		return nil, err
 	}
 	events = append(events, ev)
 	if seen == 0 {
 		ev.Kind = EventNewDevice
 		events = append(events, ev)
 	}
-	return sess, events, nil
+	return events, nil
 }
 
 // trimTx signs out the user's least recently active sessions beyond the cap, never the
