@@ -239,10 +239,10 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	r.HandleMethodNotAllowed = true
 	a.Mount(r)
 	r.NoRoute(a.requestID, a.securityHeaders, func(c *gin.Context) {
-		a.renderError(c, http.StatusNotFound, "Page not found", "There is nothing at this address.")
+		a.renderError(c, http.StatusNotFound, views.TitleNotFound, views.TextNotFound)
 	})
 	r.NoMethod(a.requestID, a.securityHeaders, func(c *gin.Context) {
-		a.renderError(c, http.StatusMethodNotAllowed, "Method not allowed", "This address does not accept that kind of request.")
+		a.renderError(c, http.StatusMethodNotAllowed, views.TitleMethodNotAllowed, views.TextMethodNotAllowed)
 	})
 	return r, nil
 }

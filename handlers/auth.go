@@ -14,8 +14,6 @@ import (
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
-const msgBadLogin = "That email and password do not match an account."
-
 func (a *App) home(c *gin.Context) {
 	if a.resolve(c).ok {
 		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
@@ -29,7 +27,7 @@ func (a *App) loginPage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
-	a.page(c, http.StatusOK, "Sign in", views.LoginPage(views.AuthForm{
+	a.page(c, http.StatusOK, views.TitleSignIn, views.LoginPage(views.AuthForm{
 		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(),
 	}))
 }
@@ -46,11 +44,11 @@ func (a *App) login(c *gin.Context) {
 	password := c.PostForm("password")
 	loginFailed := func(status int, msg string) {
 		form.Error = msg
-		a.page(c, status, "Sign in", views.LoginPage(form))
+		a.page(c, status, views.TitleSignIn, views.LoginPage(form))
 	}
 	locked := func(wait time.Duration) {
 		retryAfter(c, wait)
-		loginFailed(http.StatusTooManyRequests, "Too many sign-in attempts for this account or from this network. Try again in "+views.WaitText(wait)+".")
+		loginFailed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 	}
 
 	email, emailErr := models.NormalizeEmail(form.Email)
@@ -99,7 +97,7 @@ func (a *App) login(c *gin.Context) {
 			locked(wait)
 			return
 		}
-		loginFailed(http.StatusUnauthorized, msgBadLogin)
+		loginFailed(http.StatusUnauthorized, views.TextBadLogin)
 	default:
 		a.fail(c, err)
 	}
@@ -107,19 +105,19 @@ func (a *App) login(c *gin.Context) {
 
 func (a *App) signupPage(c *gin.Context) {
 	if !a.cfg.SignupOpen {
-		a.renderError(c, http.StatusNotFound, "Sign-up is closed", "New accounts are not being created here. Ask the administrator for one.")
+		a.renderError(c, http.StatusNotFound, views.TitleSignupClosed, views.TextSignupClosed)
 		return
 	}
 	if a.resolve(c).ok {
 		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
-	a.page(c, http.StatusOK, "Create account", views.SignupPage(views.AuthForm{}))
+	a.page(c, http.StatusOK, views.TitleCreateAccount, views.SignupPage(views.AuthForm{}))
 }
 
 func (a *App) signup(c *gin.Context) {
 	if !a.cfg.SignupOpen {
-		a.renderError(c, http.StatusNotFound, "Sign-up is closed", "New accounts are not being created here. Ask the administrator for one.")
+		a.renderError(c, http.StatusNotFound, views.TitleSignupClosed, views.TextSignupClosed)
 		return
 	}
 	if err := parseForm(c.Request); err != nil {
@@ -130,7 +128,7 @@ func (a *App) signup(c *gin.Context) {
 	password := c.PostForm("password")
 	refuse := func(msg string) {
 		form.Error = msg
-		a.page(c, http.StatusUnprocessableEntity, "Create account", views.SignupPage(form))
+		a.page(c, http.StatusUnprocessableEntity, views.TitleCreateAccount, views.SignupPage(form))
 	}
 	email, err := models.NormalizeEmail(form.Email)
 	if err != nil {
@@ -151,8 +149,8 @@ func (a *App) signup(c *gin.Context) {
 	}
 	if wait > 0 {
 		retryAfter(c, wait)
-		form.Error = "Too many sign-up attempts from this network. Try again in " + views.WaitText(wait) + "."
-		a.page(c, http.StatusTooManyRequests, "Create account", views.SignupPage(form))
+		form.Error = views.TextSignupLocked(wait)
+		a.page(c, http.StatusTooManyRequests, views.TitleCreateAccount, views.SignupPage(form))
 		return
 	}
 	hash, err := a.hasher.Hash(c.Request.Context(), password)
@@ -162,7 +160,7 @@ func (a *App) signup(c *gin.Context) {
 	}
 	err = a.signUp(c, email, hash)
 	if errors.Is(err, models.ErrEmailTaken) {
-		refuse("An account with that email already exists. Sign in instead.")
+		refuse(views.TextEmailTaken)
 		return
 	}
 	if err != nil {
@@ -183,9 +181,8 @@ func (a *App) logout(c *gin.Context) {
 		// cookie, and let the person try again, rather than pretend they are signed out.
 		a.log.Error("sign out", "err", err, "request_id", requestIDOf(c))
 		retryAfter(c, 5*time.Second)
-		a.renderError(c, http.StatusServiceUnavailable, "Not signed out yet",
-			"The server could not end this device’s session, so this device is still signed in. "+
-				"Try again in a moment. If it keeps failing, sign this device out from another one, or change your password.")
+		a.renderError(c, http.StatusServiceUnavailable, views.TitleNotSignedOut,
+			views.TextNotSignedOut)
 		return
 	}
 	if ok {
@@ -207,7 +204,7 @@ func (a *App) badForm(c *gin.Context, err error) {
 		a.fail(c, err)
 		return
 	}
-	a.renderError(c, http.StatusUnprocessableEntity, "Unreadable form", "The form could not be read. Reload the page and try again.")
+	a.renderError(c, http.StatusUnprocessableEntity, views.TitleUnreadableForm, views.TextUnreadableForm)
 }
 
 // rememberFor says how long "keep me signed in" lasts, as a person would say it.

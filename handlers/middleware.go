@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/static"
+	"github.com/elsewhere-dev/elsewhere/views"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -56,8 +57,8 @@ func (a *App) recoverPanic(c *gin.Context) {
 			}
 			a.log.Error("panic", "request_id", requestIDOf(c), "path", c.Request.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
-				a.renderError(c, http.StatusInternalServerError, "Something went wrong",
-					"The server could not finish this request. Nothing was changed that you did not see confirmed.")
+				a.renderError(c, http.StatusInternalServerError, views.TitleSomethingWrong,
+					views.TextPanic)
 			}
 			c.Abort()
 		}
@@ -94,8 +95,8 @@ func (a *App) checkHost(c *gin.Context) {
 	}
 	got := canonicalHost(scheme, c.Request.Host)
 	if got != a.host && !(isLoopbackHost(got) && isLoopbackHost(a.host) && port(got) == port(a.host)) {
-		a.renderError(c, http.StatusMisdirectedRequest, "Wrong address",
-			"This server answers only at "+a.cfg.BaseURL+". Use that address.")
+		a.renderError(c, http.StatusMisdirectedRequest, views.TitleWrongAddress,
+			views.TextWrongAddress(a.cfg.BaseURL))
 		c.Abort()
 		return
 	}
@@ -142,7 +143,7 @@ func isLoopbackHost(hostport string) bool {
 // route refuses an oversized one alike, including routes that never read their body.
 func (a *App) limitBody(c *gin.Context) {
 	tooLarge := func() {
-		a.renderError(c, http.StatusRequestEntityTooLarge, "Request too large", "That request was larger than this site accepts.")
+		a.renderError(c, http.StatusRequestEntityTooLarge, views.TitleTooLarge, views.TextTooLarge)
 		c.Abort()
 	}
 	if c.Request.ContentLength > MaxBodyBytes {
@@ -180,7 +181,7 @@ func parseForm(r *http.Request) error {
 // crossOrigin refuses cross-origin writes (Sec-Fetch-Site, or Origin against the host).
 func (a *App) crossOrigin(c *gin.Context) {
 	if err := a.cop.Check(c.Request); err != nil {
-		a.renderError(c, http.StatusForbidden, "Request refused", "This request came from another site and was refused.")
+		a.renderError(c, http.StatusForbidden, views.TitleRefused, views.TextCrossOrigin)
 		c.Abort()
 		return
 	}
@@ -199,7 +200,7 @@ func isHTMX(c *gin.Context) bool { return c.GetHeader("HX-Request") == "true" }
 func (a *App) static(c *gin.Context) {
 	name := strings.TrimPrefix(c.Param("filepath"), "/")
 	if _, err := fs.Stat(static.FS, name); err != nil || strings.HasSuffix(name, ".go") || name == "" {
-		a.renderError(c, http.StatusNotFound, "Not found", "There is no such file.")
+		a.renderError(c, http.StatusNotFound, views.TitleFileNotFound, views.TextFileNotFound)
 		return
 	}
 	if c.Query("v") != "" {

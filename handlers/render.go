@@ -55,7 +55,7 @@ func (a *App) fail(c *gin.Context, err error) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		a.renderError(c, http.StatusRequestEntityTooLarge, "Request too large", "That request was larger than this site accepts.")
+		a.renderError(c, http.StatusRequestEntityTooLarge, views.TitleTooLarge, views.TextTooLarge)
 	case errors.Is(err, models.ErrSessionEnded):
 		// Signed out from another device between loading the session and acting: the
 		// same answer as when the next request finds it gone.
@@ -64,21 +64,21 @@ func (a *App) fail(c *gin.Context, err error) {
 	case errors.Is(err, models.ErrPasswordChanged):
 		// Another device changed the password between this request's check and its
 		// write; nothing was changed here.
-		a.renderError(c, http.StatusConflict, "Your password just changed",
-			"The password was changed on another device a moment ago, so nothing was done. Reload the page and try again with the current password.")
+		a.renderError(c, http.StatusConflict, views.TitlePasswordJustChanged,
+			views.TextPasswordJustChanged)
 	case errors.Is(err, context.Canceled):
 		c.Status(499) // the client went away; nobody reads this
 	case db.IsBusy(err):
 		a.log.Error("database busy", "err", err, "request_id", requestIDOf(c))
 		retryAfter(c, 5*time.Second)
-		a.renderError(c, http.StatusServiceUnavailable, "Busy", "The server is busy. Please try again in a moment.")
+		a.renderError(c, http.StatusServiceUnavailable, views.TitleBusy, views.TextBusy)
 	case errors.Is(err, context.DeadlineExceeded):
 		a.log.Error("request timed out", "err", err, "request_id", requestIDOf(c))
-		a.renderError(c, http.StatusServiceUnavailable, "Busy", "The server is busy. Please try again in a moment.")
+		a.renderError(c, http.StatusServiceUnavailable, views.TitleBusy, views.TextBusy)
 	default:
 		a.log.Error("request failed", "err", err, "request_id", requestIDOf(c), "path", c.Request.URL.Path)
-		a.renderError(c, http.StatusInternalServerError, "Something went wrong",
-			"The server could not finish this request. Please try again; if it keeps happening, quote the request id below.")
+		a.renderError(c, http.StatusInternalServerError, views.TitleSomethingWrong,
+			views.TextFailed)
 	}
 }
 
@@ -97,9 +97,9 @@ const (
 )
 
 var flashText = map[string]string{
-	flashEnded:      "You were signed out because your password changed or this device was signed out from another one.",
-	flashLoggedOut:  "You are signed out.",
-	flashGuessedOut: "This device was signed out after too many wrong passwords.",
+	flashEnded:      views.TextSignedOutElsewhere,
+	flashLoggedOut:  views.TextSignedOut,
+	flashGuessedOut: views.TextGuessedOut,
 }
 
 func (a *App) setFlash(c *gin.Context, code string) {

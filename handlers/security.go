@@ -87,7 +87,7 @@ func (a *App) securityPage(c *gin.Context) {
 		a.render(c, http.StatusOK, listFragment(v))
 		return
 	}
-	a.page(c, http.StatusOK, "Security", views.SecurityPage(v))
+	a.page(c, http.StatusOK, views.TitleSecurity, views.SecurityPage(v))
 }
 
 func listFragment(v views.Security) templ.Component {
@@ -117,7 +117,7 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		if allowWindow && a.confirmOpen(cur, now) {
 			return confirmation{viaWindow: true}, true
 		}
-		refuse(http.StatusUnprocessableEntity, "Enter your password to confirm.")
+		refuse(http.StatusUnprocessableEntity, views.TextEnterPassword)
 		return confirmation{}, false
 	}
 	checked, events, err := a.confirms.Check(c.Request.Context(), cur, password,
@@ -129,11 +129,11 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 	switch {
 	case err == nil:
 	case errors.Is(err, models.ErrWrongPassword):
-		refuse(http.StatusUnprocessableEntity, "That password is not right. Nothing was changed.")
+		refuse(http.StatusUnprocessableEntity, views.TextWrongPassword)
 		return confirmation{}, false
 	case errors.As(err, &locked):
 		retryAfter(c, locked.Wait)
-		refuse(http.StatusTooManyRequests, lockedMessage(locked.Wait))
+		refuse(http.StatusTooManyRequests, views.TextConfirmLocked(locked.Wait))
 		return confirmation{}, false
 	case errors.Is(err, models.ErrGuessedOut):
 		a.setFlash(c, flashGuessedOut)
@@ -148,11 +148,6 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		conf.confirmUntil = now.Add(a.cfg.ConfirmWindow)
 	}
 	return conf, true
-}
-
-func lockedMessage(wait time.Duration) string {
-	return "Too many wrong passwords were typed on this device, so confirming is locked here for " + views.WaitText(wait) +
-		". From another device you are signed in on, your password works as usual."
 }
 
 // refuseConfirm shows a refused confirmation: inside the open dialog (htmx) or as a page
@@ -180,8 +175,8 @@ func (a *App) target(c *gin.Context) (models.Session, bool) {
 	}
 	handle := c.Param("id")
 	if handle == current(c).Handle {
-		a.renderError(c, http.StatusConflict, "That is this device",
-			"To sign out the device you are using, use “Sign out” at the top of the page.")
+		a.renderError(c, http.StatusConflict, views.TitleThisDevice,
+			views.TextThisDevice)
 		return models.Session{}, false
 	}
 	target, ok, err := a.ownSession(c, handle)
@@ -197,7 +192,7 @@ func (a *App) target(c *gin.Context) (models.Session, bool) {
 }
 
 func (a *App) noSuchDevice(c *gin.Context) {
-	a.renderError(c, http.StatusNotFound, "No such device", "That device is not signed in to your account.")
+	a.renderError(c, http.StatusNotFound, views.TitleNoSuchDevice, views.TextNoSuchDevice)
 }
 
 // finish runs a confirmed action and answers it. It hashes hashThis (the confirmed
@@ -223,7 +218,7 @@ func (a *App) finish(c *gin.Context, conf confirmation, hashThis string, refuse 
 		a.noSuchDevice(c)
 		return
 	case errors.Is(err, models.ErrConfirmationNeeded):
-		refuse(http.StatusUnprocessableEntity, "Enter your password to confirm.")
+		refuse(http.StatusUnprocessableEntity, views.TextEnterPassword)
 		return
 	case err != nil:
 		a.fail(c, err)
@@ -271,7 +266,7 @@ func (a *App) reportLost(c *gin.Context) {
 		return
 	}
 	if next == password {
-		refuse(http.StatusUnprocessableEntity, "Choose a new password: whoever has the device may know the current one.")
+		refuse(http.StatusUnprocessableEntity, views.TextChooseNewPassword)
 		return
 	}
 	a.finish(c, conf, next, refuse, func(ch models.Change) (models.Event, error) {
@@ -323,10 +318,10 @@ func (a *App) changePassword(c *gin.Context) {
 			return
 		}
 		v.Password.Error = msg
-		a.page(c, status, "Security", views.SecurityPage(v))
+		a.page(c, status, views.TitleSecurity, views.SecurityPage(v))
 	}
 	if currentPW == "" {
-		refuse(http.StatusUnprocessableEntity, "Enter your current password.")
+		refuse(http.StatusUnprocessableEntity, views.TextEnterCurrentPassword)
 		return
 	}
 	conf, ok := a.confirm(c, currentPW, false, refuse)
@@ -338,7 +333,7 @@ func (a *App) changePassword(c *gin.Context) {
 		return
 	}
 	if next == currentPW {
-		refuse(http.StatusUnprocessableEntity, "The new password is the same as the current one.")
+		refuse(http.StatusUnprocessableEntity, views.TextSamePassword)
 		return
 	}
 	a.finish(c, conf, next, refuse, func(ch models.Change) (models.Event, error) {
@@ -346,7 +341,7 @@ func (a *App) changePassword(c *gin.Context) {
 		return ev, err
 	}, func(v views.Security) templ.Component {
 		return templ.Join(
-			views.PasswordSection(views.PasswordForm{Success: "Your password was changed."}, false),
+			views.PasswordSection(views.PasswordForm{Success: views.TextPasswordChanged}, false),
 			views.SessionList(v, true),
 		)
 	})
