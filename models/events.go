@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -53,6 +54,14 @@ type Event struct {
 	// password-changed and operator-revoked how many devices were signed out, in digits
 	// ("" for a password change that kept the other devices); views put it in words.
 	Detail string
+}
+
+// Count is how many devices an others-revoked, password-changed or operator-revoked
+// event signed out; ok is false for a password change that kept them, and for a row an
+// older version wrote in words.
+func (e Event) Count() (n int, ok bool) {
+	n, err := strconv.Atoi(e.Detail)
+	return n, err == nil
 }
 
 // Events is the security log.

@@ -3,7 +3,6 @@ package views
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/elsewhere-dev/elsewhere/models"
 )
@@ -41,15 +40,15 @@ func EventText(e models.Event) string {
 	case models.EventSessionRevoked:
 		return "Signed out " + e.Detail
 	case models.EventOthersRevoked:
-		return "Logged out " + devices(e.Detail, "other device", "other devices")
+		return "Logged out " + devices(e, "other device", "other devices")
 	case models.EventPasswordChanged:
-		switch {
-		case e.Detail == "":
+		if e.Detail == "" {
 			return "Password changed; other devices stay signed in"
-		case isCount(e.Detail):
-			return "Password changed; " + devices(e.Detail, "other device", "other devices") + " signed out"
 		}
-		return "Password changed; " + e.Detail // written in words by an older version
+		if _, ok := e.Count(); !ok {
+			return "Password changed; " + e.Detail // written in words by an older version
+		}
+		return "Password changed; " + devices(e, "other device", "other devices") + " signed out"
 	case models.EventStampMismatch:
 		return e.Detail + " was signed out because the password changed"
 	case models.EventConfirmFailed:
@@ -61,24 +60,19 @@ func EventText(e models.Event) string {
 	case models.EventSessionLimit:
 		return e.Detail + " was signed out: it was the least recently used of too many signed-in devices"
 	case models.EventOperatorRevoked:
-		return "An administrator signed out " + devices(e.Detail, "device", "devices")
+		return "An administrator signed out " + devices(e, "device", "devices")
 	case models.EventDeviceLost:
 		return e.Detail + " was signed out as lost or stolen; the password was changed and every other device signed out"
 	}
 	return string(e.Kind)
 }
 
-// devices says a count an event stored in digits ("2 other devices"); a detail an older
-// version wrote in words is shown as it is.
-func devices(detail, one, many string) string {
-	n, err := strconv.Atoi(detail)
-	if err != nil {
-		return detail
+// devices says the count of devices an event signed out ("2 other devices"); a detail
+// an older version wrote in words is shown as it is.
+func devices(e models.Event, one, many string) string {
+	n, ok := e.Count()
+	if !ok {
+		return e.Detail
 	}
 	return plural(n, one, many)
-}
-
-func isCount(detail string) bool {
-	_, err := strconv.Atoi(detail)
-	return err == nil
 }
