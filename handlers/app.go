@@ -69,6 +69,7 @@ type App struct {
 	hooks      hookQueue // events on their way to cfg.OnEvent
 	host       string    // the base URL's host, lower-cased, with its port
 	store      *SessionStore
+	sessionMW  gin.HandlerFunc // the gin-contrib session middleware over store
 	cookieName string
 	base       string // the path Mount's group sits at, "" at the site's root
 	cop        *http.CrossOriginProtection
@@ -101,6 +102,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		a.cookieName = "__Host-" + a.cookieName
 	}
 	a.store = &SessionStore{rows: a.sessions, cookie: a.cookie}
+	a.sessionMW = ginsessions.Sessions("elsewhere", a.store)
 
 	a.cop = http.NewCrossOriginProtection()
 	if err := a.cop.AddTrustedOrigin(base.Scheme + "://" + base.Host); err != nil {
@@ -195,7 +197,7 @@ func (a *App) Mount(r gin.IRouter) {
 	// URL's host.
 	r.GET("/healthz", a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)
 	g := r.Group("/", a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
-		a.loadSession, ginsessions.Sessions("elsewhere", a.store))
+		a.loadSession, a.sessionMW)
 	g.GET("/static/*filepath", a.static)
 	if !routed(r, "GET", a.base+"/") {
 		g.GET("/", a.home)

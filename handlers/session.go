@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/models"
@@ -72,28 +73,51 @@ func current(c *gin.Context) models.Session {
 
 // requireUser lets signed-in requests through and sends the rest to the sign-in page.
 func (a *App) requireUser(c *gin.Context) {
+	if a.admit(c) {
+		c.Next()
+	}
+}
+
+// admit reports whether the request is signed in; if not, it has answered it.
+func (a *App) admit(c *gin.Context) bool {
 	c.Header("Cache-Control", "no-store")
 	si := a.resolve(c)
 	switch {
 	case si.err != nil:
 		a.fail(c, si.err)
 		c.Abort()
+		return false
 	case !si.ok:
 		if si.ended {
 			a.setFlash(c, flashEnded)
 		}
 		a.toLogin(c)
 		c.Abort()
-	default:
-		c.Next()
+		return false
 	}
+	return true
 }
 
 // RequireUser is middleware for the host app's own routes: a signed-in request goes on
 // (CurrentUser tells who it is); a signed-out one is sent to Elsewhere's sign-in page
 // (303, or for htmx 401 with HX-Redirect). A device signed out elsewhere is refused at
-// its next request here as on Elsewhere's own pages.
-func (a *App) RequireUser(c *gin.Context) { a.requireUser(c) }
+// its next request here as on Elsewhere's own pages. The host's handlers may keep values
+// of their own with the signed-in device (sessions.Default(c).Set, Save).
+func (a *App) RequireUser(c *gin.Context) {
+	if a.admit(c) {
+		a.withSession(c)
+	}
+}
+
+// withSession runs the rest of the chain with the gin-contrib session middleware over
+// Elsewhere's store, unless it already runs.
+func (a *App) withSession(c *gin.Context) {
+	if _, ok := c.Get(ginsessions.DefaultKey); ok {
+		c.Next()
+		return
+	}
+	a.sessionMW(c)
+}
 
 // LoadUser is middleware for the host app's routes that anyone may see but that show who
 // is signed in, if anyone: CurrentUser then tells. It never redirects.
@@ -101,7 +125,7 @@ func (a *App) LoadUser(c *gin.Context) {
 	if si := a.resolve(c); si.err != nil {
 		a.log.Error("load the signed-in user", "err", si.err, "request_id", requestIDOf(c))
 	}
-	c.Next()
+	a.withSession(c)
 }
 
 // CurrentUser returns the user signed in on this request, in a handler behind
