@@ -199,9 +199,7 @@ func (a *App) Mount(r gin.IRouter) {
 	g := r.Group("/", a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
 		a.loadSession, a.sessionMW)
 	g.GET("/static/*filepath", a.static)
-	if !routed(r, "GET", a.base+"/") {
-		g.GET("/", a.home)
-	}
+	a.routeHome(r, g)
 	g.GET("/signup", a.signupPage)
 	g.POST("/signup", a.signup)
 	g.GET("/login", a.loginPage)
@@ -214,6 +212,22 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
 	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
+}
+
+// routeHome gives Elsewhere a start page at the mount point unless the host has one
+// there already. Through a group, gin does not show the engine's routes, so a start page
+// the host registered first is found by gin refusing the second registration.
+func (a *App) routeHome(r gin.IRouter, g *gin.RouterGroup) {
+	if routed(r, "GET", a.base+"/") {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Info("the host app has its own start page at the mount point; Elsewhere's is not routed",
+				"path", a.path("/"), "gin", v)
+		}
+	}()
+	g.GET("/", a.home)
 }
 
 // routed reports whether r is an engine that already has a route for method and path (a
