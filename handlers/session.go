@@ -32,7 +32,7 @@ type signedInKey struct{}
 // answer: the one read of the session and its user per request.
 func (a *App) resolve(c *gin.Context) signedIn {
 	if v, ok := c.Get(ctxSignedIn); ok {
-		return v.(signedIn)
+		return *v.(*signedIn)
 	}
 	var si signedIn
 	if ck, err := c.Request.Cookie(a.cookieName); err == nil && models.WellFormedToken(ck.Value) {
@@ -52,9 +52,16 @@ func (a *App) resolve(c *gin.Context) signedIn {
 }
 
 // remember makes si the request's answer to "who is signed in", for the rest of it.
+// There is one record per request, shared by gin's values and the request's context, so
+// a sign-out through the store (Save with MaxAge < 0) is seen by CurrentUser at once.
 func (a *App) remember(c *gin.Context, si signedIn) {
-	c.Set(ctxSignedIn, si)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), signedInKey{}, si))
+	if v, ok := c.Get(ctxSignedIn); ok {
+		*v.(*signedIn) = si
+		return
+	}
+	rec := &si
+	c.Set(ctxSignedIn, rec)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), signedInKey{}, rec))
 }
 
 // loadSession resolves the session before the gin-contrib session middleware runs, so
@@ -67,8 +74,10 @@ func (a *App) loadSession(c *gin.Context) {
 // current is the signed-in session of a request that requireUser let through.
 func current(c *gin.Context) models.Session {
 	v, _ := c.Get(ctxSignedIn)
-	si, _ := v.(signedIn)
-	return si.sess
+	if si, ok := v.(*signedIn); ok {
+		return si.sess
+	}
+	return models.Session{}
 }
 
 // requireUser lets signed-in requests through and sends the rest to the sign-in page.
@@ -135,7 +144,7 @@ func CurrentUser(c *gin.Context) (models.User, bool) {
 	if !ok {
 		return models.User{}, false
 	}
-	si := v.(signedIn)
+	si := *v.(*signedIn)
 	return si.user, si.ok
 }
 

@@ -46,8 +46,8 @@ func (st *SessionStore) Get(r *http.Request, name string) (*sessions.Session, er
 func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	s := sessions.NewSession(st, name)
 	s.IsNew = true
-	si, _ := r.Context().Value(signedInKey{}).(signedIn)
-	if !si.ok {
+	si, _ := r.Context().Value(signedInKey{}).(*signedIn)
+	if si == nil || !si.ok {
 		return s, nil
 	}
 	s.ID, s.IsNew = si.sess.Handle, false
@@ -75,6 +75,9 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 		}
 		http.SetCookie(w, st.cookie("", -1))
 		s.ID = ""
+		if si, _ := r.Context().Value(signedInKey{}).(*signedIn); si != nil {
+			*si = signedIn{} // the rest of this request is signed out too
+		}
 		return nil
 	}
 	if s.ID == "" {
