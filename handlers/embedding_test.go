@@ -231,7 +231,7 @@ func TestEmbeddedRevokedDeviceOnHostRoute(t *testing.T) {
 		a.Mount(r.Group("/auth"))
 		r.GET("/dash", a.RequireUser, func(c *gin.Context) {
 			u, ok := handlers.CurrentUser(c)
-			c.String(200, "%v %s", ok, u.Email)
+			c.String(200, "%v %s%s", ok, u.Email, u.PasswordHash) // the hash is never handed out
 		})
 	})
 	laptop, phone := h.client(), h.client()

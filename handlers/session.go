@@ -145,7 +145,12 @@ func CurrentUser(c *gin.Context) (models.User, bool) {
 		return models.User{}, false
 	}
 	si := *v.(*signedIn)
-	return si.user, si.ok
+	if !si.ok {
+		return models.User{}, false
+	}
+	u := si.user
+	u.PasswordHash = "" // the host has no use for it, and must not log or show it
+	return u, true
 }
 
 // toLogin sends a signed-out request to the sign-in page: htmx gets 401 and HX-Redirect.
