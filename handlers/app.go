@@ -196,10 +196,10 @@ func (a *App) Mount(r gin.IRouter) {
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
 	r.GET("/healthz", a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)
-	g := r.Group("/", a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin, a.clientIP,
+	g := r.Group("/", a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin,
 		a.loadSession, a.sessionMW)
 	g.GET("/static/*filepath", a.static)
-	a.routeHome(r, g)
+	a.routeHome(g)
 	g.GET("/signup", a.signupPage)
 	g.POST("/signup", a.signup)
 	g.GET("/login", a.loginPage)
@@ -214,13 +214,10 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/password", a.changePassword)
 }
 
-// routeHome gives Elsewhere a start page at the mount point unless the host has one
-// there already. Through a group, gin does not show the engine's routes, so a start page
-// the host registered first is found by gin refusing the second registration.
-func (a *App) routeHome(r gin.IRouter, g *gin.RouterGroup) {
-	if routed(r, "GET", a.base+"/") {
-		return
-	}
+// routeHome gives Elsewhere a start page at the mount point unless the host registered
+// one there first. Gin shows a group no routes, so the host's is found by gin refusing the
+// second registration, which it does before changing its route tree.
+func (a *App) routeHome(g *gin.RouterGroup) {
 	defer func() {
 		if v := recover(); v != nil {
 			a.log.Info("the host app has its own start page at the mount point; Elsewhere's is not routed",
@@ -228,21 +225,6 @@ func (a *App) routeHome(r gin.IRouter, g *gin.RouterGroup) {
 		}
 	}()
 	g.GET("/", a.home)
-}
-
-// routed reports whether r is an engine that already has a route for method and path (a
-// host app's own start page, when Elsewhere is mounted at the root).
-func routed(r gin.IRouter, method, path string) bool {
-	e, ok := r.(*gin.Engine)
-	if !ok {
-		return false
-	}
-	for _, rt := range e.Routes() {
-		if rt.Method == method && rt.Path == path {
-			return true
-		}
-	}
-	return false
 }
 
 // Handler returns a complete http.Handler serving only Elsewhere, as `elsewhere serve` does.

@@ -55,7 +55,7 @@ func (a *App) login(c *gin.Context) {
 	// The attempt is counted before the password is checked, so parallel guesses cannot
 	// all pass the limit; a right password takes it back.
 	// Right passwords draw on the address's budget too: each costs a hash.
-	ipKey := models.AddressKey(ClientIP(c.Request))
+	ipKey := models.AddressKey(c.ClientIP())
 	att, wait, err := a.limits.Try(ctx,
 		models.LimitKey{Limit: a.cfg.Limits.LoginIP, Key: ipKey},
 		models.LimitKey{Limit: a.cfg.Limits.LoginIPAll, Key: ipKey},
@@ -142,7 +142,7 @@ func (a *App) signup(c *gin.Context) {
 	// Every attempt that gets this far costs a hash (and says whether the email is
 	// taken), so each counts, created or not.
 	_, wait, err := a.limits.Try(c.Request.Context(),
-		models.LimitKey{Limit: a.cfg.Limits.SignupIP, Key: models.AddressKey(ClientIP(c.Request))})
+		models.LimitKey{Limit: a.cfg.Limits.SignupIP, Key: models.AddressKey(c.ClientIP())})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -187,7 +187,7 @@ func (a *App) logout(c *gin.Context) {
 	}
 	if ok {
 		if ev, err := a.events.Record(c.Request.Context(), cur.UserID, models.EventSignedOut,
-			models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}, cur.Device.Label()); err != nil {
+			models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()}, cur.Device.Label()); err != nil {
 			a.log.Error("record sign-out", "err", err, "request_id", requestIDOf(c))
 		} else {
 			a.emit(ev)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -25,14 +24,6 @@ import (
 const MaxBodyBytes = 64 << 10
 
 const ctxRequestID = "elsewhere.request_id"
-
-type clientIPKey struct{}
-
-// ClientIP is the client address gin resolved for r, with the configured trusted proxies.
-func ClientIP(r *http.Request) string {
-	ip, _ := r.Context().Value(clientIPKey{}).(string)
-	return ip
-}
 
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -185,12 +176,6 @@ func (a *App) crossOrigin(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	c.Next()
-}
-
-// clientIP resolves the client address once, with gin's trusted-proxy rules, for the store.
-func (a *App) clientIP(c *gin.Context) {
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientIPKey{}, c.ClientIP()))
 	c.Next()
 }
 

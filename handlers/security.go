@@ -121,7 +121,7 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		return confirmation{}, false
 	}
 	checked, events, err := a.confirms.Check(c.Request.Context(), cur, password,
-		models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()})
+		models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()})
 	for _, ev := range events {
 		a.emit(ev)
 	}
@@ -352,7 +352,7 @@ func (a *App) change(c *gin.Context, conf confirmation, newHash string) models.C
 	cur := current(c)
 	return models.Change{UserID: cur.UserID, Current: cur.Handle, NewHash: newHash, CheckedVersion: conf.checkedVersion,
 		ConfirmUntil: conf.confirmUntil, ViaWindow: conf.viaWindow,
-		Actor: models.Actor{IP: ClientIP(c.Request), Device: cur.Device.Label()}}
+		Actor: models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()}}
 }
 
 // actionDone answers a successful action: htmx gets the swapped content plus the count,

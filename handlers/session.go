@@ -191,7 +191,7 @@ func (a *App) begin(c *gin.Context, remember bool,
 	ctx := context.WithoutCancel(c.Request.Context())
 	token, hash := models.NewToken()
 	user, sess, events, err := create(ctx, hash, models.NewSession{
-		Remember: remember, IP: ClientIP(c.Request), UserAgent: c.Request.UserAgent(),
+		Remember: remember, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
 		Hints: clientHints(c.Request), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
 	})
 	if err != nil {
