@@ -95,9 +95,8 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 // targetTx finds the user's live session with that handle inside tx; ErrNotFound for an
 // unknown, ended or another user's handle alike.
 func (s *Sessions) targetTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, handle string) (Session, error) {
-	live, args := s.live(now)
-	ss, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.handle = ? AND s.user_id = ? AND `+live, append([]any{handle, userID}, args...)...))
+	args := s.liveArgs(now)
+	ss, err := scanSession(tx.QueryRowContext(ctx, forUserSQL, append([]any{handle, userID}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -202,9 +201,9 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 	// signed out (or made stale by a password change) a moment ago cannot act. An action
 	// the confirmation window let through needs that window still open, checked here in
 	// the writer's transaction, so a password change that closed it cannot be overtaken.
-	live, args := s.live(now)
+	args := s.liveArgs(now)
 	var confirmedUntil int64
-	err = tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+live,
+	err = tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+liveCond,
 		append([]any{ch.Current, ch.UserID, oldStamp}, args...)...).Scan(&confirmedUntil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrSessionEnded
@@ -270,8 +269,8 @@ func endSessions(ctx context.Context, tx *sql.Tx, where string, args ...any) err
 // were still signed in at now (rows that ended by their lifetimes go too, uncounted).
 func (s *Sessions) endOthers(ctx context.Context, tx *sql.Tx, now time.Time, ch Change) (int64, error) {
 	var n int64
-	live, args := s.live(now)
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+live,
+	args := s.liveArgs(now)
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+liveCond,
 		append([]any{ch.UserID, ch.Current}, args...)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)
 	}

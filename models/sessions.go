@@ -81,16 +81,24 @@ func NewSessions(d *db.DB, secret []byte, life Lifetimes, maxPerUser int, now Cl
 	return &Sessions{db: d, secret: secret, life: life, maxPerUser: maxPerUser, now: now}
 }
 
-// live is the condition, on the sessions table aliased s, that a session is still signed
-// in at now under the current lifetimes, whatever expires_at was written under older ones.
-func (s *Sessions) live(now time.Time) (string, []any) {
-	cond := `s.expires_at > ? AND ((s.remember <> 0 AND s.created_at > ?) OR (s.remember = 0 AND s.last_active_at > ?`
-	args := []any{unix(now), unix(now.Add(-s.life.Remember)), unix(now.Add(-s.life.Idle))}
+// liveCond is the condition, on the sessions table aliased s, that a session is still
+// signed in under the current lifetimes, whatever expires_at was written under older
+// ones; liveArgs gives its arguments. It is a constant, so every query that uses it is
+// one fixed statement.
+const liveCond = `s.expires_at > ? AND ((s.remember <> 0 AND s.created_at > ?) OR ` +
+	`(s.remember = 0 AND s.last_active_at > ? AND s.created_at > ?))`
+
+// forUserSQL reads one user's live session by handle; its arguments are the handle, the
+// user and liveArgs.
+const forUserSQL = `SELECT ` + sessionColumns + ` FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND ` + liveCond
+
+// liveArgs are liveCond's arguments at now.
+func (s *Sessions) liveArgs(now time.Time) []any {
+	maxAgeCut := int64(-1) // no absolute lifetime: every sign-in time passes
 	if s.life.MaxAge > 0 {
-		cond += ` AND s.created_at > ?`
-		args = append(args, unix(now.Add(-s.life.MaxAge)))
+		maxAgeCut = unix(now.Add(-s.life.MaxAge))
 	}
-	return cond + `))`, args
+	return []any{unix(now), unix(now.Add(-s.life.Remember)), unix(now.Add(-s.life.Idle)), maxAgeCut}
 }
 
 // expiry is when a session signed in at created and last active at active ends.
@@ -268,9 +276,9 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID
 	if s.maxPerUser <= 0 {
 		return nil, nil
 	}
-	live, args := s.live(now)
+	args := s.liveArgs(now)
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND `+live,
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND `+liveCond,
 		append([]any{userID}, args...)...).Scan(&n); err != nil {
 		return nil, fmt.Errorf("count sessions: %w", err)
 	}
@@ -278,7 +286,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID
 		return nil, nil
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT s.handle, s.ip, s.browser, s.os, s.device_type, s.device_model
-		FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+live+` ORDER BY s.last_active_at, s.id LIMIT ?`,
+		FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+liveCond+` ORDER BY s.last_active_at, s.id LIMIT ?`,
 		append(append([]any{userID, keep}, args...), n-s.maxPerUser)...)
 	if err != nil {
 		return nil, fmt.Errorf("oldest sessions: %w", err)
@@ -350,11 +358,11 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		u     User
 		stamp []byte
 	)
-	live, args := s.live(now)
+	args := s.liveArgs(now)
 	ss, err := scanSession(s.db.Read.QueryRowContext(ctx,
 		`SELECT `+sessionColumns+`, s.stamp, u.id, u.email, u.password_hash, u.password_version
 		 FROM sessions s JOIN users u ON u.id = s.user_id
-		 WHERE s.token_hash = ? AND `+live, append([]any{tokenHash}, args...)...),
+		 WHERE s.token_hash = ? AND `+liveCond, append([]any{tokenHash}, args...)...),
 		&stamp, &u.ID, &u.Email, &u.PasswordHash, &u.PasswordVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, s.whyGone(ctx, tokenHash, now)
@@ -463,7 +471,7 @@ func (s *Sessions) SaveData(ctx context.Context, handle string, data []byte) err
 // has trimmed an account left over the cap. Each carries its confirmation lock, if any.
 func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, error) {
 	now := s.now()
-	live, args := s.live(now)
+	args := s.liveArgs(now)
 	limit := s.maxPerUser
 	if limit <= 0 {
 		limit = 1000
@@ -471,7 +479,7 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 	args = append([]any{unix(now), scopeConfirm, userID}, args...)
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+sessionColumns+`, COALESCE(l.until, 0) FROM sessions s
 		LEFT JOIN lockouts l ON l.until > ? AND l.scope = ? AND l.key = s.handle
-		WHERE s.user_id = ? AND `+live+` ORDER BY s.last_active_at DESC, s.id DESC LIMIT ?`, append(args, limit)...)
+		WHERE s.user_id = ? AND `+liveCond+` ORDER BY s.last_active_at DESC, s.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -495,9 +503,8 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 // ForUser returns the user's live session with that handle; ErrNotFound for an unknown,
 // expired or another user's handle alike.
 func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Session, error) {
-	live, args := s.live(s.now())
-	ss, err := scanSession(s.db.Read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
-		WHERE s.handle = ? AND s.user_id = ? AND `+live, append([]any{handle, userID}, args...)...))
+	args := s.liveArgs(s.now())
+	ss, err := scanSession(s.db.Read.QueryRowContext(ctx, forUserSQL, append([]any{handle, userID}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -513,8 +520,8 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 // the events it recorded.
 func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 	now := s.now()
-	live, args := s.live(now)
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions AS s WHERE NOT (`+live+`)`, args...)
+	args := s.liveArgs(now)
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions AS s WHERE NOT (`+liveCond+`)`, args...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("sweep sessions: %w", err)
 	}
