@@ -1,4 +1,6 @@
-// Package db opens Elsewhere's SQLite database and keeps its schema current.
+// Package db opens Elsewhere's database (an SQLite file, or PostgreSQL for several app
+// servers), keeps its schema current and carries the news of changed sessions between
+// app servers.
 package db
 
 import (
@@ -8,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"runtime"
@@ -43,16 +46,40 @@ var migrations = []string{
 	 DELETE FROM lockouts WHERE scope = 'confirm';`,
 }
 
-// DB is the database as two pools: one connection that writes, many that read.
+// Engine is the kind of database.
+type Engine string
+
+// The engines Elsewhere runs on.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is the database as two pools: one that writes, one that reads.
 // SQLite allows one writer at a time; funnelling writes through one connection
-// turns lock contention into a queue instead of SQLITE_BUSY errors.
+// turns lock contention into a queue instead of SQLITE_BUSY errors. On PostgreSQL every
+// write transaction holds one advisory lock instead, to the same effect across servers.
 type DB struct {
-	Write *sql.DB // the single writer; transactions begin IMMEDIATE
-	Read  *sql.DB // readers; WAL lets them run while the writer writes
+	Write  *sql.DB // the writer; transactions begin IMMEDIATE (SQLite) or take the writer lock (PostgreSQL)
+	Read   *sql.DB // readers; WAL lets them run while the writer writes
+	Engine Engine
+	Log    *slog.Logger // where trouble in the background is reported; nil is slog's default
+
+	pg   *pgState // set on PostgreSQL
+	feed feed
 }
 
-// Open opens (creating if needed) the SQLite file at path and migrates it.
-func Open(ctx context.Context, path string) (*DB, error) {
+// Open opens the database named by dsn and migrates it: a postgres:// or postgresql://
+// URL is PostgreSQL, anything else the path of an SQLite file (created if needed).
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// openSQLite opens (creating if needed) the SQLite file at path and migrates it.
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open database: empty path")
 	}
@@ -107,7 +134,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open database readers %s: %w", path, err)
 	}
-	return &DB{Write: w, Read: r}, nil
+	return &DB{Write: w, Read: r, Engine: SQLite}, nil
 }
 
 // New wraps pools an embedding app opened itself (a writer limited to one connection,
@@ -121,7 +148,7 @@ func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
 	if err := migrate(ctx, write); err != nil {
 		return nil, err
 	}
-	return &DB{Write: write, Read: read}, nil
+	return &DB{Write: write, Read: read, Engine: SQLite}, nil
 }
 
 // checkPools refuses pools on which the models would misbehave.
@@ -160,9 +187,24 @@ func checkPools(ctx context.Context, write, read *sql.DB) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close ends every watch, stops listening for other servers' changes and closes both pools.
 func (d *DB) Close() error {
+	if d.pg != nil {
+		d.pg.stop()
+	}
+	d.feed.close()
 	return errors.Join(d.Read.Close(), d.Write.Close())
+}
+
+// Watchers says how many watches are open, for tests and metrics.
+func (d *DB) Watchers() int { return d.feed.count() }
+
+func (d *DB) log(msg string, err error) {
+	l := d.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Error(msg, "err", err)
 }
 
 // Ping reports whether the database answers a query.
@@ -174,11 +216,12 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// IsBusy reports whether err is SQLite's "database is locked": another connection held
-// the write lock for longer than the busy timeout. It is worth retrying later.
+// IsBusy reports whether err is SQLite's "database is locked" (another connection held
+// the write lock for longer than the busy timeout) or PostgreSQL's like of it (too many
+// connections, a lock not available). It is worth retrying later.
 func IsBusy(err error) bool {
 	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+	return (errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY) || isPgBusy(err)
 }
 
 // migrate brings the schema to Version inside one transaction, keeping every row.

@@ -87,7 +87,7 @@ func (cf *Confirmations) Check(ctx context.Context, cur Session, password string
 // failed counts a wrong confirmation for cur, locks its confirmations or signs it out when
 // it has had too many, and records what happened, all in one transaction.
 func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, actor Actor) (int64, []Event, error) {
-	tx, err := cf.db.Write.BeginTx(ctx, nil)
+	tx, err := cf.db.Begin(ctx)
 	if err != nil {
 		return 0, nil, fmt.Errorf("count wrong password: %w", err)
 	}

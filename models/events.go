@@ -77,7 +77,7 @@ func NewEvents(d *db.DB, now Clock) *Events {
 
 // Record appends an event and returns it as stored.
 func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
-	tx, err := e.db.Write.BeginTx(ctx, nil)
+	tx, err := e.db.Begin(ctx)
 	if err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
@@ -93,15 +93,15 @@ func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Act
 }
 
 // recordTx appends an event inside tx and returns it as stored.
-func recordTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
+func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
 	ev := Event{UserID: userID, Kind: kind, At: now.Truncate(time.Second).UTC(), IP: text.Clean(a.IP, 64),
 		Device: text.Clean(a.Device, 200), Detail: text.Clean(detail, 200)}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (user_id, kind, at, ip, device, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		ev.UserID, string(ev.Kind), unix(ev.At), ev.IP, ev.Device, ev.Detail)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, `INSERT INTO events (user_id, kind, at, ip, device, detail) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		ev.UserID, string(ev.Kind), unix(ev.At), ev.IP, ev.Device, ev.Detail).Scan(&ev.ID); err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
-	if ev.ID, err = res.LastInsertId(); err != nil {
+	// Every change to a user's devices is logged, so the log is where open pages hear of it.
+	if err := tx.Changed(ctx, userID); err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
 	return ev, nil

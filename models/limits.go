@@ -84,7 +84,7 @@ type Attempt struct {
 // parallel guesses cannot all pass the check: at most Max of them get through.
 func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Duration, error) {
 	now := lm.now()
-	tx, err := lm.db.Write.BeginTx(ctx, nil)
+	tx, err := lm.db.Begin(ctx)
 	if err != nil {
 		return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
 	}
@@ -119,12 +119,9 @@ func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Dur
 			}
 			return Attempt{}, retryAfter(now, oldest+int64(k.Limit.Window/time.Second)), nil
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO failures (scope, key, at) VALUES (?, ?, ?)`, k.Limit.Scope, k.Key, unix(now))
-		if err != nil {
-			return Attempt{}, 0, fmt.Errorf("reserve %s attempt: %w", k.Limit.Scope, err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO failures (scope, key, at) VALUES (?, ?, ?) RETURNING id`,
+			k.Limit.Scope, k.Key, unix(now)).Scan(&id); err != nil {
 			return Attempt{}, 0, fmt.Errorf("reserve %s attempt: %w", k.Limit.Scope, err)
 		}
 		att.ids, att.keys = append(att.ids, id), append(att.keys, k)
@@ -152,7 +149,7 @@ func (lm *Limiter) Succeeded(ctx context.Context, att Attempt) error {
 // Failed keeps the failures Try reserved and locks every key that has reached its Max;
 // it returns the longest lock (0: none). The failure that reaches Max starts the lock.
 func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, error) {
-	tx, err := lm.db.Write.BeginTx(ctx, nil)
+	tx, err := lm.db.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("rate limit: %w", err)
 	}
@@ -168,7 +165,7 @@ func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, erro
 }
 
 // failedTx is Failed inside a transaction the caller commits.
-func (lm *Limiter) failedTx(ctx context.Context, tx *sql.Tx, att Attempt) (time.Duration, error) {
+func (lm *Limiter) failedTx(ctx context.Context, tx *db.Tx, att Attempt) (time.Duration, error) {
 	now := lm.now()
 	var lock time.Duration
 	for _, k := range att.keys {

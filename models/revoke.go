@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
 )
 
 // Change describes who is signing devices out and what happens to the password hash.
@@ -40,7 +42,7 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 		return Session{}, Event{}, ErrCurrentSession
 	}
 	var revoked Session
-	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+	ev, err := s.change(ctx, ch, func(tx *db.Tx, now time.Time) (EventKind, string, error) {
 		var err error
 		if revoked, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
@@ -72,7 +74,7 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 		lost Session
 		n    int64
 	)
-	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+	ev, err := s.change(ctx, ch, func(tx *db.Tx, now time.Time) (EventKind, string, error) {
 		var err error
 		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
@@ -94,7 +96,7 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 
 // targetTx finds the user's live session with that handle inside tx; ErrNotFound for an
 // unknown, ended or another user's handle alike.
-func (s *Sessions) targetTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, handle string) (Session, error) {
+func (s *Sessions) targetTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, handle string) (Session, error) {
 	args := s.liveArgs(now)
 	ss, err := scanSession(tx.QueryRowContext(ctx, forUserSQL, append([]any{handle, userID}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -111,7 +113,7 @@ func (s *Sessions) targetTx(ctx context.Context, tx *sql.Tx, now time.Time, user
 // of them were signed in.
 func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (int, Event, error) {
 	now := s.now()
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
 	}
@@ -133,7 +135,7 @@ func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (in
 // RevokeOthers signs out every session of the user but the acting one, and returns how many went.
 func (s *Sessions) RevokeOthers(ctx context.Context, ch Change) (int, Event, error) {
 	var n int64
-	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+	ev, err := s.change(ctx, ch, func(tx *db.Tx, now time.Time) (EventKind, string, error) {
 		var err error
 		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
@@ -154,7 +156,7 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 	}
 	ch.PasswordChange = true
 	var n int64
-	ev, err := s.change(ctx, ch, func(tx *sql.Tx, now time.Time) (EventKind, string, error) {
+	ev, err := s.change(ctx, ch, func(tx *db.Tx, now time.Time) (EventKind, string, error) {
 		// A window opened with the old password must not outlive it on other devices.
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = 0 WHERE user_id = ? AND handle <> ?`,
 			ch.UserID, ch.Current); err != nil {
@@ -178,9 +180,9 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 // change runs one sign-out action in a write transaction: the action itself, then the
 // rotation of the password hash and the re-stamping of the sessions that stay, the
 // confirmation window, and the security-log entry. All of it happens or none of it.
-func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time.Time) (EventKind, string, error)) (Event, error) {
+func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.Time) (EventKind, string, error)) (Event, error) {
 	now := s.now()
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return Event{}, err
 	}
@@ -254,7 +256,7 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*sql.Tx, time
 
 // endSessions deletes the sessions matching where, remembering their token hashes so
 // those devices can be told why they were signed out.
-func endSessions(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+func endSessions(ctx context.Context, tx *db.Tx, where string, args ...any) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ended_sessions (token_hash, expires_at)
 		SELECT token_hash, expires_at FROM sessions WHERE `+where+` ON CONFLICT (token_hash) DO NOTHING`, args...); err != nil {
 		return fmt.Errorf("remember ended sessions: %w", err)
@@ -267,7 +269,7 @@ func endSessions(ctx context.Context, tx *sql.Tx, where string, args ...any) err
 
 // endOthers ends every session of the user but the acting one and says how many of them
 // were still signed in at now (rows that ended by their lifetimes go too, uncounted).
-func (s *Sessions) endOthers(ctx context.Context, tx *sql.Tx, now time.Time, ch Change) (int64, error) {
+func (s *Sessions) endOthers(ctx context.Context, tx *db.Tx, now time.Time, ch Change) (int64, error) {
 	var n int64
 	args := s.liveArgs(now)
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND s.handle <> ? AND `+liveCond,

@@ -92,6 +92,14 @@ const liveCond = `s.expires_at > ? AND ((s.remember <> 0 AND s.created_at > ?) O
 // user and liveArgs.
 const forUserSQL = `SELECT ` + sessionColumns + ` FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND ` + liveCond
 
+// flag is a boolean as the 0 or 1 stored in an INTEGER column, the same on every engine.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // liveArgs are liveCond's arguments at now.
 func (s *Sessions) liveArgs(now time.Time) []any {
 	maxAgeCut := int64(-1) // no absolute lifetime: every sign-in time passes
@@ -128,7 +136,7 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // in order, plus an EventNewDevice copy of the sign-in when the account's log has no
 // earlier sign-in from a device with this label.
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: %w", err)
 	}
@@ -148,21 +156,18 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 // sign-up that fails part-way leaves nothing behind. ErrEmailTaken when the email has an
 // account already.
 func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, tokenHash []byte, n NewSession) (User, Session, []Event, error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (email) DO NOTHING`, email, passwordHash, unix(s.now()))
-	if err != nil {
-		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return User{}, Session{}, nil, ErrEmailTaken
-	}
 	u := User{Email: email, PasswordHash: passwordHash, PasswordVersion: 1}
-	if u.ID, err = res.LastInsertId(); err != nil {
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (email) DO NOTHING RETURNING id`, email, passwordHash, unix(s.now())).Scan(&u.ID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return User{}, Session{}, nil, ErrEmailTaken
+	case err != nil:
 		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
 	}
 	n.UserID, n.PasswordVersion = u.ID, 0
@@ -177,7 +182,7 @@ func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, token
 }
 
 // signInTx is SignIn inside a transaction the caller commits.
-func (s *Sessions) signInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, n NewSession) (Session, []Event, error) {
+func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	now := s.now()
 	ua := text.Clean(n.UserAgent, device.MaxUserAgentLen)
 	hints := n.Hints.Clean()
@@ -216,7 +221,7 @@ func (s *Sessions) signInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, n
 		 client_hints, browser, os, device_type, device_model, stamp, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.Handle, tokenHash, sess.UserID, unix(sess.CreatedAt), unix(sess.LastActiveAt), unix(sess.ExpiresAt),
-		sess.Remember, sess.IP, sess.UserAgent, hintsJSON, sess.Device.Browser, sess.Device.OS,
+		flag(sess.Remember), sess.IP, sess.UserAgent, hintsJSON, sess.Device.Browser, sess.Device.OS,
 		string(sess.Device.Type), sess.Device.Model, s.stamp(pwHash), sess.Data)
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
@@ -231,7 +236,7 @@ func (s *Sessions) signInTx(ctx context.Context, tx *sql.Tx, tokenHash []byte, n
 // afterSignInTx does, inside the sign-in's transaction, what a new session brings about:
 // the cap, the single-session rule, and the log entry, with its EventNewDevice copy for
 // a device label the account's log has not seen.
-func (s *Sessions) afterSignInTx(ctx context.Context, tx *sql.Tx, now time.Time, sess Session, single bool) ([]Event, error) {
+func (s *Sessions) afterSignInTx(ctx context.Context, tx *db.Tx, now time.Time, sess Session, single bool) ([]Event, error) {
 	events, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
@@ -253,8 +258,11 @@ func (s *Sessions) afterSignInTx(ctx context.Context, tx *sql.Tx, now time.Time,
 		}
 	}
 	var seen int
-	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1)`,
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1`,
 		sess.UserID, string(EventSignedIn), text.Clean(label, 200)).Scan(&seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		seen, err = 0, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
 	}
@@ -272,7 +280,7 @@ func (s *Sessions) afterSignInTx(ctx context.Context, tx *sql.Tx, now time.Time,
 
 // trimTx signs out the user's least recently active sessions beyond the cap, never the
 // one with handle keep, and records each in the security log.
-func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, now time.Time, userID int64, keep string) ([]Event, error) {
+func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, keep string) ([]Event, error) {
 	if s.maxPerUser <= 0 {
 		return nil, nil
 	}
@@ -420,7 +428,7 @@ func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time)
 // endStale deletes a session whose stamp went stale, checking again inside the write
 // transaction so a session re-stamped in the meantime is left alone.
 func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) error {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("end stale session: %w", err)
 	}
@@ -560,7 +568,7 @@ func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 
 // trim brings one user's sessions down to the cap, in a transaction of its own.
 func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("trim sessions: %w", err)
 	}

@@ -70,17 +70,14 @@ func (u *Users) Create(ctx context.Context, email, password string) (User, error
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	res, err := u.db.Write.ExecContext(ctx,
-		`INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING`,
-		email, hash, unix(u.now()))
-	if err != nil {
-		return User{}, fmt.Errorf("create user: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	var id int64
+	err = u.db.Write.QueryRowContext(ctx,
+		`INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id`,
+		email, hash, unix(u.now())).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return User{}, ErrEmailTaken
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	case err != nil:
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	return User{ID: id, Email: email, PasswordHash: hash, PasswordVersion: 1}, nil

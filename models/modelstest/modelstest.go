@@ -3,11 +3,10 @@
 package modelstest
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
 	"github.com/elsewhere-dev/elsewhere/models"
 )
 
@@ -24,14 +23,9 @@ const (
 	UAFirefoxWindows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 )
 
-// OpenDB opens (and migrates) a real SQLite file in the test's temporary directory,
+// OpenDB opens (and migrates) a fresh real database on the run's engine (see dbtest),
 // closed when the test ends.
 func OpenDB(tb testing.TB) *db.DB {
 	tb.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(tb.TempDir(), "elsewhere.db"))
-	if err != nil {
-		tb.Fatalf("open database: %v", err)
-	}
-	tb.Cleanup(func() { d.Close() })
-	return d
+	return dbtest.Open(tb)
 }
