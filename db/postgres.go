@@ -60,7 +60,13 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: no schema to create tables in: check search_path", redact(cfg))
 	}
 	pg := &pgState{cfg: cfg, channel: channelName(schema.String), lockKey: lockKey(schema.String)}
-	write := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg), lockKey: &pg.lockKey})
+	// A writer waits for the writer lock as SQLite's writer waits out a busy database: ten
+	// seconds, then the request fails as busy (503) rather than hanging.
+	wcfg := cfg.Copy()
+	if _, ok := wcfg.RuntimeParams["lock_timeout"]; !ok {
+		wcfg.RuntimeParams["lock_timeout"] = "10s"
+	}
+	write := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*wcfg), lockKey: &pg.lockKey})
 	write.SetMaxOpenConns(4)
 	write.SetMaxIdleConns(4)
 	write.SetConnMaxIdleTime(5 * time.Minute)

@@ -62,7 +62,7 @@ func assertErrorPage(t *testing.T, where string, r response) {
 // TestBusyDatabaseIsWaitedFor: while another connection holds the write lock for a
 // moment, writes wait for it and then succeed; reads go on meanwhile.
 func TestBusyDatabaseIsWaitedFor(t *testing.T) {
-	ta := newTestApp(t)
+	ta := newSQLiteTestApp(t)
 	a, b, c := threeDevices(t, ta)
 	bID := b.handle()
 	release := holdWriteLock(t, ta.path)
@@ -119,7 +119,7 @@ func TestBusyDatabaseIsWaitedFor(t *testing.T) {
 // TestBusyPastTheTimeout: a database locked for longer than the busy timeout gives 503
 // with Retry-After and a request id, and changes nothing.
 func TestBusyPastTheTimeout(t *testing.T) {
-	ta := newTestApp(t)
+	ta := newSQLiteTestApp(t)
 	a, b, _ := threeDevices(t, ta)
 	bID := b.handle()
 	// The writer is one connection: shorten its wait instead of waiting 10 s.
@@ -154,7 +154,7 @@ func TestBusyPastTheTimeout(t *testing.T) {
 // stands in for a full disk): sign-ups and sign-ins then fail with an error page and
 // leave no account, session or log entry half made.
 func TestFullDiskFailsCleanly(t *testing.T) {
-	ta := newTestApp(t)
+	ta := newSQLiteTestApp(t)
 	a, _, _ := threeDevices(t, ta)
 	if _, err := ta.db.Write.Exec(`PRAGMA max_page_count = ` + ta.query(`PRAGMA page_count`)); err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestFullDiskFailsCleanly(t *testing.T) {
 // an error page and changes nothing, signed-in devices can still read their page, and
 // all is well again once it takes writes.
 func TestReadOnlyDatabase(t *testing.T) {
-	ta := newTestApp(t)
+	ta := newSQLiteTestApp(t)
 	a, b, c := threeDevices(t, ta)
 	bID := b.handle()
 	setReadOnly := func(on bool) {
@@ -257,7 +257,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 // sign-in page as if it were signed out while its session stays valid; once the database
 // takes writes again, signing out works.
 func TestSignOutThatCannotBeRecorded(t *testing.T) {
-	ta := newTestApp(t)
+	ta := newSQLiteTestApp(t)
 	a := ta.device("A", uaChromeMac, "")
 	a.signup("ann@example.com", testPassword)
 	token := a.cookie()

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
 	"github.com/elsewhere-dev/elsewhere/models/modelstest"
@@ -78,11 +79,24 @@ func newTestApp(t testing.TB, mod ...func(*handlers.Config)) *testApp {
 	return newTestAppBehind(t, []string{"127.0.0.1/32"}, mod...)
 }
 
+// newSQLiteTestApp is newTestApp on an SQLite file whatever the run's engine, for tests
+// that reach into SQLite itself (its locks, pragmas and counters) to make it fail.
+func newSQLiteTestApp(t testing.TB, mod ...func(*handlers.Config)) *testApp {
+	t.Helper()
+	return newTestAppOn(t, filepath.Join(t.TempDir(), "elsewhere.db"), []string{"127.0.0.1/32"}, mod...)
+}
+
 // newTestAppBehind starts the app trusting only the given proxies (none: X-Forwarded-For
 // is ignored and every request comes from 127.0.0.1).
 func newTestAppBehind(t testing.TB, proxies []string, mod ...func(*handlers.Config)) *testApp {
 	t.Helper()
-	ta := &testApp{t: t, path: filepath.Join(t.TempDir(), "elsewhere.db"), proxies: proxies,
+	return newTestAppOn(t, dbtest.DSN(t), proxies, mod...)
+}
+
+// newTestAppOn starts the app on the database dsn names.
+func newTestAppOn(t testing.TB, dsn string, proxies []string, mod ...func(*handlers.Config)) *testApp {
+	t.Helper()
+	ta := &testApp{t: t, path: dsn, proxies: proxies,
 		clock: &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}, events: make(chan models.Event, 1000)}
 	ta.cfg = handlers.Config{
 		BaseURL: "http://127.0.0.1", SignupOpen: true, ConfirmWindow: 15 * time.Minute, HashParams: &fastHash,

@@ -368,7 +368,7 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 // TestWritesPerRequest measures how many rows 100 requests from one signed-in device
 // write: last_active is written at most once a minute, never on every request.
 func TestWritesPerRequest(t *testing.T) {
-	ta := newTestApp(t)
+	ta := newSQLiteTestApp(t)
 	a := ta.device("A", uaChromeMac, "203.0.113.10")
 	a.signup("ann@example.com", testPassword)
 	changes := func() int {
