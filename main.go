@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	var cfg config
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
-	fs.StringVar(&cfg.DB, "db", "elsewhere.db", "SQLite database file (created and migrated on start)")
+	fs.StringVar(&cfg.DB, "db", "elsewhere.db", "SQLite database file (created and migrated on start), or a postgres:// URL for several app servers")
 	fs.StringVar(&cfg.BaseURL, "base-url", "http://localhost:8080", "public URL; https turns on Secure cookies and HSTS")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	fs.DurationVar(&cfg.SessionIdle, "session-idle", 2*time.Hour, "session lifetime without activity")
@@ -351,11 +351,14 @@ func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.L
 		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Live streams never finish on their own: end them when shutdown begins, so it
+	// completes and their browsers reconnect elsewhere.
+	srv.RegisterOnShutdown(app.CloseStreams)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", cfg.DB, "version", version)
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", db.Describe(cfg.DB), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

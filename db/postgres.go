@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +22,23 @@ import (
 // IsPostgres reports whether a -db value names a PostgreSQL database rather than a file.
 func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Describe names the database dsn opens for a log line: a PostgreSQL URL without its
+// password.
+func Describe(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres (unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
 
 // pgState is what a PostgreSQL database needs beyond its pools: the channel its changes

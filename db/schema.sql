@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS events (
     detail  TEXT NOT NULL DEFAULT ''           -- e.g. the label of the device signed out
 );
 CREATE INDEX IF NOT EXISTS events_user_at ON events (user_id, at);
+CREATE INDEX IF NOT EXISTS events_user_id ON events (user_id, id);  -- the newest entry: what a live page has seen
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
 
 -- Failed attempts (and attempts in flight, reserved before the password is checked) and

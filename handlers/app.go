@@ -74,6 +74,7 @@ type App struct {
 	base       string // the path Mount's group sits at, "" at the site's root
 	cop        *http.CrossOriginProtection
 	assets     views.Assets
+	live       liveStreams
 }
 
 // New builds the app over an open, migrated database.
@@ -83,7 +84,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
-		host: canonicalHost(base.Scheme, base.Host)}
+		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})}}
 	if a.hasher, err = models.NewHasher(*cfg.HashParams, runtime.NumCPU()); err != nil {
 		return nil, err
 	}
@@ -117,6 +118,8 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if cfg.SweepEvery > 0 {
 		go a.runSweeper(ctx, cfg.SweepEvery)
 	}
+	// Live streams end with the app's context too (a host that stops the app that way).
+	context.AfterFunc(ctx, a.CloseStreams)
 	return a, nil
 }
 
@@ -208,6 +211,7 @@ func (a *App) Mount(r gin.IRouter) {
 
 	acct := g.Group("/account", a.requireUser)
 	acct.GET("/security", a.securityPage)
+	acct.GET("/events", a.liveStream)
 	acct.POST("/sessions/others/revoke", a.revokeOthers)
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
 	acct.POST("/sessions/:id/lost", a.reportLost)

@@ -51,6 +51,7 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 	}
 	for _, e := range events {
 		v.Events = append(v.Events, eventView(e))
+		v.Seen = max(v.Seen, e.ID)
 	}
 	return v, nil
 }

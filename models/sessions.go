@@ -361,6 +361,31 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 // read. It ends the session (ErrStampMismatch) when its stamp no longer matches the
 // user's password hash, and records activity at most once a minute.
 func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Session, User, error) {
+	return s.lookup(ctx, tokenHash, ip, true)
+}
+
+// Check is Lookup for a device's background traffic (its live stream): the same answers,
+// but it records no activity, so an open page alone never keeps a device signed in.
+func (s *Sessions) Check(ctx context.Context, tokenHash []byte) (Session, error) {
+	sess, _, err := s.lookup(ctx, tokenHash, "", false)
+	return sess, err
+}
+
+// LatestChange is the id of the user's newest security-log entry, 0 for none: every
+// change to the user's devices is logged, so a page that saw this id has seen them all.
+func (s *Sessions) LatestChange(ctx context.Context, userID int64) (int64, error) {
+	var id int64
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id FROM events WHERE user_id = ? ORDER BY id DESC LIMIT 1`, userID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("latest change: %w", err)
+	}
+	return id, nil
+}
+
+func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touch bool) (Session, User, error) {
 	now := s.now()
 	var (
 		u     User
@@ -385,7 +410,7 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 		return Session{}, User{}, ErrStampMismatch
 	}
 	ip = text.Clean(ip, 64)
-	if now.Sub(ss.LastActiveAt) >= touchEvery {
+	if touch && now.Sub(ss.LastActiveAt) >= touchEvery {
 		touched := ss
 		touched.LastActiveAt = now.Truncate(time.Second).UTC()
 		if ip != "" {

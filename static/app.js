@@ -74,10 +74,38 @@
   }
   document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
 
-  // Live list: refresh while the page is visible and no dialog or form is in use, so new
-  // sign-ins appear and a device signed out elsewhere is sent to the sign-in page. The
-  // list may say how often (data-refresh-ms); the period is read again at every tick.
+  // Live list. The page holds a live stream (htmx's SSE extension, #live): "sessions"
+  // says the devices changed, so the list is fetched again as soon as no dialog or form
+  // is in use; "signed-out" says this device no longer is, so the page goes to the server,
+  // which sends it to the sign-in page with the reason. Only while the stream is down
+  // does the list refresh on a timer instead, while the page is visible. The list may say
+  // how often (data-refresh-ms); the period is read again at every tick.
   var PERIOD = 15000;
+  var live = false;
+  document.addEventListener("htmx:sseOpen", function () { live = true; });
+  document.addEventListener("htmx:sseError", function () { live = false; });
+  document.addEventListener("htmx:sseClose", function () { live = false; });
+  document.addEventListener("htmx:sseMessage", function (e) {
+    var type = e.detail && e.detail.type;
+    if (type === "signed-out") {
+      var el = document.getElementById("live");
+      location.assign(el ? el.getAttribute("data-signed-out") : location.href);
+    } else if (type === "sessions") {
+      refreshSoon();
+    }
+  });
+  // refreshSoon refreshes now, or once the person has finished with the dialog or form
+  // they are using. A hidden page refreshes when it is shown again.
+  var waiting = null;
+  function refreshSoon() {
+    if (waiting) return;
+    (function attempt() {
+      waiting = null;
+      if (document.visibilityState !== "visible") return;
+      if (busy()) { waiting = setTimeout(attempt, 300); return; }
+      refresh();
+    })();
+  }
   // Busy: a dialog is open; an action is in flight or fading its row out (a refresh would
   // cut the fade short or land before the action's own answer); or focus is in the list
   // or the password form (the swap would take the focused element away and drop a
@@ -109,7 +137,7 @@
     }
   });
   function tick() {
-    refresh();
+    if (!live) refresh();
     setTimeout(tick, period());
   }
   setTimeout(tick, period());
