@@ -45,20 +45,25 @@ const (
 // fastHash keeps argon2id cheap; the real parameters are measured by benchmarks.
 var fastHash = modelstest.FastHash()
 
-// startApp serves the real app over a fresh SQLite file on a real listening socket.
-func startApp(t *testing.T) string {
+// startApp serves the real app over a fresh SQLite file on a real listening socket;
+// mod adjusts its configuration.
+func startApp(t *testing.T, mod ...func(*handlers.Config)) string {
 	t.Helper()
 	ctx := context.Background()
 	d := modelstest.OpenDB(t)
 	srv := httptest.NewUnstartedServer(nil)
-	app, err := handlers.New(ctx, d, handlers.Config{
+	cfg := handlers.Config{
 		BaseURL:       "http://" + srv.Listener.Addr().String(),
 		SignupOpen:    true,
 		ConfirmWindow: 15 * time.Minute, // as `elsewhere serve` has it by default
 		HashParams:    &fastHash,
 		RefreshEvery:  refreshEvery,
 		Logger:        slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	app, err := handlers.New(ctx, d, cfg)
 	if err != nil {
 		t.Fatalf("build app: %v", err)
 	}

@@ -83,12 +83,29 @@ func assertNoPageLoad(d *device) {
 	}
 }
 
+// wrongPasswordOn types a wrong password into a confirmation on d's open Security page,
+// sent as the page's own form would send it: a change in the log, so every open page of
+// the account is told to refresh.
+func wrongPasswordOn(d *device) {
+	d.t.Helper()
+	d.expect(`status of 422`)
+	js[bool](d, `(function () {
+		window.__wrong = 0;
+		fetch("/account/sessions/others/revoke", {method: "POST", headers: {"HX-Request": "true"},
+			body: new URLSearchParams({password: "not-the-password"})})
+			.then(function (r) { window.__wrong = r.status; }, function () { window.__wrong = -1; });
+		return true;
+	})()`)
+	d.waitUntil("the wrong password to be refused (422)", `window.__wrong === 422`)
+}
+
 // waitSignedOut waits until the device's open page has gone to the sign-in page by
 // itself, with the explanation.
 func waitSignedOut(t *testing.T, d *device) {
 	t.Helper()
-	// The live refresh that finds the session gone gets 401 with HX-Redirect, and the
-	// browser reports the 401.
+	// The page hears "signed-out" on its live stream and goes to the server, which sends
+	// it to the sign-in page. Were the stream down, the polling refresh would find the
+	// session gone instead and get 401 with HX-Redirect, which the browser reports.
 	d.expect(`status of 401 .*/account/security`)
 	d.waitUntil("the open page to go to the sign-in page by itself", `location.pathname === "/login" && document.querySelector("form[action='/login']")`)
 	if got := d.text("main"); !strings.Contains(got, endedText) {
@@ -310,8 +327,8 @@ func TestSecurityPage(t *testing.T) {
 		}},
 
 		{"the live refresh does not make the list blink", func(t *testing.T) {
-			// Sample the rows' opacity every frame across two refreshes (the second starts
-			// a whole period after the first, long after any fade would have begun): a
+			// Sample the rows' opacity every frame across two refreshes (each pushed by a
+			// wrong password typed on B, which the log records and every page hears of): a
 			// refresh that swaps in the same devices must not start their fade-out.
 			js[bool](a, `(function () {
 				window.__refreshes = 0;
@@ -327,6 +344,9 @@ func TestSecurityPage(t *testing.T) {
 				})();
 				return true;
 			})()`)
+			wrongPasswordOn(b)
+			a.waitUntil("a live refresh", `window.__refreshes >= 1`)
+			wrongPasswordOn(b)
 			a.waitUntil("two live refreshes", `window.__refreshes >= 2`)
 			if got := js[float64](a, `window.__minOpacity`); got < 1 {
 				t.Errorf("during a live refresh the rows faded to opacity %.2f; they should not move at all", got)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,7 +15,11 @@ import (
 func startStarter(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	s, err := app.New(t.Context(), filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String())
+	// The app stops after the test's browsers have closed their pages (cleanups run last
+	// registered first), as a server would outlive the visit; t.Context ends before them.
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	s, err := app.New(ctx, filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatalf("build the starter: %v", err)
 	}

@@ -144,13 +144,25 @@ func (a *App) liveStream(c *gin.Context) {
 	defer heartbeat.Stop()
 	end := time.NewTimer(liveLifetime)
 	defer end.Stop()
+	// goodbye asks the page to close this stream and open another, and gives it a moment
+	// to: a stream the server simply cut would show in the browser as a failed one.
+	goodbye := func() {
+		if write("event: reconnect\ndata: reconnect\n\n") {
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-a.live.closing:
+			goodbye()
 			return
 		case <-end.C:
+			goodbye()
 			return
 		case _, open := <-changes:
 			if !open {

@@ -269,7 +269,19 @@ func TestLiveStreamRefusals(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, s := range open[1:] {
 		wg.Add(1)
-		go func() { defer wg.Done(); s.ended() }()
+		go func() {
+			defer wg.Done()
+			// Shutdown asks each page to reconnect (elsewhere) before it ends the stream.
+			// (The phone's sign-in came first.)
+			ev, ok := s.next(liveWait)
+			for ok && ev.name == "sessions" {
+				ev, ok = s.next(liveWait)
+			}
+			if !ok || ev.name != "reconnect" {
+				t.Errorf("at shutdown a stream got %+v (ok=%v), want reconnect", ev, ok)
+			}
+			s.ended()
+		}()
 	}
 	ta.app.CloseStreams()
 	wg.Wait()

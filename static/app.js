@@ -81,10 +81,16 @@
   // does the list refresh on a timer instead, while the page is visible. The list may say
   // how often (data-refresh-ms); the period is read again at every tick.
   var PERIOD = 15000;
+  // #live's data-state says whether the stream is open, for whoever needs to know.
   var live = false;
-  document.addEventListener("htmx:sseOpen", function () { live = true; });
-  document.addEventListener("htmx:sseError", function () { live = false; });
-  document.addEventListener("htmx:sseClose", function () { live = false; });
+  function setLive(on) {
+    live = on;
+    var el = document.getElementById("live");
+    if (el) el.setAttribute("data-state", on ? "open" : "closed");
+  }
+  document.addEventListener("htmx:sseOpen", function () { setLive(true); });
+  document.addEventListener("htmx:sseError", function () { setLive(false); });
+  document.addEventListener("htmx:sseClose", function () { setLive(false); });
   document.addEventListener("htmx:sseMessage", function (e) {
     var type = e.detail && e.detail.type;
     if (type === "signed-out") {
@@ -92,8 +98,26 @@
       location.assign(el ? el.getAttribute("data-signed-out") : location.href);
     } else if (type === "sessions") {
       refreshSoon();
+    } else if (type === "reconnect") {
+      reconnect();
     }
   });
+  // reconnect closes the stream, as the server asked (it is shutting down, or the stream
+  // is old), and opens a new one after a short random pause, so that the pages of a
+  // server that stopped do not all arrive at the next one at once.
+  function reconnect() {
+    var el = document.getElementById("live");
+    if (!el || !window.htmx) return;
+    var parent = el.parentNode, fresh = el.cloneNode(true);
+    fresh.removeAttribute("data-state");
+    window.htmx.remove(el); // htmx's clean-up closes the old EventSource
+    setLive(false);
+    setTimeout(function () {
+      if (document.getElementById("live")) return;
+      parent.appendChild(fresh);
+      window.htmx.process(fresh);
+    }, 250 + Math.random() * 1750);
+  }
   // refreshSoon refreshes now, or once the person has finished with the dialog or form
   // they are using. A hidden page refreshes when it is shown again.
   var waiting = null;

@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/handlers"
+)
+
+// TestLivePush: with polling turned off (one refresh an hour), an open Security page
+// learns of a new sign-in, and a signed-out device's open page goes to the sign-in page,
+// through the live stream alone. The times are logged; the test waits on the conditions.
+func TestLivePush(t *testing.T) {
+	needBrowser(t)
+	t.Parallel()
+	base := startApp(t, func(c *handlers.Config) { c.RefreshEvery = time.Hour })
+	const email = "live.push@example.com"
+	a := newDevice(t, base, chromeMac)
+	b := newDevice(t, base, safariIPhone)
+	a.signUp(email)
+	b.mustSignIn(email, password)
+	a.open("/account/security")
+	b.open("/account/security")
+	for _, d := range []*device{a, b} {
+		d.waitUntil("the live stream to open", `document.getElementById("live").getAttribute("data-state") === "open"`)
+	}
+	// Count list fetches on A: each must have been asked for by the stream.
+	js[bool](a, `(function () {
+		window.__gets = 0;
+		document.addEventListener("htmx:afterRequest", function (e) {
+			if (e.detail.requestConfig && e.detail.requestConfig.verb === "get") window.__gets++;
+		});
+		return true;
+	})()`)
+	setMarker(a)
+
+	c := newDevice(t, base, firefoxWindows)
+	start := time.Now()
+	c.mustSignIn(email, password)
+	signedIn := time.Now()
+	a.waitUntil("C to appear on A's open page", hasRowJS(labelFirefoxWin))
+	t.Logf("C's sign-in appeared on A's page %v after it completed (%v after it began)",
+		time.Since(signedIn).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	assertNoPageLoad(a)
+
+	bRow := rowLabelled(a, labelSafariIPhone)
+	dlg := "confirm-" + bRow.ID
+	a.openDialog("#session-"+bRow.ID+" button[commandfor=\""+dlg+"\"]", dlg)
+	a.typeInto("#"+dlg+"-password", password)
+	start = time.Now()
+	a.click("#" + dlg + " button[type=submit]")
+	waitSignedOut(t, b)
+	t.Logf("B's open page reached the sign-in page %v after A's click", time.Since(start).Round(time.Millisecond))
+	if n := js[int](a, `window.__gets`); n > 2 {
+		t.Errorf("A fetched its list %d times for two changes", n)
+	}
+	if got := b.path(); !strings.HasPrefix(got, "/login") {
+		t.Errorf("B is at %s", got)
+	}
+}
