@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
 )
 
 // loadSize reads a positive integer from the environment, or gives def.
@@ -65,10 +67,27 @@ func TestLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
+	runLoad(t, newTestApp(t))
+}
+
+// TestLoadTwoAppServers is TestLoad with two app servers on one PostgreSQL database:
+// every request goes to either, at random, as behind a load balancer, while some pages
+// hold live streams on either server.
+func TestLoadTwoAppServers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	dsn := dbtest.PostgresDSN(t)
+	runLoad(t, newTestAppOn(t, dsn, []string{"127.0.0.1/32"}), newTestAppOn(t, dsn, []string{"127.0.0.1/32"}))
+}
+
+// runLoad runs the load test against apps sharing one database; each request goes to one
+// of them at random.
+func runLoad(t *testing.T, apps ...*testApp) {
 	nDevices := loadSize(t, "ELSEWHERE_LOAD_DEVICES", 20)
 	nRequests := loadSize(t, "ELSEWHERE_LOAD_REQUESTS", 2000)
 	deadline := time.Now().Add(time.Duration(loadSize(t, "ELSEWHERE_LOAD_SECONDS", 120)) * time.Second)
-	ta := newTestApp(t)
+	ta := apps[0]
 	nUsers := max(2, nDevices/5)
 	for u := range nUsers {
 		// Each account from its own address: one address may make only ten sign-ups an hour.
@@ -105,6 +124,7 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	step := func(d *loadDevice) {
+		d.ta = apps[d.rnd.IntN(len(apps))]
 		start := time.Now()
 		switch p := d.rnd.IntN(100); {
 		case !d.signedIn:
@@ -160,6 +180,25 @@ func TestLoad(t *testing.T) {
 		}
 	}
 
+	// Live pages: the first account's first devices hold a stream each, on either server,
+	// and count what they are told.
+	var pushed atomic.Int64
+	for i := range min(4, nUsers) {
+		w := apps[i%len(apps)].device(fmt.Sprintf("watcher%d", i), uaChromeMac, fmt.Sprintf("198.18.0.%d", i+1))
+		w.login(fmt.Sprintf("user%d@example.com", i), testPassword)
+		s := w.openStream("")
+		if s.status != http.StatusOK {
+			t.Fatalf("watcher stream: %d", s.status)
+		}
+		go func() {
+			for ev := range s.events {
+				if ev.name == "sessions" {
+					pushed.Add(1)
+				}
+			}
+		}()
+	}
+
 	began := time.Now()
 	var wg sync.WaitGroup
 	for i := range nDevices {
@@ -198,7 +237,8 @@ func TestLoad(t *testing.T) {
 		}
 		t.Error(f)
 	}
-	t.Logf("%d transport errors, %d 5xx answers", errs, serverErr)
+	t.Logf("%d transport errors, %d 5xx answers; %d app server(s) on %s; %d changes pushed to %d open pages",
+		errs, serverErr, len(apps), ta.db.Engine, pushed.Load(), min(4, nUsers))
 	if errs != 0 || serverErr != 0 {
 		t.Errorf("%d requests got no answer and %d got a 5xx, want none", errs, serverErr)
 	}
