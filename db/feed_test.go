@@ -1,0 +1,235 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
+)
+
+// wait is how long a test waits for a wake-up that should come at once.
+const wait = 5 * time.Second
+
+func woken(ch <-chan struct{}, within time.Duration) bool {
+	select {
+	case _, ok := <-ch:
+		return ok
+	case <-time.After(within):
+		return false
+	}
+}
+
+// TestWatchHearsCommittedChangesOnly: a watcher of a user is woken by a committed change
+// to that user, not by one that rolled back nor by another user's.
+func TestWatchHearsCommittedChangesOnly(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	ann, stop := d.Watch(1)
+	defer stop()
+	bob, stopBob := d.Watch(2)
+	defer stopBob()
+
+	change := func(user int64, commit bool) {
+		t.Helper()
+		tx, err := d.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Changed(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	change(1, false)
+	if woken(ann, 300*time.Millisecond) {
+		t.Error("a rolled-back change woke its user's watcher")
+	}
+	change(1, true)
+	if !woken(ann, wait) {
+		t.Fatal("a committed change did not wake its user's watcher")
+	}
+	if woken(bob, 300*time.Millisecond) {
+		t.Error("ann's change woke bob's watcher")
+	}
+	// A burst is one wake-up (or at most two), never a backlog.
+	for range 5 {
+		change(2, true)
+	}
+	if !woken(bob, wait) {
+		t.Fatal("bob's changes did not wake his watcher")
+	}
+	stopBob()
+	change(2, true)
+	if d.Watchers() != 1 {
+		t.Errorf("%d watchers after one stopped, want 1", d.Watchers())
+	}
+	d.Close()
+	if _, open := <-ann; open {
+		t.Error("closing the database left a watch open")
+	}
+}
+
+// TestTwoHandlesOnePostgres: a change committed through one handle (one app server)
+// wakes a watcher on another handle of the same database, and only of that database.
+func TestTwoHandlesOnePostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.PostgresDSN(t)
+	a, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	elsewhere, err := db.Open(ctx, dbtest.PostgresDSN(t)) // another schema on the same server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer elsewhere.Close()
+	onA, stop := a.Watch(7)
+	defer stop()
+	onElsewhere, stop2 := elsewhere.Watch(7)
+	defer stop2()
+
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Changed(ctx, 7); err != nil {
+		t.Fatal(err)
+	}
+	if woken(onA, 300*time.Millisecond) {
+		t.Error("a change was heard before it committed")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !woken(onA, wait) {
+		t.Fatal("a change committed through B did not reach a watcher on A")
+	}
+	if woken(onElsewhere, 300*time.Millisecond) {
+		t.Error("a change reached a watcher of another database")
+	}
+}
+
+// TestListenerReconnects: when the connection that listens for other servers' changes
+// is lost, the listener reconnects and wakes every watcher (changes may have been
+// missed), and later changes arrive again.
+func TestListenerReconnects(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.PostgresDSN(t)
+	a, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ch, stop := a.Watch(3)
+	defer stop()
+
+	var killed int
+	if err := b.Write.QueryRowContext(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid() AND datname = current_database()
+		AND query LIKE '%' || current_schema() || '%'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("terminated %d listening connections, want 1", killed)
+	}
+	if !woken(ch, wait) {
+		t.Fatal("watchers were not woken after the listener reconnected")
+	}
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Changed(ctx, 3)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !woken(ch, wait) {
+		t.Fatal("a change after the reconnection did not arrive")
+	}
+}
+
+// TestSchemaIsTheSameOnBothEngines: the tables PostgreSQL gets from schema.sql have the
+// same columns, in the same order, as SQLite's, with matching types.
+func TestSchemaIsTheSameOnBothEngines(t *testing.T) {
+	ctx := context.Background()
+	pg, err := db.Open(ctx, dbtest.PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	lite, err := db.Open(ctx, filepath.Join(t.TempDir(), "schema.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+
+	want := map[string]string{"INTEGER": "bigint", "TEXT": "text", "BLOB": "bytea"}
+	tables := rows(t, lite.Read, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	pgTables := rows(t, pg.Read, `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()
+		AND table_name <> 'schema_version' ORDER BY table_name`)
+	if !slices.Equal(tables, pgTables) {
+		t.Fatalf("tables: SQLite %v, PostgreSQL %v", tables, pgTables)
+	}
+	for _, tb := range tables {
+		// A primary key is NOT NULL on PostgreSQL; SQLite reports one as nullable.
+		lc := rows(t, lite.Read, `SELECT name || ' ' || type || ' ' || CASE WHEN pk > 0 THEN 1 ELSE "notnull" END
+			FROM pragma_table_info(?) ORDER BY cid`, tb)
+		pc := rows(t, pg.Read, `SELECT column_name || ' ' || data_type || ' ' || CASE is_nullable WHEN 'NO' THEN 1 ELSE 0 END
+			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`, tb)
+		for i := range lc {
+			f := strings.Fields(lc[i])
+			f[1] = want[f[1]]
+			lc[i] = strings.Join(f, " ")
+		}
+		if !slices.Equal(lc, pc) {
+			t.Errorf("table %s:\n  SQLite     %v\n  PostgreSQL %v", tb, lc, pc)
+		}
+	}
+	idx := rows(t, lite.Read, `SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name`)
+	pgIdx := rows(t, pg.Read, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key' ORDER BY indexname`)
+	if !slices.Equal(idx, pgIdx) {
+		t.Errorf("indexes: SQLite %v, PostgreSQL %v", idx, pgIdx)
+	}
+}
+
+func rows(t *testing.T, q *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	r, err := q.Query(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer r.Close()
+	var out []string
+	for r.Next() {
+		var s string
+		if err := r.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
