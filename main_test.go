@@ -11,9 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,50 +50,8 @@ func (l *lockedBuffer) String() string {
 // them finishes with its normal answer, nothing gets a 5xx, the process exits 0, and
 // the database is intact with exactly the sessions that were answered.
 func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGTERM on Windows")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "elsewhere")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-	dbPath := filepath.Join(dir, "elsewhere.db")
-
-	// The test client is the trusted proxy, so each in-flight sign-up can come from its
-	// own address (one address may make only ten sign-up attempts an hour).
-	cmd := exec.Command(bin, "-addr", addr, "-db", dbPath, "-base-url", base, "-trusted-proxies", "127.0.0.1/32", "serve")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ELSEWHERE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("server output:\n%s", logs.String())
-		}
-	})
+	srv := startBinary(t, "-trusted-proxies", "127.0.0.1/32")
+	base, dbPath, cmd, logs, exited := srv.base, srv.db, srv.cmd, srv.logs, srv.exited
 
 	// Every request on a connection of its own, so a request either reaches the server
 	// before it stops accepting or is refused outright.
@@ -122,15 +78,6 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 			res.Body.Close()
 		}
 		return res, err
-	}
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if res, err := client.Get(base + "/healthz"); err == nil && res.StatusCode == 200 {
-			res.Body.Close()
-			break
-		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("the server did not come up:\n%s", logs.String())
-		}
 	}
 	creds := url.Values{"email": {"ann@example.com"}, "password": {"correct horse battery staple"}}
 	if res, err := post("/signup", creds); err != nil || res.StatusCode != http.StatusSeeOther {

@@ -22,58 +22,11 @@ import (
 // "reconnect" (it reconnects, to another server if there is one), closes the stream and
 // exits cleanly, instead of waiting out the shutdown budget and failing.
 func TestSIGTERMEndsLiveStreams(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGTERM on Windows")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "elsewhere")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	base := "http://" + addr
-	cmd := exec.Command(bin, "serve", "-addr", addr, "-db", filepath.Join(dir, "elsewhere.db"))
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ELSEWHERE_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("server output:\n%s", logs.String())
-		}
-	})
+	srv := startBinary(t)
+	base, cmd, logs, exited := srv.base, srv.cmd, srv.logs, srv.exited
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if res, err := client.Get(base + "/healthz"); err == nil && res.StatusCode == 200 {
-			res.Body.Close()
-			break
-		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("the server did not come up:\n%s", logs.String())
-		}
-	}
 	req, _ := http.NewRequest("POST", base+"/signup", strings.NewReader(url.Values{
 		"email": {"ann@example.com"}, "password": {"correct horse battery staple"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -121,5 +74,69 @@ func TestSIGTERMEndsLiveStreams(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "stopped") {
 		t.Errorf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+// binary is the built elsewhere binary serving on a free loopback port, over an SQLite
+// file of its own, until the test ends.
+type binary struct {
+	base, db string
+	cmd      *exec.Cmd
+	logs     *lockedBuffer
+	exited   chan error // cmd.Wait's answer, once it has exited
+}
+
+// startBinary builds the binary, starts `serve` with args besides -addr, -db and
+// -base-url (none of the ELSEWHERE_ environment), and waits until /healthz answers.
+func startBinary(t *testing.T, args ...string) *binary {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGTERM on Windows")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "elsewhere")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	b := &binary{base: "http://" + addr, db: filepath.Join(dir, "elsewhere.db"), logs: &lockedBuffer{}, exited: make(chan error, 1)}
+	b.cmd = exec.Command(bin, append([]string{"serve", "-addr", addr, "-db", b.db, "-base-url", b.base}, args...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ELSEWHERE_") {
+			b.cmd.Env = append(b.cmd.Env, kv)
+		}
+	}
+	b.cmd.Stdout, b.cmd.Stderr = b.logs, b.logs
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { b.exited <- b.cmd.Wait() }()
+	t.Cleanup(func() {
+		if b.cmd.ProcessState == nil {
+			b.cmd.Process.Kill()
+			<-b.exited
+		}
+		if t.Failed() {
+			t.Logf("server output:\n%s", b.logs.String())
+		}
+	})
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if res, err := http.Get(b.base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return b
+			}
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("the server did not come up within a minute:\n%s", b.logs.String())
+		}
 	}
 }

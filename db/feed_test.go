@@ -86,18 +86,8 @@ func TestWatchHearsCommittedChangesOnly(t *testing.T) {
 // wakes a watcher on another handle of the same database, and only of that database.
 func TestTwoHandlesOnePostgres(t *testing.T) {
 	ctx := context.Background()
-	dsn := dbtest.PostgresDSN(t)
-	a, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	elsewhere, err := db.Open(ctx, dbtest.PostgresDSN(t)) // another schema on the same server
+	a, b := twoServers(t)
+	elsewhere, err := db.Open(ctx, dbtest.PostgresDSN(t)) // another database (schema) on the same server
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,17 +123,7 @@ func TestTwoHandlesOnePostgres(t *testing.T) {
 // missed), and later changes arrive again.
 func TestListenerReconnects(t *testing.T) {
 	ctx := context.Background()
-	dsn := dbtest.PostgresDSN(t)
-	a, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := twoServers(t)
 	ch, stop := a.Watch(3)
 	defer stop()
 
@@ -232,4 +212,20 @@ func rows(t *testing.T, q *sql.DB, query string, args ...any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// twoServers opens one fresh PostgreSQL database twice, as two app servers would.
+func twoServers(t *testing.T) (*db.DB, *db.DB) {
+	t.Helper()
+	dsn := dbtest.PostgresDSN(t)
+	var out [2]*db.DB
+	for i := range out {
+		d, err := db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		out[i] = d
+	}
+	return out[0], out[1]
 }
