@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
 )
 
 // holdWriteLock takes SQLite's write lock from a second connection to the database
@@ -285,4 +287,30 @@ func TestSignOutThatCannotBeRecorded(t *testing.T) {
 	if r := a.get("/account/security"); r.status != http.StatusSeeOther {
 		t.Errorf("the signed-out token still works: %d", r.status)
 	}
+}
+
+// TestBusyOnPostgres: on PostgreSQL a write waits for the writer lock at most
+// lock_timeout (10 s unless the URL says otherwise), then the request gets 503 with
+// Retry-After, as a busy SQLite file gives, and changes nothing.
+func TestBusyOnPostgres(t *testing.T) {
+	ta := newTestAppOn(t, dbtest.PostgresDSN(t)+"&lock_timeout=200ms", []string{"127.0.0.1/32"})
+	a, b, _ := threeDevices(t, ta)
+	bID := b.handle()
+	held, err := ta.db.Begin(context.Background()) // another writer, holding the lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := a.post("/account/sessions/"+bID+"/revoke", pw(testPassword))
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Errorf("revoke while the writer lock is held: %d Retry-After=%q, want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	assertErrorPage(t, "revoke", r)
+	if err := held.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	assertSignedIn(t, b)
+	if r := a.post("/account/sessions/"+bID+"/revoke", pw(testPassword)); r.status != http.StatusSeeOther {
+		t.Errorf("revoke once the lock is free: %d, want 303", r.status)
+	}
+	assertSignedOut(t, b, true)
 }
