@@ -26,7 +26,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 3
+const Version = 4
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -44,6 +44,10 @@ var migrations = []string{
 	`ALTER TABLE sessions ADD COLUMN wrong_passwords INTEGER NOT NULL DEFAULT 0;
 	 DELETE FROM failures WHERE scope = 'confirm';
 	 DELETE FROM lockouts WHERE scope = 'confirm';`,
+	// 3 to 4: sessions know the browser they run in (the device cookie), so a new device
+	// is one the account has never seen, whatever its user agent says. (The tables for
+	// devices, mail alerts, the outbox and mail links are new: schema.sql adds them.)
+	`ALTER TABLE sessions ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Engine is the kind of database.

@@ -229,3 +229,37 @@ func twoServers(t *testing.T) (*db.DB, *db.DB) {
 	}
 	return out[0], out[1]
 }
+
+// TestPostgresMigratesFromVersion3: a PostgreSQL database made by the first build that
+// supported it (version 3) is brought to the current version, keeping its rows.
+func TestPostgresMigratesFromVersion3(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.PostgresDSN(t)
+	d, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`ALTER TABLE sessions DROP COLUMN device_id`,
+		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
+		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
+		 SELECT 'h1', '\x01'::bytea, id, 1, 1, 9999999999, '\x02'::bytea FROM users`,
+		`UPDATE schema_version SET version = 3`,
+	} {
+		if _, err := d.Write.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	d.Close()
+	if d, err = db.Open(ctx, dsn); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var v, device int
+	if err := d.Read.QueryRow(`SELECT version FROM schema_version`).Scan(&v); err != nil || v != db.Version {
+		t.Errorf("version %d (%v), want %d", v, err, db.Version)
+	}
+	if err := d.Read.QueryRow(`SELECT device_id FROM sessions WHERE handle = 'h1'`).Scan(&device); err != nil {
+		t.Errorf("the session did not survive: %v", err)
+	}
+}

@@ -135,7 +135,9 @@ func PostgresSchema() string { return pgTypes.Replace(Schema) }
 const pgSince = 3
 
 // pgMigrations[v] moves a PostgreSQL database from version v to v+1, for v >= pgSince.
-var pgMigrations = map[int]string{}
+var pgMigrations = map[int]string{
+	3: `ALTER TABLE sessions ADD COLUMN device_id BIGINT NOT NULL DEFAULT 0;`,
+}
 
 // migratePostgres brings a PostgreSQL schema to Version, under the writer lock, so app
 // servers starting together migrate once.

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     stamp           BLOB NOT NULL,             -- HMAC of the user's password hash at sign-in
     confirmed_until INTEGER NOT NULL DEFAULT 0, -- end of this session's password-confirmation window
     wrong_passwords INTEGER NOT NULL DEFAULT 0, -- wrong confirmations since the last right one; the tenth signs it out
+    device_id       INTEGER NOT NULL DEFAULT 0, -- the known_devices row of the browser (0: none known)
     data            BLOB                       -- other session values, gob-encoded
 );
 CREATE INDEX IF NOT EXISTS sessions_user_active ON sessions (user_id, last_active_at);
@@ -78,3 +79,60 @@ CREATE TABLE IF NOT EXISTS lockouts (
     until INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
 );
+
+-- Browsers an account has seen, by their device cookie: a long-lived random value, kept
+-- here as a SHA-256 only. A sign-in from a browser not in this table is a new device.
+CREATE TABLE IF NOT EXISTS known_devices (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    device_hash   BLOB NOT NULL,
+    first_seen_at INTEGER NOT NULL,
+    last_seen_at  INTEGER NOT NULL,
+    UNIQUE (user_id, device_hash)
+);
+
+-- Security-log entries a mail alert is still to tell of, written in the same transaction
+-- as the entry; the mail worker gathers each account's into one mail.
+CREATE TABLE IF NOT EXISTS alert_items (
+    id       INTEGER PRIMARY KEY,
+    user_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    event_id INTEGER NOT NULL,
+    kind     TEXT NOT NULL,                    -- the event's kind, or new-device
+    at       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_items_user ON alert_items (user_id, at);
+CREATE INDEX IF NOT EXISTS alert_items_at ON alert_items (at);
+
+-- Mails to send, and the record of those sent. The body holds no secret: the link in it
+-- is made, with a fresh token, when the mail is sent.
+CREATE TABLE IF NOT EXISTS outbox (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL,               -- alert, reset
+    recipient     TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    body_text     TEXT NOT NULL,               -- with the link left as a placeholder
+    body_html     TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    send_after    INTEGER NOT NULL,            -- next attempt, after a failure's back-off
+    claimed_until INTEGER NOT NULL DEFAULT 0,  -- an app server is sending it until then
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    last_error    TEXT NOT NULL DEFAULT '',
+    sent_at       INTEGER NOT NULL DEFAULT 0,  -- 0: not yet; -1: given up
+    handle        TEXT NOT NULL DEFAULT ''     -- the session an alert is about, for its link
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sent_at, send_after);
+CREATE INDEX IF NOT EXISTS outbox_user ON outbox (user_id, kind, sent_at);
+
+-- Single-use links from mails: "This wasn't me" (7 days) and password reset (1 hour).
+-- Only a SHA-256 of each 256-bit token is kept.
+CREATE TABLE IF NOT EXISTS mail_tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,                  -- not-me, reset
+    handle     TEXT NOT NULL DEFAULT '',       -- the alerted session, for not-me
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_tokens_user ON mail_tokens (user_id);
+CREATE INDEX IF NOT EXISTS mail_tokens_expires ON mail_tokens (expires_at);

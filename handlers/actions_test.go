@@ -445,13 +445,20 @@ func TestEventsReachTheEmbeddingApp(t *testing.T) {
 	if got := ta.eventKinds(7); got != want {
 		t.Errorf("events = %q, want %q", got, want)
 	}
-	// A device the account has signed in from before is not new. Its sign-out marks the
-	// end: the hook gets events in order, so nothing else may come between.
-	again := ta.device("A again", uaChromeMac, "")
+	// A browser the account has signed in from before (its device cookie says so) is not
+	// new. Its sign-out marks the end: the hook gets events in order, so nothing else may
+	// come between.
+	a.post("/logout", nil)
+	a.login("ann@example.com", testPassword)
+	a.post("/logout", nil)
+	if got := ta.eventKinds(3); got != "signed-out signed-in signed-out" {
+		t.Errorf("a known device's sign-out, sign-in and sign-out gave %q, want \"signed-out signed-in signed-out\"", got)
+	}
+	// Another browser is new, whatever its user agent claims.
+	again := ta.device("same user agent, another browser", uaChromeMac, "")
 	again.login("ann@example.com", testPassword)
-	again.post("/logout", nil)
-	if got := ta.eventKinds(2); got != "signed-in signed-out" {
-		t.Errorf("a known device's sign-in and sign-out gave %q, want \"signed-in signed-out\"", got)
+	if got := ta.eventKinds(2); got != "signed-in new-device" {
+		t.Errorf("another browser with A's user agent gave %q, want \"signed-in new-device\"", got)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
 	"github.com/elsewhere-dev/elsewhere/static"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
@@ -51,6 +52,21 @@ type Config struct {
 	// or panicking hook cannot change or hold up an answer (a panic is logged). While it
 	// lags more than 1,024 events behind, further events are logged and dropped.
 	OnEvent func(models.Event)
+
+	// Mailer sends the mails: new sign-in and change alerts with a "This wasn't me"
+	// link, and password reset. nil turns mail off, and the pages say nothing of it.
+	// main.go makes an SMTP one from -smtp-url; an embedding app may bring its own.
+	Mailer mailer.Sender
+	// MailFrom is the mails' sender (default "Elsewhere <no-reply@HOST>", HOST the base URL's).
+	MailFrom string
+	// AlertQuiet is how long an account's changes must have stopped before their alert
+	// goes, so a burst is one mail (default 30s); AlertMaxWait bounds the wait (default 5m).
+	AlertQuiet, AlertMaxWait time.Duration
+	// MailEvery is how often the outbox is looked at (default 2s).
+	MailEvery time.Duration
+	// Places names the place of an address ("Berlin, Germany") on the device list, in the
+	// log and in alerts; nil shows none. main.go makes one from -geoip.
+	Places interface{ Place(ip string) string }
 }
 
 // App holds every dependency of the handlers, built once by New.
@@ -75,6 +91,8 @@ type App struct {
 	cop        *http.CrossOriginProtection
 	assets     views.Assets
 	live       liveStreams
+	mail       *models.Mail
+	deviceName string // the device cookie's name
 }
 
 // New builds the app over an open, migrated database.
@@ -96,11 +114,12 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	a.sessions = models.NewSessions(d, secret,
 		models.Lifetimes{Idle: cfg.IdleTimeout, MaxAge: cfg.SessionMaxAge, Remember: cfg.RememberFor}, cfg.MaxSessions, a.now)
 	a.events = models.NewEvents(d, a.now)
+	a.mail = models.NewMail(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
 	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.cfg.Limits.Confirm, a.now)
-	a.cookieName = "elsewhere_session"
+	a.cookieName, a.deviceName = "elsewhere_session", "elsewhere_device"
 	if a.secure {
-		a.cookieName = "__Host-" + a.cookieName
+		a.cookieName, a.deviceName = "__Host-"+a.cookieName, "__Host-"+a.deviceName
 	}
 	a.store = &SessionStore{rows: a.sessions, cookie: a.cookie}
 	a.sessionMW = ginsessions.Sessions("elsewhere", a.store)
@@ -117,6 +136,9 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + versions[name]) }
 	if cfg.SweepEvery > 0 {
 		go a.runSweeper(ctx, cfg.SweepEvery)
+	}
+	if cfg.Mailer != nil {
+		go a.runMail(ctx)
 	}
 	// Live streams end with the app's context too (a host that stops the app that way).
 	context.AfterFunc(ctx, a.CloseStreams)
@@ -169,6 +191,21 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MailFrom == "" {
+		cfg.MailFrom = "Elsewhere <no-reply@" + base.Hostname() + ">"
+	}
+	if err := mailer.CheckFrom(cfg.MailFrom); err != nil {
+		return Config{}, nil, err
+	}
+	if cfg.AlertQuiet <= 0 {
+		cfg.AlertQuiet = 30 * time.Second
+	}
+	if cfg.AlertMaxWait <= 0 {
+		cfg.AlertMaxWait = 5 * time.Minute
+	}
+	if cfg.MailEvery <= 0 {
+		cfg.MailEvery = 2 * time.Second
+	}
 	return cfg, base, nil
 }
 
@@ -216,6 +253,14 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
 	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
+	if a.cfg.Mailer != nil {
+		g.GET("/account/not-me/:token", a.notMePage)
+		g.POST("/account/not-me/:token", a.notMe)
+		g.GET("/password/forgot", a.forgotPage)
+		g.POST("/password/forgot", a.forgot)
+		g.GET("/password/reset/:token", a.resetPage)
+		g.POST("/password/reset/:token", a.reset)
+	}
 }
 
 // routeHome gives Elsewhere a start page at the mount point unless the host registered
@@ -258,7 +303,8 @@ func (a *App) Sweep(ctx context.Context) error {
 	}
 	_, err2 := a.events.Sweep(ctx)
 	err3 := a.limits.Sweep(ctx, time.Hour)
-	return errors.Join(err1, err2, err3)
+	err4 := a.mail.SweepMail(ctx, models.EventRetention)
+	return errors.Join(err1, err2, err3, err4)
 }
 
 // runSweeper sweeps every interval, the first time one interval after it starts, until

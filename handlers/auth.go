@@ -29,6 +29,7 @@ func (a *App) loginPage(c *gin.Context) {
 	}
 	a.page(c, http.StatusOK, views.TitleSignIn, views.LoginPage(views.AuthForm{
 		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(),
+		MailOn: a.cfg.Mailer != nil,
 	}))
 }
 
@@ -39,7 +40,7 @@ func (a *App) login(c *gin.Context) {
 		return
 	}
 	form := views.AuthForm{Email: c.PostForm("email"), Remember: c.PostForm("remember") == "on",
-		SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor()}
+		SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(), MailOn: a.cfg.Mailer != nil}
 	form.Email = text.Clean(form.Email, models.MaxEmailLen+16)
 	password := c.PostForm("password")
 	loginFailed := func(status int, msg string) {

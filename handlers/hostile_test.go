@@ -695,9 +695,15 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			if r.status != http.StatusSeeOther {
 				t.Fatalf("signup: %d", r.status)
 			}
-			wantCookie := map[bool]string{true: "__Host-elsewhere_session", false: "elsewhere_session"}[https]
-			if ck := (&http.Response{Header: r.header}).Cookies(); len(ck) == 0 || ck[0].Name != wantCookie || ck[0].Secure != https {
-				t.Errorf("cookie %v, want %s Secure=%v", ck, wantCookie, https)
+			prefix := map[bool]string{true: "__Host-", false: ""}[https]
+			cookies := map[string]*http.Cookie{}
+			for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+				cookies[ck.Name] = ck
+			}
+			for _, name := range []string{prefix + "elsewhere_session", prefix + "elsewhere_device"} {
+				if ck := cookies[name]; ck == nil || ck.Secure != https || !ck.HttpOnly || ck.Path != "/" || ck.SameSite != http.SameSiteLaxMode {
+					t.Errorf("cookie %s = %v, want HttpOnly, Path=/, SameSite=Lax, Secure=%v (cookies: %v)", name, ck, https, cookies)
+				}
 			}
 			b := newDevice("B", uaSafariIPhone)
 			b.do("POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}}, false)

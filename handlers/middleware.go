@@ -46,7 +46,7 @@ func (a *App) recoverPanic(c *gin.Context) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			a.log.Error("panic", "request_id", requestIDOf(c), "path", c.Request.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			a.log.Error("panic", "request_id", requestIDOf(c), "path", logPath(c), "panic", v, "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
 				a.renderError(c, http.StatusInternalServerError, views.TitleSomethingWrong,
 					views.TextPanic)

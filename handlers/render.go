@@ -76,7 +76,7 @@ func (a *App) fail(c *gin.Context, err error) {
 		a.log.Error("request timed out", "err", err, "request_id", requestIDOf(c))
 		a.renderError(c, http.StatusServiceUnavailable, views.TitleBusy, views.TextBusy)
 	default:
-		a.log.Error("request failed", "err", err, "request_id", requestIDOf(c), "path", c.Request.URL.Path)
+		a.log.Error("request failed", "err", err, "request_id", requestIDOf(c), "path", logPath(c))
 		a.renderError(c, http.StatusInternalServerError, views.TitleSomethingWrong,
 			views.TextFailed)
 	}
@@ -94,12 +94,16 @@ const (
 	flashEnded      = "ended"
 	flashLoggedOut  = "signed-out"
 	flashGuessedOut = "guessed-out"
+	flashTakenBack  = "taken-back"
+	flashReset      = "reset"
 )
 
 var flashText = map[string]string{
 	flashEnded:      views.TextSignedOutElsewhere,
 	flashLoggedOut:  views.TextSignedOut,
 	flashGuessedOut: views.TextGuessedOut,
+	flashTakenBack:  views.TextTakenBack,
+	flashReset:      views.TextResetDone,
 }
 
 func (a *App) setFlash(c *gin.Context, code string) {

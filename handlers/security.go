@@ -37,7 +37,7 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 	v.Sessions = make([]views.SessionView, 0, len(list)+1)
 	seen := false
 	for _, s := range list {
-		row := sessionView(s, s.Handle == cur.Handle)
+		row := a.sessionView(s, s.Handle == cur.Handle)
 		if row.Current {
 			seen = true
 			v.LockedUntil = row.LockedUntil
@@ -47,26 +47,26 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 		}
 	}
 	if !seen { // past the list's cap (an account over it, not yet trimmed): still shown first
-		v.Sessions = append([]views.SessionView{sessionView(cur, true)}, v.Sessions...)
+		v.Sessions = append([]views.SessionView{a.sessionView(cur, true)}, v.Sessions...)
 	}
 	for _, e := range events {
-		v.Events = append(v.Events, eventView(e))
+		v.Events = append(v.Events, a.eventView(e))
 		v.Seen = max(v.Seen, e.ID)
 	}
 	return v, nil
 }
 
-func sessionView(s models.Session, isCurrent bool) views.SessionView {
+func (a *App) sessionView(s models.Session, isCurrent bool) views.SessionView {
 	t := string(s.Device.Type)
 	if t == "" {
 		t = string(device.Unknown)
 	}
-	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Type: t, IP: s.IP,
+	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Type: t, IP: s.IP, Place: a.place(s.IP),
 		SignedIn: s.CreatedAt, LastActive: s.LastActiveAt, Current: isCurrent, LockedUntil: s.ConfirmLockedUntil}
 }
 
-func eventView(e models.Event) views.EventView {
-	return views.EventView{Kind: string(e.Kind), Text: views.EventText(e), IP: e.IP, At: e.At}
+func (a *App) eventView(e models.Event) views.EventView {
+	return views.EventView{Kind: string(e.Kind), Text: views.EventText(e), IP: e.IP, Place: a.place(e.IP), At: e.At}
 }
 
 func (a *App) securityPage(c *gin.Context) {

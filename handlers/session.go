@@ -193,6 +193,7 @@ func (a *App) begin(c *gin.Context, remember bool,
 	user, sess, events, err := create(ctx, hash, models.NewSession{
 		Remember: remember, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
 		Hints: clientHints(c.Request), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
+		DeviceHash: a.deviceHash(c),
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,12 @@ const (
 	EventDeviceLost EventKind = "device-lost"
 	// EventOperatorRevoked: an operator signed every device of the account out.
 	EventOperatorRevoked EventKind = "operator-revoked"
+	// EventPasswordReset: the password was set from a reset link sent by mail, and every
+	// device signed out.
+	EventPasswordReset EventKind = "password-reset"
+	// EventAccountRecovered: "This wasn't me" from an alert mail signed every device out
+	// and set a new password.
+	EventAccountRecovered EventKind = "account-recovered"
 	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
 	// account has not signed in from within the log's retention; it is not stored.
 	EventNewDevice EventKind = "new-device"
@@ -103,6 +109,11 @@ func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind 
 	// Every change to a user's devices is logged, so the log is where open pages hear of it.
 	if err := tx.Changed(ctx, userID); err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
+	}
+	if alerted[kind] {
+		if err := queueAlertTx(ctx, tx, ev, kind); err != nil {
+			return Event{}, err
+		}
 	}
 	return ev, nil
 }

@@ -40,6 +40,10 @@ type Limits struct {
 	// (not only failures): each costs a password hash, so one client cannot make the
 	// server hash, or probe which emails are taken, without bound.
 	SignupIP Limit
+	// ResetEmail and ResetIP count every password-reset request for one email and from
+	// one address: each may send a mail, so nobody can flood an inbox or the mail server.
+	ResetEmail Limit
+	ResetIP    Limit
 }
 
 // DefaultLimits are the limits the spec sets; a function, so nobody can change them for
@@ -52,6 +56,8 @@ func DefaultLimits() Limits {
 		LoginIPAll: Limit{Scope: "login-ip-all", Max: 60, Window: window, Lock: window, Every: true},
 		Confirm:    Limit{Scope: scopeConfirm, Max: 5, Window: window, Lock: window},
 		SignupIP:   Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour, Every: true},
+		ResetEmail: Limit{Scope: "reset-email", Max: 3, Window: time.Hour, Lock: time.Hour, Every: true},
+		ResetIP:    Limit{Scope: "reset-ip", Max: 20, Window: time.Hour, Lock: time.Hour, Every: true},
 	}
 }
 

@@ -55,6 +55,12 @@ type NewSession struct {
 	Replaces string
 	// SingleSession signs every other device of the user out (the single-session mode).
 	SingleSession bool
+	// DeviceHash is the hash (HashToken) of the browser's device cookie. A browser the
+	// account has not seen is a new device: the owner is alerted by mail. Without one, a
+	// device label the account's log has not seen counts as new.
+	DeviceHash []byte
+
+	signUp bool // the account's first sign-in, at its creation: nobody to alert yet
 }
 
 // Lifetimes say how long a session lives. They are checked at every request against the
@@ -170,7 +176,7 @@ func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, token
 	case err != nil:
 		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
 	}
-	n.UserID, n.PasswordVersion = u.ID, 0
+	n.UserID, n.PasswordVersion, n.signUp = u.ID, 0, true
 	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
 	if err != nil {
 		return User{}, Session{}, nil, err
@@ -216,17 +222,21 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions
+	deviceID, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO sessions
 		(handle, token_hash, user_id, created_at, last_active_at, expires_at, remember, ip, user_agent,
-		 client_hints, browser, os, device_type, device_model, stamp, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 client_hints, browser, os, device_type, device_model, stamp, data, device_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.Handle, tokenHash, sess.UserID, unix(sess.CreatedAt), unix(sess.LastActiveAt), unix(sess.ExpiresAt),
 		flag(sess.Remember), sess.IP, sess.UserAgent, hintsJSON, sess.Device.Browser, sess.Device.OS,
-		string(sess.Device.Type), sess.Device.Model, s.stamp(pwHash), sess.Data)
+		string(sess.Device.Type), sess.Device.Model, s.stamp(pwHash), sess.Data, deviceID)
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
 	}
-	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession)
+	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession, known, !n.signUp)
 	if err != nil {
 		return Session{}, nil, err
 	}
@@ -235,8 +245,9 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 
 // afterSignInTx does, inside the sign-in's transaction, what a new session brings about:
 // the cap, the single-session rule, and the log entry, with its EventNewDevice copy for
-// a device label the account's log has not seen.
-func (s *Sessions) afterSignInTx(ctx context.Context, tx *db.Tx, now time.Time, sess Session, single bool) ([]Event, error) {
+// a browser the account has not seen (by its device cookie; without one, a device label
+// the account's log has not seen). alert queues a mail alert of the new device.
+func (s *Sessions) afterSignInTx(ctx context.Context, tx *db.Tx, now time.Time, sess Session, single bool, known deviceKnown, alert bool) ([]Event, error) {
 	events, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
@@ -257,21 +268,27 @@ func (s *Sessions) afterSignInTx(ctx context.Context, tx *db.Tx, now time.Time, 
 			events = append(events, ev)
 		}
 	}
-	var seen int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1`,
-		sess.UserID, string(EventSignedIn), text.Clean(label, 200)).Scan(&seen)
-	if errors.Is(err, sql.ErrNoRows) {
-		seen, err = 0, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
+	seen := known == deviceSeen
+	if known == deviceUnknown {
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1`,
+			sess.UserID, string(EventSignedIn), text.Clean(label, 200)).Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("create session: earlier sign-ins: %w", err)
+		}
+		seen = err == nil
 	}
 	ev, err := recordTx(ctx, tx, now, sess.UserID, EventSignedIn, actor, label)
 	if err != nil {
 		return nil, err
 	}
 	events = append(events, ev)
-	if seen == 0 {
+	if !seen {
+		if alert && known == deviceNew {
+			if err := queueAlertTx(ctx, tx, ev, EventNewDevice); err != nil {
+				return nil, err
+			}
+		}
 		ev.Kind = EventNewDevice
 		events = append(events, ev)
 	}

@@ -71,3 +71,15 @@ func TextConfirmLocked(wait time.Duration) string {
 func TextWrongAddress(baseURL string) string {
 	return "This server answers only at " + baseURL + ". Use that address."
 }
+
+// Mail: reset and "This wasn't me".
+const (
+	TitleSecureAccount = "Secure your account"
+	TitleForgot        = "Forgot your password"
+	TitleSetPassword   = "Set a new password"
+	TitleLinkGone      = "This link doesn’t work"
+	TextResetSent      = "If an account uses that email, we’ve sent it a link to set a new password. It works for an hour; check your spam folder if it doesn’t arrive."
+	TextTooManyResets  = "Too many reset links were asked for. Please try again later."
+	TextTakenBack      = "Every device was signed out and your new password is set. Sign in with it."
+	TextResetDone      = "Your new password is set and every device was signed out. Sign in with it."
+)

@@ -63,6 +63,12 @@ func EventText(e models.Event) string {
 		return "An administrator signed out " + devices(e, "device", "devices")
 	case models.EventDeviceLost:
 		return e.Detail + " was signed out as lost or stolen; the password was changed and every other device signed out"
+	case models.EventPasswordReset:
+		return "Password reset from a mailed link; " + devices(e, "device", "devices") + " signed out"
+	case models.EventAccountRecovered:
+		return "\u201cThis wasn\u2019t me\u201d: " + devices(e, "device", "devices") + " signed out and the password changed"
+	case models.EventNewDevice:
+		return "A new device signed in: " + e.Detail
 	}
 	return string(e.Kind)
 }

@@ -1,0 +1,161 @@
+package handlers
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
+	"github.com/elsewhere-dev/elsewhere/views"
+)
+
+const (
+	// deviceCookieAge is how long the device cookie lasts: 400 days, the most browsers keep
+	// a cookie; every sign-in renews it.
+	deviceCookieAge = 400 * 24 * time.Hour
+	// mailLease is how long an app server has to send a mail it claimed before another may.
+	mailLease = 2 * time.Minute
+	// mailTimeout bounds one delivery.
+	mailTimeout = 60 * time.Second
+)
+
+// logPath is the request's route for a log line: the pattern ("/password/reset/:token"),
+// never the path itself, which may carry a mailed link's token.
+func logPath(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	return "(no route)"
+}
+
+// deviceHash returns the hash of this browser's device cookie, first giving it one when
+// it has none (or a malformed one). The cookie says nothing but "this browser": a long,
+// random value, kept only as a hash, separate from the session, so a browser signing in
+// again is known whatever its user agent claims.
+func (a *App) deviceHash(c *gin.Context) []byte {
+	value := ""
+	if ck, err := c.Request.Cookie(a.deviceName); err == nil && models.WellFormedToken(ck.Value) {
+		value = ck.Value
+	} else {
+		value, _ = models.NewToken()
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: a.deviceName, Value: value, Path: "/", MaxAge: int(deviceCookieAge.Seconds()),
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	return models.HashToken(value)
+}
+
+// place names where ip is, or "".
+func (a *App) place(ip string) string {
+	if a.cfg.Places == nil {
+		return ""
+	}
+	return a.cfg.Places.Place(ip)
+}
+
+// runMail gathers alerts and sends the outbox until ctx ends.
+func (a *App) runMail(ctx context.Context) {
+	t := time.NewTicker(a.cfg.MailEvery)
+	defer t.Stop()
+	for {
+		a.mailOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// mailOnce turns quiet accounts' alert items into mails and sends every mail that is due.
+func (a *App) mailOnce(ctx context.Context) {
+	if _, err := a.mail.BatchAlerts(ctx, a.cfg.AlertQuiet, a.cfg.AlertMaxWait, a.composeAlert); err != nil {
+		if ctx.Err() == nil {
+			a.log.Error("mail: gather alerts", "err", err)
+		}
+		return
+	}
+	for ctx.Err() == nil {
+		o, ok, err := a.mail.Claim(ctx, mailLease)
+		if err != nil {
+			a.log.Error("mail: claim", "err", err)
+			return
+		}
+		if !ok {
+			return
+		}
+		a.sendMail(ctx, o)
+	}
+}
+
+// sendMail sends one claimed mail with a freshly made link, and records the outcome. A
+// failed mail is tried again later, with a new link; its unsent link is dropped.
+func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
+	token, err := a.mail.NewLink(ctx, o)
+	if err != nil {
+		a.log.Error("mail: make link", "err", err, "mail_id", o.ID)
+		return // the lease runs out and it is tried again
+	}
+	path := "/account/not-me/"
+	if o.Kind == models.MailReset {
+		path = "/password/reset/"
+	}
+	link := a.cfg.BaseURL + a.path(path+token)
+	msg := mailer.Message{From: a.cfg.MailFrom, To: o.To, Subject: o.Subject,
+		Text: strings.ReplaceAll(o.Text, views.MailLink, link),
+		HTML: strings.ReplaceAll(o.HTML, views.MailLink, html.EscapeString(link))}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mailTimeout)
+	err = a.cfg.Mailer.Send(sendCtx, msg)
+	cancel()
+	// Bookkeeping must not be lost to a shutdown that began during the send.
+	ctx = context.WithoutCancel(ctx)
+	if err != nil {
+		if derr := a.mail.DropLink(ctx, token); derr != nil {
+			a.log.Error("mail: drop unsent link", "err", derr, "mail_id", o.ID)
+		}
+		gaveUp, ferr := a.mail.Failed(ctx, o, err)
+		if ferr != nil {
+			a.log.Error("mail: record failure", "err", ferr, "mail_id", o.ID)
+		}
+		level := a.log.Warn
+		if gaveUp {
+			level = a.log.Error
+		}
+		level("mail: not sent", "err", err, "mail_id", o.ID, "kind", o.Kind, "attempt", o.Attempts+1, "gave_up", gaveUp)
+		return
+	}
+	if err := a.mail.Sent(ctx, o.ID); err != nil {
+		a.log.Error("mail: record sent", "err", err, "mail_id", o.ID)
+	}
+}
+
+// composeAlert writes one account's alert mail.
+func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
+	m := views.AlertMail{Site: a.cfg.BaseURL}
+	newOnly := true
+	for _, it := range b.Items {
+		what := views.EventText(models.Event{Kind: it.Kind, Device: it.Device, Detail: it.Detail})
+		if it.Kind != models.EventNewDevice {
+			newOnly = false
+			if it.Device != "" {
+				what += ", from " + it.Device
+			}
+		}
+		m.Items = append(m.Items, views.AlertItem{What: what, When: it.At, IP: it.IP, Place: a.place(it.IP)})
+	}
+	return models.Outgoing{Subject: m.Subject(newOnly), Text: m.Text(), HTML: render(views.AlertHTML(m))}
+}
+
+// render renders a component to a string; mail bodies are made off any request.
+func render(c templ.Component) string {
+	var b strings.Builder
+	if err := c.Render(context.Background(), &b); err != nil {
+		return ""
+	}
+	return b.String()
+}

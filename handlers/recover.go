@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/device"
+	"github.com/elsewhere-dev/elsewhere/models/text"
+	"github.com/elsewhere-dev/elsewhere/views"
+)
+
+// The pages reached from a mailed link, and the reset request. None needs a signed-in
+// device: they are how an owner who lost theirs, or their password, gets back in.
+
+// linkPage is one kind of mailed link: "This wasn't me" or password reset.
+type linkPage struct {
+	kind  string // models.LinkNotMe or models.LinkReset
+	path  string // its route, before the token
+	title string
+	flash string // the notice the sign-in page shows after it
+	form  func(r views.Recover, action string) templ.Component
+}
+
+func (a *App) notMeLink() linkPage {
+	return linkPage{kind: models.LinkNotMe, path: "/account/not-me/", title: views.TitleSecureAccount,
+		flash: flashTakenBack, form: views.NotMePage}
+}
+
+func (a *App) resetLink() linkPage {
+	return linkPage{kind: models.LinkReset, path: "/password/reset/", title: views.TitleSetPassword,
+		flash: flashReset, form: views.ResetPage}
+}
+
+func (a *App) notMePage(c *gin.Context) { a.showLink(c, a.notMeLink()) }
+func (a *App) notMe(c *gin.Context)     { a.followLink(c, a.notMeLink()) }
+func (a *App) resetPage(c *gin.Context) { a.showLink(c, a.resetLink()) }
+func (a *App) reset(c *gin.Context)     { a.followLink(c, a.resetLink()) }
+
+// linkHeaders keep a page whose address holds a token out of caches and referrers.
+func linkHeaders(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Referrer-Policy", "no-referrer")
+}
+
+// linkGone answers a link that does not work: unknown, used, expired, of the other kind.
+func (a *App) linkGone(c *gin.Context, lp linkPage) {
+	a.page(c, http.StatusNotFound, views.TitleLinkGone, views.LinkGonePage(lp.kind == models.LinkReset))
+}
+
+// showLink shows the form a working link leads to.
+func (a *App) showLink(c *gin.Context, lp linkPage) {
+	linkHeaders(c)
+	token := c.Param("token")
+	l, err := a.mail.LinkFor(c.Request.Context(), lp.kind, token)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		a.linkGone(c, lp)
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email}, a.path(lp.path+token)))
+}
+
+// followLink sets the new password from a working link, signs every device of the
+// account out and ends the account's links, then sends the browser to sign in.
+func (a *App) followLink(c *gin.Context, lp linkPage) {
+	linkHeaders(c)
+	ctx := c.Request.Context()
+	if err := parseForm(c.Request); err != nil {
+		a.badForm(c, err)
+		return
+	}
+	token := c.Param("token")
+	l, err := a.mail.LinkFor(ctx, lp.kind, token)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		a.linkGone(c, lp)
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	next := c.PostForm("new_password")
+	if err := models.CheckNewPassword(next); err != nil {
+		a.page(c, http.StatusUnprocessableEntity, lp.title,
+			lp.form(views.Recover{Email: l.Email, Error: views.Problem(err)}, a.path(lp.path+token)))
+		return
+	}
+	// From here the work is done whatever the client does: the link is spent only with it.
+	ctx = context.WithoutCancel(ctx)
+	hash, err := a.hasher.Hash(ctx, next)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	label := device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), clientHints(c.Request)).Label()
+	ev, err := a.mail.TakeBack(ctx, lp.kind, token, hash, models.Actor{IP: c.ClientIP(), Device: label})
+	switch {
+	case errors.Is(err, models.ErrNotFound): // used a moment ago, by another request
+		a.linkGone(c, lp)
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.emit(ev)
+	// This browser's own session, if it was one of the account's, ended with the others.
+	if si := a.resolve(c); si.ok && si.user.ID == l.UserID {
+		http.SetCookie(c.Writer, a.cookie("", -1))
+	}
+	a.setFlash(c, lp.flash)
+	c.Redirect(http.StatusSeeOther, a.path("/login"))
+}
+
+func (a *App) forgotPage(c *gin.Context) {
+	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{}))
+}
+
+// forgot mails a reset link to the account with that email, if there is one. The answer
+// is the same either way, and takes the same time: the mail goes from the outbox.
+func (a *App) forgot(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := parseForm(c.Request); err != nil {
+		a.badForm(c, err)
+		return
+	}
+	given := text.Clean(c.PostForm("email"), models.MaxEmailLen+16)
+	email, err := models.NormalizeEmail(given)
+	if err != nil {
+		a.page(c, http.StatusUnprocessableEntity, views.TitleForgot,
+			views.ForgotPage(views.Recover{Email: given, Error: views.Problem(err)}))
+		return
+	}
+	_, wait, err := a.limits.Try(ctx,
+		models.LimitKey{Limit: a.cfg.Limits.ResetIP, Key: models.AddressKey(c.ClientIP())},
+		models.LimitKey{Limit: a.cfg.Limits.ResetEmail, Key: email})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if wait > 0 {
+		retryAfter(c, wait)
+		a.page(c, http.StatusTooManyRequests, views.TitleForgot,
+			views.ForgotPage(views.Recover{Email: given, Error: views.TextTooManyResets}))
+		return
+	}
+	u, err := a.users.ByEmail(ctx, email)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+	case err != nil:
+		a.fail(c, err)
+		return
+	default:
+		m := views.ResetMail{Site: a.cfg.BaseURL}
+		if err := a.mail.Queue(context.WithoutCancel(ctx), models.Outgoing{UserID: u.ID, Kind: models.MailReset, To: u.Email,
+			Subject: m.Subject(), Text: m.Text(), HTML: render(views.ResetHTML(m))}); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{Email: given, Notice: views.TextResetSent}))
+}

@@ -1,0 +1,338 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models/text"
+)
+
+// The kinds of mail, and of the single-use link each carries.
+const (
+	MailAlert = "alert" // a change to the account, with a "This wasn't me" link
+	MailReset = "reset" // a password-reset link
+
+	LinkNotMe = "not-me"
+	LinkReset = "reset"
+)
+
+// How long a mailed link works.
+const (
+	NotMeFor = 7 * 24 * time.Hour
+	ResetFor = time.Hour
+)
+
+// mailAttempts is how often a mail is tried before it is given up; the back-off between
+// tries doubles from 30 s to at most an hour, so the last try is about ten hours in.
+const mailAttempts = 15
+
+// Outgoing is a mail in the outbox. Its bodies hold the link as a placeholder: the link's
+// token is made when the mail is sent, so no usable token is ever at rest.
+type Outgoing struct {
+	ID        int64
+	UserID    int64
+	Kind      string // MailAlert or MailReset
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	Handle    string // for an alert, the session it is mainly about
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// AlertItem is one change an alert mail tells of.
+type AlertItem struct {
+	Kind   EventKind // EventNewDevice for a new device's sign-in
+	At     time.Time
+	IP     string
+	Device string // label of the device that acted
+	Detail string
+}
+
+// AlertBatch is one account's changes, gathered into one mail.
+type AlertBatch struct {
+	UserID int64
+	Email  string
+	Items  []AlertItem // oldest first
+}
+
+// Mail keeps the outbox and the links mails carry.
+type Mail struct {
+	db  *db.DB
+	now Clock
+}
+
+// NewMail returns the outbox.
+func NewMail(d *db.DB, now Clock) *Mail {
+	return &Mail{db: d, now: now}
+}
+
+// Queue adds a mail to the outbox; the worker sends it.
+func (m *Mail) Queue(ctx context.Context, o Outgoing) error {
+	now := unix(m.now())
+	if _, err := m.db.Write.ExecContext(ctx, `INSERT INTO outbox
+		(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after, handle)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, now, now, o.Handle); err != nil {
+		return fmt.Errorf("queue mail: %w", err)
+	}
+	return nil
+}
+
+// BatchAlerts turns each account's queued alert items into one outbox mail, made by
+// compose, once the account has been quiet for quiet (a burst of sign-ins is one mail) or
+// its oldest item waited maxWait. It says how many mails it queued.
+func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, compose func(AlertBatch) Outgoing) (int, error) {
+	now := m.now()
+	tx, err := m.db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("batch alerts: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM alert_items GROUP BY user_id
+		HAVING MAX(at) <= ? OR MIN(at) <= ? ORDER BY MIN(at) LIMIT 100`,
+		unix(now.Add(-quiet)), unix(now.Add(-maxWait)))
+	if err != nil {
+		return 0, fmt.Errorf("batch alerts: %w", err)
+	}
+	var users []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
+		users = append(users, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("batch alerts: %w", err)
+	}
+	for _, uid := range users {
+		b := AlertBatch{UserID: uid}
+		if err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ?`, uid).Scan(&b.Email); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
+		items, err := tx.QueryContext(ctx, `SELECT a.kind, e.at, e.ip, e.device, e.detail
+			FROM alert_items a JOIN events e ON e.id = a.event_id WHERE a.user_id = ? ORDER BY a.at, a.id`, uid)
+		if err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
+		for items.Next() {
+			var (
+				it   AlertItem
+				kind string
+				at   int64
+			)
+			if err := items.Scan(&kind, &at, &it.IP, &it.Device, &it.Detail); err != nil {
+				items.Close()
+				return 0, fmt.Errorf("batch alerts: %w", err)
+			}
+			it.Kind, it.At = EventKind(kind), time.Unix(at, 0).UTC()
+			b.Items = append(b.Items, it)
+		}
+		items.Close()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_items WHERE user_id = ?`, uid); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
+		if len(b.Items) == 0 { // their log entries aged out
+			continue
+		}
+		o := compose(b)
+		o.UserID, o.Kind, o.To = uid, MailAlert, b.Email
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox
+			(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after, handle)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, unix(now), unix(now), o.Handle); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("batch alerts: commit: %w", err)
+	}
+	return len(users), nil
+}
+
+// Claim takes the next mail that is due for lease: no other app server sends it meanwhile,
+// and if this one dies the mail is due again when the lease ends. ok is false when none is.
+func (m *Mail) Claim(ctx context.Context, lease time.Duration) (o Outgoing, ok bool, err error) {
+	now := m.now()
+	tx, err := m.db.Begin(ctx)
+	if err != nil {
+		return Outgoing{}, false, fmt.Errorf("claim mail: %w", err)
+	}
+	defer tx.Rollback()
+	var created int64
+	err = tx.QueryRowContext(ctx, `SELECT id, user_id, kind, recipient, subject, body_text, body_html, handle, attempts, created_at
+		FROM outbox WHERE sent_at = 0 AND send_after <= ? AND claimed_until <= ? ORDER BY send_after, id LIMIT 1`,
+		unix(now), unix(now)).Scan(&o.ID, &o.UserID, &o.Kind, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Handle, &o.Attempts, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Outgoing{}, false, nil
+	}
+	if err != nil {
+		return Outgoing{}, false, fmt.Errorf("claim mail: %w", err)
+	}
+	o.CreatedAt = time.Unix(created, 0).UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_until = ? WHERE id = ?`, unix(now.Add(lease)), o.ID); err != nil {
+		return Outgoing{}, false, fmt.Errorf("claim mail: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Outgoing{}, false, fmt.Errorf("claim mail: commit: %w", err)
+	}
+	return o, true, nil
+}
+
+// NewLink makes the single-use link token a claimed mail carries and keeps its hash.
+func (m *Mail) NewLink(ctx context.Context, o Outgoing) (string, error) {
+	kind, life := LinkNotMe, NotMeFor
+	if o.Kind == MailReset {
+		kind, life = LinkReset, ResetFor
+	}
+	token, hash := NewToken()
+	now := m.now()
+	if _, err := m.db.Write.ExecContext(ctx, `INSERT INTO mail_tokens (token_hash, user_id, kind, handle, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, hash, o.UserID, kind, o.Handle, unix(now), unix(now.Add(life))); err != nil {
+		return "", fmt.Errorf("make link: %w", err)
+	}
+	return token, nil
+}
+
+// DropLink forgets a link whose mail could not be sent.
+func (m *Mail) DropLink(ctx context.Context, token string) error {
+	if _, err := m.db.Write.ExecContext(ctx, `DELETE FROM mail_tokens WHERE token_hash = ?`, HashToken(token)); err != nil {
+		return fmt.Errorf("drop link: %w", err)
+	}
+	return nil
+}
+
+// Sent records that the mail went out.
+func (m *Mail) Sent(ctx context.Context, id int64) error {
+	if _, err := m.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, claimed_until = 0, attempts = attempts + 1, last_error = '' WHERE id = ?`,
+		unix(m.now()), id); err != nil {
+		return fmt.Errorf("mail sent: %w", err)
+	}
+	return nil
+}
+
+// Failed records a failed try and when to try again; after mailAttempts tries the mail is
+// given up (sent_at -1). gaveUp says so.
+func (m *Mail) Failed(ctx context.Context, o Outgoing, cause error) (gaveUp bool, err error) {
+	now := m.now()
+	tries := o.Attempts + 1
+	wait := min(30*time.Second<<min(tries-1, 7), time.Hour)
+	sentAt := int64(0)
+	if tries >= mailAttempts {
+		sentAt, gaveUp = -1, true
+	}
+	if _, err := m.db.Write.ExecContext(ctx, `UPDATE outbox SET attempts = ?, send_after = ?, claimed_until = 0, last_error = ?, sent_at = ? WHERE id = ?`,
+		tries, unix(now.Add(wait)), text.Clean(cause.Error(), 500), sentAt, o.ID); err != nil {
+		return false, fmt.Errorf("mail failed: %w", err)
+	}
+	return gaveUp, nil
+}
+
+// Link is what a mailed link stands for.
+type Link struct {
+	UserID    int64
+	Kind      string // LinkNotMe or LinkReset
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// LinkFor returns the unexpired, unused link of that kind with that token; ErrNotFound
+// otherwise (unknown, of the other kind, used, or expired: the page says the same).
+func (m *Mail) LinkFor(ctx context.Context, kind, token string) (Link, error) {
+	if !WellFormedToken(token) {
+		return Link{}, ErrNotFound
+	}
+	l := Link{Kind: kind}
+	var created, expires int64
+	err := m.db.Read.QueryRowContext(ctx, `SELECT t.user_id, u.email, t.created_at, t.expires_at FROM mail_tokens t
+		JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.kind = ? AND t.expires_at > ?`,
+		HashToken(token), kind, unix(m.now())).Scan(&l.UserID, &l.Email, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Link{}, ErrNotFound
+	}
+	if err != nil {
+		return Link{}, fmt.Errorf("look up link: %w", err)
+	}
+	l.CreatedAt, l.ExpiresAt = time.Unix(created, 0).UTC(), time.Unix(expires, 0).UTC()
+	return l, nil
+}
+
+// TakeBack follows a mailed link (LinkNotMe or LinkReset) in one transaction: it signs
+// every device of the account out, sets newHash as the password, and ends every mailed
+// link of the account, this one included, so none works twice and none other afterwards.
+// A "This wasn't me" link works whatever the password is now: it is how the owner takes
+// the account back from someone who changed it. ErrNotFound when the link does not work.
+func (m *Mail) TakeBack(ctx context.Context, kind, token, newHash string, actor Actor) (Event, error) {
+	if !WellFormedToken(token) {
+		return Event{}, ErrNotFound
+	}
+	now := m.now()
+	tx, err := m.db.Begin(ctx)
+	if err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	defer tx.Rollback()
+	var uid int64
+	err = tx.QueryRowContext(ctx, `SELECT user_id FROM mail_tokens WHERE token_hash = ? AND kind = ? AND expires_at > ?`,
+		HashToken(token), kind, unix(now)).Scan(&uid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ?`, uid).Scan(&n); err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	if err := endSessions(ctx, tx, `user_id = ?`, uid); err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + 1 WHERE id = ?`,
+		newHash, uid); err != nil {
+		return Event{}, fmt.Errorf("follow link: set password: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mail_tokens WHERE user_id = ?`, uid); err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	evKind := EventAccountRecovered
+	if kind == LinkReset {
+		evKind = EventPasswordReset
+	}
+	ev, err := recordTx(ctx, tx, now, uid, evKind, actor, fmt.Sprint(n))
+	if err != nil {
+		return Event{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Event{}, fmt.Errorf("follow link: commit: %w", err)
+	}
+	return ev, nil
+}
+
+// SweepMail deletes expired links, alert items nobody will mail (older than a day: mail
+// is off, or the account went), and sent or given-up mails older than retention.
+func (m *Mail) SweepMail(ctx context.Context, retention time.Duration) error {
+	now := m.now()
+	for _, q := range []struct {
+		sql string
+		arg int64
+	}{
+		{`DELETE FROM mail_tokens WHERE expires_at <= ?`, unix(now)},
+		{`DELETE FROM alert_items WHERE at < ?`, unix(now.Add(-24 * time.Hour))},
+		{`DELETE FROM outbox WHERE sent_at <> 0 AND created_at < ?`, unix(now.Add(-retention))},
+	} {
+		if _, err := m.db.Write.ExecContext(ctx, q.sql, q.arg); err != nil {
+			return fmt.Errorf("sweep mail: %w", err)
+		}
+	}
+	return nil
+}

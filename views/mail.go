@@ -1,0 +1,80 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MailLink stands in a mail's bodies for its single-use link until the mail is sent: only
+// then is the link's token made, so no usable token is ever stored.
+const MailLink = "https://elsewhere.invalid/mail-link"
+
+// AlertMail is a mail that tells the owner of changes to the account.
+type AlertMail struct {
+	Site  string // the base URL, to say where the account is
+	Items []AlertItem
+}
+
+// AlertItem is one change, in words.
+type AlertItem struct {
+	What  string // "A new device signed in: Chrome 131 on macOS"
+	When  time.Time
+	IP    string
+	Place string // "Berlin, Germany", or ""
+}
+
+// Where is the item's address and place.
+func (it AlertItem) Where() string {
+	switch {
+	case it.IP == "":
+		return "an unknown address"
+	case it.Place == "":
+		return it.IP
+	}
+	return it.IP + " (" + it.Place + ")"
+}
+
+// WhenText is the item's time, in UTC.
+func (it AlertItem) WhenText() string { return it.When.UTC().Format("2 Jan 2006, 15:04 MST") }
+
+// Subject is the alert's subject line.
+func (m AlertMail) Subject(newDeviceOnly bool) string {
+	if newDeviceOnly {
+		if len(m.Items) == 1 {
+			return "New sign-in to your account"
+		}
+		return fmt.Sprintf("%d new sign-ins to your account", len(m.Items))
+	}
+	return "Security alert: your account was changed"
+}
+
+// Text is the alert's plain-text body.
+func (m AlertMail) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "This happened to your account at %s:\n\n", m.Site)
+	for _, it := range m.Items {
+		fmt.Fprintf(&b, "- %s\n  %s, from %s\n", it.What, it.WhenText(), it.Where())
+	}
+	b.WriteString("\nIf this was you, there is nothing to do.\n\n")
+	b.WriteString("If it wasn't, open this link (it works once, for 7 days). It signs every device out,\n")
+	b.WriteString("including any that changed your password, and lets you set a new password:\n\n")
+	b.WriteString(MailLink + "\n")
+	return b.String()
+}
+
+// ResetMail is the password-reset mail.
+type ResetMail struct {
+	Site string
+}
+
+// Subject is the reset mail's subject line.
+func (ResetMail) Subject() string { return "Reset your password" }
+
+// Text is the reset mail's plain-text body.
+func (m ResetMail) Text() string {
+	return "Someone asked to reset the password of your account at " + m.Site + ".\n\n" +
+		"To set a new password, open this link. It works once, for an hour, and signs every device out:\n\n" +
+		MailLink + "\n\n" +
+		"If you didn't ask, ignore this mail: your password stays as it is.\n"
+}
