@@ -38,6 +38,8 @@ import (
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/geo"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
@@ -59,6 +61,9 @@ type config struct {
 	SingleSession  bool
 	Secret         string
 	SecretFile     string
+	SMTPURL        string
+	MailFrom       string
+	GeoIP          string
 }
 
 func main() {
@@ -87,6 +92,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.Secret, "secret", "", "hex key (32+ bytes) for password stamps; generated and kept in the database when empty. "+
 		"Give it as ELSEWHERE_SECRET or -secret-file: on the command line it shows in the process list")
 	fs.StringVar(&cfg.SecretFile, "secret-file", "", "file holding the hex key for password stamps (instead of -secret)")
+	fs.StringVar(&cfg.SMTPURL, "smtp-url", "", "smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://...; turns on new sign-in alerts and password reset by mail. "+
+		"With a password, give it as ELSEWHERE_SMTP_URL: on the command line it shows in the process list")
+	fs.StringVar(&cfg.MailFrom, "mail-from", "", "sender of the mails (default Elsewhere <no-reply@HOST>, HOST the base URL's)")
+	fs.StringVar(&cfg.GeoIP, "geoip", "", "a MaxMind or DB-IP .mmdb file (City or Country); device rows, the log and alerts then show the place")
 	if err := envDefaults(fs, os.LookupEnv); err != nil {
 		return err
 	}
@@ -105,6 +114,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if given["secret"] {
 		logger.Warn("-secret on the command line is visible to every user of this machine in the process list; give it as ELSEWHERE_SECRET or -secret-file")
+	}
+	if given["smtp-url"] && strings.Contains(cfg.SMTPURL, "@") {
+		logger.Warn("-smtp-url with a password on the command line is visible to every user of this machine in the process list; give it as ELSEWHERE_SMTP_URL")
 	}
 
 	switch {
@@ -193,12 +205,29 @@ func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger, servin
 	if maxAge == 0 {
 		maxAge = -1
 	}
-	return handlers.New(ctx, d, handlers.Config{
+	hc := handlers.Config{
 		BaseURL: cfg.BaseURL, IdleTimeout: cfg.SessionIdle, RememberFor: cfg.RememberFor,
 		SessionMaxAge: maxAge, MaxSessions: maxSessions, SweepEvery: sweep,
 		ConfirmWindow: cfg.ConfirmWindow, SignupOpen: cfg.Signup, SingleSession: cfg.SingleSession,
-		StampSecret: secret, Logger: logger,
-	})
+		StampSecret: secret, Logger: logger, MailFrom: cfg.MailFrom,
+	}
+	// Mail goes out from the serving process only; a command run beside it (an operator's
+	// sessions revoke, say) leaves its alerts in the database for the server to send.
+	if serving && cfg.SMTPURL != "" {
+		m, err := mailer.NewSMTP(cfg.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		hc.Mailer = m
+	}
+	if serving && cfg.GeoIP != "" {
+		places, err := geo.Open(cfg.GeoIP)
+		if err != nil {
+			return nil, err
+		}
+		hc.Places = places // open for the life of the process: requests still drain after ctx ends
+	}
+	return handlers.New(ctx, d, hc)
 }
 
 // secret is the stamp key from -secret or -secret-file, or nil for the database's own.
@@ -358,7 +387,8 @@ func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", db.Describe(cfg.DB), "version", version)
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", db.Describe(cfg.DB),
+		"mail", cfg.SMTPURL != "", "geoip", cfg.GeoIP, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

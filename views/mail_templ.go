@@ -9,9 +9,9 @@ package views
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// mailStyle keeps the mails readable in clients that ignore stylesheets: every style is
+// mailBody and the others keep the mails readable in clients that ignore stylesheets: every style is
 // inline, and nothing is loaded from anywhere.
-const mailBody = "font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328; max-width: 560px; margin: 0 auto; padding: 16px;"
+const mailBody = "font-family: -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif; font-size: 15px; line-height: 1.5; color: #1f2328; max-width: 560px; margin: 0 auto; padding: 16px;"
 const mailButton = "display: inline-block; background: #b42318; color: #ffffff; text-decoration: none; padding: 10px 16px; border-radius: 6px; font-weight: 600;"
 const mailMuted = "color: #59636e; font-size: 13px;"
 

@@ -1,0 +1,508 @@
+package handlers_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/geo"
+	"github.com/elsewhere-dev/elsewhere/models/geo/geotest"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
+)
+
+// mailWait bounds the wait for a mail that should come; the test's deadline is the real one.
+const mailWait = 20 * time.Second
+
+// sentMail is one mail as the SMTP server received it, decoded.
+type sentMail struct {
+	from, to, subject string
+	text, html        string
+}
+
+// smtpSink is a real SMTP server (emersion/go-smtp), in process, on a loopback port.
+type smtpSink struct {
+	addr  string
+	srv   *smtp.Server
+	mails chan sentMail
+}
+
+func startSMTP(t *testing.T, addr string) *smtpSink {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &smtpSink{addr: ln.Addr().String(), mails: make(chan sentMail, 100)}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{sink: s, t: t}, nil }))
+	s.srv.Domain = "localhost"
+	s.srv.AllowInsecureAuth = true
+	go s.srv.Serve(ln)
+	t.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+type smtpSession struct {
+	sink     *smtpSink
+	t        *testing.T
+	from, to string
+}
+
+func (s *smtpSession) Reset()        {}
+func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.from = from
+	return nil
+}
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = to
+	return nil
+}
+func (s *smtpSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m, err := decodeMail(raw)
+	if err != nil {
+		s.t.Errorf("undecodable mail: %v\n%s", err, raw)
+		return err
+	}
+	m.from, m.to = s.from, s.to
+	s.sink.mails <- m
+	return nil
+}
+
+// decodeMail reads a mail's subject and its text and HTML parts.
+func decodeMail(raw []byte) (sentMail, error) {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return sentMail{}, err
+	}
+	dec := new(mime.WordDecoder)
+	subj, _ := dec.DecodeHeader(msg.Header.Get("Subject"))
+	m := sentMail{subject: subj}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		return sentMail{}, err
+	}
+	part := func(ct, enc string, body io.Reader) error {
+		if strings.EqualFold(enc, "quoted-printable") {
+			body = quotedprintable.NewReader(body)
+		}
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		switch {
+		case strings.HasPrefix(ct, "text/plain"):
+			m.text = string(b)
+		case strings.HasPrefix(ct, "text/html"):
+			m.html = string(b)
+		}
+		return nil
+	}
+	if !strings.HasPrefix(mt, "multipart/") {
+		return m, part(mt, msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return m, nil
+		}
+		if err != nil {
+			return sentMail{}, err
+		}
+		if err := part(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
+			return sentMail{}, err
+		}
+	}
+}
+
+// next waits for the next mail.
+func (s *smtpSink) next(t *testing.T) sentMail {
+	t.Helper()
+	select {
+	case m := <-s.mails:
+		return m
+	case <-time.After(mailWait):
+		t.Fatalf("no mail within %v", mailWait)
+		return sentMail{}
+	}
+}
+
+// none says no mail is waiting.
+func (s *smtpSink) none(t *testing.T, why string) {
+	t.Helper()
+	select {
+	case m := <-s.mails:
+		t.Errorf("%s, but a mail came: %q\n%s", why, m.subject, m.text)
+	default:
+	}
+}
+
+// withMail turns mail on through a real SMTP server at addr, checking the outbox often.
+// The test clock moves alerts along: they go once the account has been quiet 30 s.
+func withMail(addr string) func(*handlers.Config) {
+	return func(c *handlers.Config) {
+		m, err := mailer.NewSMTP("smtp://" + addr)
+		if err != nil {
+			panic(err)
+		}
+		c.Mailer, c.MailEvery = m, 20*time.Millisecond
+	}
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/(account/not-me|password/reset)/[A-Za-z0-9_-]+`)
+
+// link is the single-use link in a mail; its text and HTML parts must carry the same one.
+func (m sentMail) link(t *testing.T) string {
+	t.Helper()
+	l := linkRE.FindString(m.text)
+	if l == "" {
+		t.Fatalf("no link in the mail:\n%s", m.text)
+	}
+	if !strings.Contains(m.html, `href="`+l+`"`) {
+		t.Errorf("the HTML part does not link to %s:\n%s", l, m.html)
+	}
+	return l
+}
+
+// path is the link's path, for the test's devices.
+func pathOf(t *testing.T, link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path
+}
+
+// waitFor polls the database until query answers want.
+func (ta *testApp) waitFor(what, want, query string, args ...any) {
+	ta.t.Helper()
+	deadline := time.Now().Add(mailWait)
+	for ta.query(query, args...) != want {
+		if time.Now().After(deadline) {
+			ta.t.Fatalf("waited %v for %s: %s is %s, want %s", mailWait, what, query, ta.query(query, args...), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// releaseAlerts moves the clock past the quiet period, so queued alerts go.
+func (ta *testApp) releaseAlerts() { ta.clock.Advance(time.Minute) }
+
+// TestNewDeviceAlert: a sign-in from a browser the account has never seen produces one
+// alert mail, with the device, address, place and a "This wasn't me" link; the browser
+// signing in again later produces none, and neither does the sign-up.
+func TestNewDeviceAlert(t *testing.T) {
+	sink := startSMTP(t, "")
+	ta := newTestApp(t, withMail(sink.addr), withPlaces(t))
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
+	laptop.signup("ann@example.com", testPassword)
+	phone := ta.device("phone", uaSafariIPhone, "203.0.113.9")
+	phone.login("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	m := sink.next(t)
+	if m.to != "ann@example.com" || m.subject != "New sign-in to your account" {
+		t.Errorf("mail to %q, subject %q", m.to, m.subject)
+	}
+	if !strings.HasPrefix(m.from, "no-reply@") {
+		t.Errorf("mail from %q", m.from)
+	}
+	if strings.Contains(m.html, "&amp;") || !strings.Contains(m.html, `style="font-family:`) {
+		t.Errorf("the HTML part's styles are mangled:\n%s", m.html)
+	}
+	for _, want := range []string{"A new device signed in: Safari 18 on iOS", "203.0.113.9 (Berlin, Germany)", "/account/not-me/"} {
+		if !strings.Contains(m.text, want) {
+			t.Errorf("the alert does not say %q:\n%s", want, m.text)
+		}
+	}
+	if strings.Contains(m.text, "Chrome") {
+		t.Errorf("the alert names the sign-up's device:\n%s", m.text)
+	}
+	link := m.link(t)
+	if n := ta.query(`SELECT COUNT(*) FROM mail_tokens WHERE token_hash = ?`, sha(pathOf(t, link)[len("/account/not-me/"):])); n != "1" {
+		t.Errorf("the link's token is not kept as a hash (%s rows)", n)
+	}
+	if strings.Contains(ta.query(`SELECT body_text FROM outbox`), pathOf(t, link)) {
+		t.Error("the outbox keeps the link's token")
+	}
+
+	// The same browser again: known, so no alert is even queued.
+	phone.post("/logout", nil)
+	phone.login("ann@example.com", testPassword)
+	if n := ta.query(`SELECT COUNT(*) FROM alert_items`); n != "0" {
+		t.Errorf("a known device's sign-in queued %s alert items", n)
+	}
+	ta.releaseAlerts()
+	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
+	sink.none(t, "a known device signed in again")
+	if n := ta.query(`SELECT COUNT(*) FROM outbox WHERE sent_at > 0`); n != "1" {
+		t.Errorf("%s mails sent, want 1", n)
+	}
+}
+
+// TestBurstIsOneMail: ten new devices signing in within the quiet period are one mail.
+func TestBurstIsOneMail(t *testing.T) {
+	sink := startSMTP(t, "")
+	ta := newTestApp(t, withMail(sink.addr))
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	for i := range 10 {
+		ta.device("burst", uaFirefoxWindow, "198.51.100."+string(rune('1'+i%9))).login("ann@example.com", testPassword)
+		ta.clock.Advance(2 * time.Second) // a burst: closer together than the quiet period
+	}
+	ta.releaseAlerts()
+	m := sink.next(t)
+	if m.subject != "10 new sign-ins to your account" || strings.Count(m.text, "A new device signed in") != 10 {
+		t.Errorf("subject %q; the mail:\n%s", m.subject, m.text)
+	}
+	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
+	if n := ta.query(`SELECT COUNT(*) FROM outbox`); n != "1" {
+		t.Errorf("%s mails for the burst, want 1", n)
+	}
+	sink.none(t, "one burst")
+}
+
+// TestNotMeTakesTheAccountBack: a thief holding the phone and its saved password changes
+// the password. The owner's alert mail carries a link that, with no signed-in device,
+// signs every device out (the thief's too) and sets a new password: the old and the
+// thief's passwords stop working. The link works once, and ends every other link.
+func TestNotMeTakesTheAccountBack(t *testing.T) {
+	sink := startSMTP(t, "")
+	ta := newTestApp(t, withMail(sink.addr))
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
+	laptop.signup("ann@example.com", testPassword)
+	thief := ta.device("stolen phone", uaSafariIPhone, "198.51.100.66")
+	thief.login("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	firstLink := sink.next(t).link(t) // the new device
+
+	const thiefPassword = "the thief's own passphrase 9"
+	if r := thief.post("/account/password", url.Values{"current_password": {testPassword},
+		"new_password": {thiefPassword}, "logout_others": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("the thief's password change: %d", r.status)
+	}
+	assertSignedOut(t, laptop, true)
+	ta.releaseAlerts()
+	m := sink.next(t)
+	if m.subject != "Security alert: your account was changed" || !strings.Contains(m.text, "Password changed") ||
+		!strings.Contains(m.text, "from Safari 18 on iOS") {
+		t.Errorf("subject %q; the alert:\n%s", m.subject, m.text)
+	}
+	link := pathOf(t, m.link(t))
+
+	// The owner, on a borrowed laptop: no session.
+	borrowed := ta.device("borrowed", uaFirefoxWindow, "203.0.113.50")
+	if r := borrowed.get(link); r.status != http.StatusOK || !strings.Contains(r.body, "ann@example.com") ||
+		r.header.Get("Cache-Control") != "no-store" || r.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("the link's page: %d, Cache-Control %q, Referrer-Policy %q", r.status, r.header.Get("Cache-Control"), r.header.Get("Referrer-Policy"))
+	}
+	if r := borrowed.post(link, url.Values{"new_password": {"short"}}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("a too-short new password: %d, want 422", r.status)
+	}
+	const ownerPassword = "the owner takes it back 42"
+	r := borrowed.post(link, url.Values{"new_password": {ownerPassword}})
+	if r.status != http.StatusSeeOther || r.location() != "/login" {
+		t.Fatalf("following the link: %d %q, want 303 /login", r.status, r.location())
+	}
+	if page := borrowed.get("/login"); !strings.Contains(page.body, "Every device was signed out") {
+		t.Error("the sign-in page does not say what happened")
+	}
+	assertSignedOut(t, thief, true)
+	for _, pw := range []string{testPassword, thiefPassword} {
+		if r := ta.device("try", uaChromeMac, "203.0.113.77").post("/login", url.Values{"email": {"ann@example.com"}, "password": {pw}}); r.status != http.StatusUnauthorized {
+			t.Errorf("password %q still signs in: %d", pw, r.status)
+		}
+	}
+	borrowed.login("ann@example.com", ownerPassword)
+	if got := borrowed.get("/account/security").body; !strings.Contains(got, `data-event="account-recovered"`) {
+		t.Error("the log does not record the take-back")
+	}
+	// Once only; and the earlier mail's link is dead too.
+	for _, l := range []string{link, pathOf(t, firstLink)} {
+		if r := ta.device("again", uaChromeMac, "").get(l); r.status != http.StatusNotFound {
+			t.Errorf("%s after the take-back: %d, want 404", l, r.status)
+		}
+	}
+	if r := ta.device("again", uaChromeMac, "").post(link, url.Values{"new_password": {"yet another passphrase 7"}}); r.status != http.StatusNotFound {
+		t.Errorf("posting the used link: %d, want 404", r.status)
+	}
+}
+
+// TestOutboxSurvivesARestart: with the SMTP server down, the alert stays in the outbox,
+// is tried again with back-off, survives a restart of the app, and goes once the server
+// is back, with a link that works.
+func TestOutboxSurvivesARestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there yet
+	ta := newTestApp(t, withMail(addr))
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	ta.device("phone", uaSafariIPhone, "203.0.113.9").login("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	ta.waitFor("a failed try", "1", `SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND sent_at = 0 AND last_error <> ''`)
+	if n := ta.query(`SELECT COUNT(*) FROM mail_tokens`); n != "0" {
+		t.Errorf("%s links kept for a mail that was not sent", n)
+	}
+
+	ta.restart()
+	sink := startSMTP(t, addr)
+	ta.clock.Advance(10 * time.Minute) // past the back-off
+	m := sink.next(t)
+	if m.subject != "New sign-in to your account" {
+		t.Errorf("subject %q", m.subject)
+	}
+	ta.waitFor("the mail to be recorded as sent", "1", `SELECT COUNT(*) FROM outbox WHERE sent_at > 0`)
+	if r := ta.device("owner", uaChromeMac, "").get(pathOf(t, m.link(t))); r.status != http.StatusOK {
+		t.Errorf("the link of the mail sent after the restart: %d", r.status)
+	}
+}
+
+// TestPasswordResetByMail: the reset request answers the same whether the account exists
+// or not and mails only an existing one; the link works once, for an hour, and signs
+// every device out.
+func TestPasswordResetByMail(t *testing.T) {
+	sink := startSMTP(t, "")
+	ta := newTestApp(t, withMail(sink.addr))
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
+	laptop.signup("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	if got := ta.device("anyone", uaChromeMac, "").get("/login").body; !strings.Contains(got, `href="/password/forgot"`) {
+		t.Error("the sign-in page does not offer a reset")
+	}
+
+	forgot := ta.device("forgetful", uaFirefoxWindow, "203.0.113.20")
+	known := forgot.post("/password/forgot", url.Values{"email": {"Ann@Example.com"}})
+	unknown := forgot.post("/password/forgot", url.Values{"email": {"nobody@example.com"}})
+	if known.status != http.StatusOK || unknown.status != http.StatusOK ||
+		strings.ReplaceAll(known.body, "Ann@Example.com", "X") != strings.ReplaceAll(unknown.body, "nobody@example.com", "X") {
+		t.Errorf("known and unknown emails are answered differently: %d, %d", known.status, unknown.status)
+	}
+	m := sink.next(t)
+	if m.to != "ann@example.com" || m.subject != "Reset your password" {
+		t.Errorf("mail to %q, subject %q", m.to, m.subject)
+	}
+	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
+	sink.none(t, "a reset for an unknown email")
+	if n := ta.query(`SELECT COUNT(*) FROM outbox WHERE kind = 'reset'`); n != "1" {
+		t.Errorf("%s reset mails, want 1", n)
+	}
+
+	link := pathOf(t, m.link(t))
+	if r := forgot.get(link); r.status != http.StatusOK {
+		t.Fatalf("the reset page: %d", r.status)
+	}
+	const fresh = "a brand new passphrase 5"
+	if r := forgot.post(link, url.Values{"new_password": {fresh}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reset: %d", r.status)
+	}
+	assertSignedOut(t, laptop, true)
+	if r := forgot.post(link, url.Values{"new_password": {"and another one 77"}}); r.status != http.StatusNotFound {
+		t.Errorf("the reset link a second time: %d, want 404", r.status)
+	}
+	if r := forgot.post("/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}}); r.status != http.StatusUnauthorized {
+		t.Errorf("the old password after a reset: %d", r.status)
+	}
+	forgot.login("ann@example.com", fresh)
+	if got := forgot.get("/account/security").body; !strings.Contains(got, `data-event="password-reset"`) {
+		t.Error("the log does not record the reset")
+	}
+	forgot.post("/logout", nil)
+
+	// An hour later a link no longer works.
+	forgot.post("/password/forgot", url.Values{"email": {"ann@example.com"}})
+	late := pathOf(t, sink.next(t).link(t))
+	ta.clock.Advance(61 * time.Minute)
+	if r := forgot.get(late); r.status != http.StatusNotFound || !strings.Contains(r.body, "doesn’t work") {
+		t.Errorf("an expired reset link: %d, want 404 saying it doesn't work", r.status)
+	}
+	// A reset link is not a "This wasn't me" link, nor a made-up one anything.
+	for _, p := range []string{strings.Replace(late, "/password/reset/", "/account/not-me/", 1), "/password/reset/nonsense", "/password/reset/" + strings.Repeat("A", 43)} {
+		if r := forgot.get(p); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, r.status)
+		}
+	}
+}
+
+// TestResetRequestsAreLimited: an inbox cannot be flooded with reset links.
+func TestResetRequestsAreLimited(t *testing.T) {
+	sink := startSMTP(t, "")
+	ta := newTestApp(t, withMail(sink.addr))
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	var last response
+	for i := range 4 {
+		last = ta.device("asker", uaChromeMac, "198.51.100."+string(rune('1'+i))).post("/password/forgot", url.Values{"email": {"ann@example.com"}})
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
+		t.Errorf("the fourth reset request in an hour: %d Retry-After=%q, want 429", last.status, last.header.Get("Retry-After"))
+	}
+	ta.waitFor("three mails", "3", `SELECT COUNT(*) FROM outbox WHERE sent_at > 0`)
+}
+
+// TestMailOffSaysNothing: without a mailer the mail pages do not exist and nothing links to them.
+func TestMailOffSaysNothing(t *testing.T) {
+	ta := newTestApp(t)
+	d := ta.device("anyone", uaChromeMac, "")
+	if strings.Contains(d.get("/login").body, "/password/forgot") {
+		t.Error("the sign-in page offers a reset with mail off")
+	}
+	for _, p := range []string{"/password/forgot", "/password/reset/" + strings.Repeat("A", 43), "/account/not-me/" + strings.Repeat("A", 43)} {
+		if r := d.get(p); r.status != http.StatusNotFound {
+			t.Errorf("GET %s with mail off: %d, want 404", p, r.status)
+		}
+	}
+}
+
+// sha is a token's hash as the database keeps it.
+func sha(token string) []byte { return models.HashToken(token) }
+
+// withPlaces names places from a small real .mmdb file.
+func withPlaces(t *testing.T) func(*handlers.Config) {
+	l, err := geo.Open(geotest.Write(t, "GeoLite2-City"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return func(c *handlers.Config) { c.Places = l }
+}
+
+// TestPlacesOnThePage: with a GeoIP file, each device row and log entry says where its
+// address is (IPv4 and IPv6); a private address says nothing.
+func TestPlacesOnThePage(t *testing.T) {
+	ta := newTestApp(t, withPlaces(t))
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
+	laptop.signup("ann@example.com", testPassword)
+	ta.device("phone", uaSafariIPhone, "2001:db8::7").login("ann@example.com", testPassword)
+	ta.device("office", uaFirefoxWindow, "10.0.0.8").login("ann@example.com", testPassword)
+	page := laptop.get("/account/security").body
+	for _, want := range []string{`<span class="place">Berlin, Germany</span>`, `<span class="place">Tokyo, Japan</span>`} {
+		if strings.Count(page, want) < 2 { // the row and the log entry
+			t.Errorf("the page shows %q %d times, want the row and the log", want, strings.Count(page, want))
+		}
+	}
+	if n := strings.Count(page, `class="place"`); n != 4 {
+		t.Errorf("%d places on the page, want 4 (two rows, two log entries; none for 10.0.0.8)", n)
+	}
+}
