@@ -14,7 +14,7 @@ import (
 
 // Places are the networks the file knows, by CIDR.
 var Places = map[string][2]string{ // city, country
-	"203.0.113.0/24": {"Berlin", "Germany"},
+	"203.0.113.0/24":  {"Berlin", "Germany"},
 	"198.51.100.0/24": {"", "France"}, // a country-only answer
 	"2001:db8::/32":   {"Tokyo", "Japan"},
 }
