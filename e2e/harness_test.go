@@ -49,8 +49,11 @@ var fastHash = modelstest.FastHash()
 // mod adjusts its configuration.
 func startApp(t *testing.T, mod ...func(*handlers.Config)) string {
 	t.Helper()
-	ctx := context.Background()
 	d := modelstest.OpenDB(t)
+	// The app's workers (sweeper, mail) stop before the database closes: cleanups run last
+	// registered first.
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
 	srv := httptest.NewUnstartedServer(nil)
 	cfg := handlers.Config{
 		BaseURL:       "http://" + srv.Listener.Addr().String(),

@@ -1,163 +1,20 @@
 package handlers_test
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
 	"github.com/elsewhere-dev/elsewhere/models/geo"
 	"github.com/elsewhere-dev/elsewhere/models/geo/geotest"
 	"github.com/elsewhere-dev/elsewhere/models/mailer"
+	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
 )
-
-// mailWait bounds the wait for a mail that should come; the test's deadline is the real one.
-const mailWait = 20 * time.Second
-
-// sentMail is one mail as the SMTP server received it, decoded.
-type sentMail struct {
-	from, to, subject string
-	text, html        string
-}
-
-// smtpSink is a real SMTP server (emersion/go-smtp), in process, on a loopback port.
-type smtpSink struct {
-	addr  string
-	srv   *smtp.Server
-	mails chan sentMail
-}
-
-func startSMTP(t *testing.T, addr string) *smtpSink {
-	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpSink{addr: ln.Addr().String(), mails: make(chan sentMail, 100)}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{sink: s, t: t}, nil }))
-	s.srv.Domain = "localhost"
-	s.srv.AllowInsecureAuth = true
-	go s.srv.Serve(ln)
-	t.Cleanup(func() { s.srv.Close() })
-	return s
-}
-
-type smtpSession struct {
-	sink     *smtpSink
-	t        *testing.T
-	from, to string
-}
-
-func (s *smtpSession) Reset()        {}
-func (s *smtpSession) Logout() error { return nil }
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.from = from
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = to
-	return nil
-}
-func (s *smtpSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m, err := decodeMail(raw)
-	if err != nil {
-		s.t.Errorf("undecodable mail: %v\n%s", err, raw)
-		return err
-	}
-	m.from, m.to = s.from, s.to
-	s.sink.mails <- m
-	return nil
-}
-
-// decodeMail reads a mail's subject and its text and HTML parts.
-func decodeMail(raw []byte) (sentMail, error) {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return sentMail{}, err
-	}
-	dec := new(mime.WordDecoder)
-	subj, _ := dec.DecodeHeader(msg.Header.Get("Subject"))
-	m := sentMail{subject: subj}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil {
-		return sentMail{}, err
-	}
-	part := func(ct, enc string, body io.Reader) error {
-		if strings.EqualFold(enc, "quoted-printable") {
-			body = quotedprintable.NewReader(body)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			return err
-		}
-		switch {
-		case strings.HasPrefix(ct, "text/plain"):
-			m.text = string(b)
-		case strings.HasPrefix(ct, "text/html"):
-			m.html = string(b)
-		}
-		return nil
-	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		return m, part(mt, msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return m, nil
-		}
-		if err != nil {
-			return sentMail{}, err
-		}
-		if err := part(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
-			return sentMail{}, err
-		}
-	}
-}
-
-// next waits for the next mail.
-func (s *smtpSink) next(t *testing.T) sentMail {
-	t.Helper()
-	select {
-	case m := <-s.mails:
-		return m
-	case <-time.After(mailWait):
-		t.Fatalf("no mail within %v", mailWait)
-		return sentMail{}
-	}
-}
-
-// none says no mail is waiting.
-func (s *smtpSink) none(t *testing.T, why string) {
-	t.Helper()
-	select {
-	case m := <-s.mails:
-		t.Errorf("%s, but a mail came: %q\n%s", why, m.subject, m.text)
-	default:
-	}
-}
 
 // withMail turns mail on through a real SMTP server at addr, checking the outbox often.
 // The test clock moves alerts along: they go once the account has been quiet 30 s.
@@ -169,21 +26,6 @@ func withMail(addr string) func(*handlers.Config) {
 		}
 		c.Mailer, c.MailEvery = m, 20*time.Millisecond
 	}
-}
-
-var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/(account/not-me|password/reset)/[A-Za-z0-9_-]+`)
-
-// link is the single-use link in a mail; its text and HTML parts must carry the same one.
-func (m sentMail) link(t *testing.T) string {
-	t.Helper()
-	l := linkRE.FindString(m.text)
-	if l == "" {
-		t.Fatalf("no link in the mail:\n%s", m.text)
-	}
-	if !strings.Contains(m.html, `href="`+l+`"`) {
-		t.Errorf("the HTML part does not link to %s:\n%s", l, m.html)
-	}
-	return l
 }
 
 // path is the link's path, for the test's devices.
@@ -198,10 +40,10 @@ func pathOf(t *testing.T, link string) string {
 // waitFor polls the database until query answers want.
 func (ta *testApp) waitFor(what, want, query string, args ...any) {
 	ta.t.Helper()
-	deadline := time.Now().Add(mailWait)
+	deadline := time.Now().Add(mailtest.Wait)
 	for ta.query(query, args...) != want {
 		if time.Now().After(deadline) {
-			ta.t.Fatalf("waited %v for %s: %s is %s, want %s", mailWait, what, query, ta.query(query, args...), want)
+			ta.t.Fatalf("waited %v for %s: %s is %s, want %s", mailtest.Wait, what, query, ta.query(query, args...), want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -214,32 +56,32 @@ func (ta *testApp) releaseAlerts() { ta.clock.Advance(time.Minute) }
 // alert mail, with the device, address, place and a "This wasn't me" link; the browser
 // signing in again later produces none, and neither does the sign-up.
 func TestNewDeviceAlert(t *testing.T) {
-	sink := startSMTP(t, "")
-	ta := newTestApp(t, withMail(sink.addr), withPlaces(t))
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr), withPlaces(t))
 	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
 	laptop.signup("ann@example.com", testPassword)
 	phone := ta.device("phone", uaSafariIPhone, "203.0.113.9")
 	phone.login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	m := sink.next(t)
-	if m.to != "ann@example.com" || m.subject != "New sign-in to your account" {
-		t.Errorf("mail to %q, subject %q", m.to, m.subject)
+	m := sink.Next(t)
+	if m.To != "ann@example.com" || m.Subject != "New sign-in to your account" {
+		t.Errorf("mail to %q, subject %q", m.To, m.Subject)
 	}
-	if !strings.HasPrefix(m.from, "no-reply@") {
-		t.Errorf("mail from %q", m.from)
+	if !strings.HasPrefix(m.From, "no-reply@") {
+		t.Errorf("mail from %q", m.From)
 	}
-	if strings.Contains(m.html, "&amp;") || !strings.Contains(m.html, `style="font-family:`) {
-		t.Errorf("the HTML part's styles are mangled:\n%s", m.html)
+	if strings.Contains(m.HTML, "&amp;") || !strings.Contains(m.HTML, `style="font-family:`) {
+		t.Errorf("the HTML part's styles are mangled:\n%s", m.HTML)
 	}
 	for _, want := range []string{"A new device signed in: Safari 18 on iOS", "203.0.113.9 (Berlin, Germany)", "/account/not-me/"} {
-		if !strings.Contains(m.text, want) {
-			t.Errorf("the alert does not say %q:\n%s", want, m.text)
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the alert does not say %q:\n%s", want, m.Text)
 		}
 	}
-	if strings.Contains(m.text, "Chrome") {
-		t.Errorf("the alert names the sign-up's device:\n%s", m.text)
+	if strings.Contains(m.Text, "Chrome") {
+		t.Errorf("the alert names the sign-up's device:\n%s", m.Text)
 	}
-	link := m.link(t)
+	link := m.Link(t)
 	if n := ta.query(`SELECT COUNT(*) FROM mail_tokens WHERE token_hash = ?`, sha(pathOf(t, link)[len("/account/not-me/"):])); n != "1" {
 		t.Errorf("the link's token is not kept as a hash (%s rows)", n)
 	}
@@ -255,7 +97,7 @@ func TestNewDeviceAlert(t *testing.T) {
 	}
 	ta.releaseAlerts()
 	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
-	sink.none(t, "a known device signed in again")
+	sink.None(t, "a known device signed in again")
 	if n := ta.query(`SELECT COUNT(*) FROM outbox WHERE sent_at > 0`); n != "1" {
 		t.Errorf("%s mails sent, want 1", n)
 	}
@@ -263,23 +105,23 @@ func TestNewDeviceAlert(t *testing.T) {
 
 // TestBurstIsOneMail: ten new devices signing in within the quiet period are one mail.
 func TestBurstIsOneMail(t *testing.T) {
-	sink := startSMTP(t, "")
-	ta := newTestApp(t, withMail(sink.addr))
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
 	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
 	for i := range 10 {
 		ta.device("burst", uaFirefoxWindow, "198.51.100."+string(rune('1'+i%9))).login("ann@example.com", testPassword)
 		ta.clock.Advance(2 * time.Second) // a burst: closer together than the quiet period
 	}
 	ta.releaseAlerts()
-	m := sink.next(t)
-	if m.subject != "10 new sign-ins to your account" || strings.Count(m.text, "A new device signed in") != 10 {
-		t.Errorf("subject %q; the mail:\n%s", m.subject, m.text)
+	m := sink.Next(t)
+	if m.Subject != "10 new sign-ins to your account" || strings.Count(m.Text, "A new device signed in") != 10 {
+		t.Errorf("subject %q; the mail:\n%s", m.Subject, m.Text)
 	}
 	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
 	if n := ta.query(`SELECT COUNT(*) FROM outbox`); n != "1" {
 		t.Errorf("%s mails for the burst, want 1", n)
 	}
-	sink.none(t, "one burst")
+	sink.None(t, "one burst")
 }
 
 // TestNotMeTakesTheAccountBack: a thief holding the phone and its saved password changes
@@ -287,14 +129,14 @@ func TestBurstIsOneMail(t *testing.T) {
 // signs every device out (the thief's too) and sets a new password: the old and the
 // thief's passwords stop working. The link works once, and ends every other link.
 func TestNotMeTakesTheAccountBack(t *testing.T) {
-	sink := startSMTP(t, "")
-	ta := newTestApp(t, withMail(sink.addr))
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
 	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
 	laptop.signup("ann@example.com", testPassword)
 	thief := ta.device("stolen phone", uaSafariIPhone, "198.51.100.66")
 	thief.login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	firstLink := sink.next(t).link(t) // the new device
+	firstLink := sink.Next(t).Link(t) // the new device
 
 	const thiefPassword = "the thief's own passphrase 9"
 	if r := thief.post("/account/password", url.Values{"current_password": {testPassword},
@@ -303,12 +145,12 @@ func TestNotMeTakesTheAccountBack(t *testing.T) {
 	}
 	assertSignedOut(t, laptop, true)
 	ta.releaseAlerts()
-	m := sink.next(t)
-	if m.subject != "Security alert: your account was changed" || !strings.Contains(m.text, "Password changed") ||
-		!strings.Contains(m.text, "from Safari 18 on iOS") {
-		t.Errorf("subject %q; the alert:\n%s", m.subject, m.text)
+	m := sink.Next(t)
+	if m.Subject != "Security alert: your account was changed" || !strings.Contains(m.Text, "Password changed") ||
+		!strings.Contains(m.Text, "from Safari 18 on iOS") {
+		t.Errorf("subject %q; the alert:\n%s", m.Subject, m.Text)
 	}
-	link := pathOf(t, m.link(t))
+	link := pathOf(t, m.Link(t))
 
 	// The owner, on a borrowed laptop: no session.
 	borrowed := ta.device("borrowed", uaFirefoxWindow, "203.0.113.50")
@@ -368,14 +210,14 @@ func TestOutboxSurvivesARestart(t *testing.T) {
 	}
 
 	ta.restart()
-	sink := startSMTP(t, addr)
+	sink := mailtest.Start(t, addr)
 	ta.clock.Advance(10 * time.Minute) // past the back-off
-	m := sink.next(t)
-	if m.subject != "New sign-in to your account" {
-		t.Errorf("subject %q", m.subject)
+	m := sink.Next(t)
+	if m.Subject != "New sign-in to your account" {
+		t.Errorf("subject %q", m.Subject)
 	}
 	ta.waitFor("the mail to be recorded as sent", "1", `SELECT COUNT(*) FROM outbox WHERE sent_at > 0`)
-	if r := ta.device("owner", uaChromeMac, "").get(pathOf(t, m.link(t))); r.status != http.StatusOK {
+	if r := ta.device("owner", uaChromeMac, "").get(pathOf(t, m.Link(t))); r.status != http.StatusOK {
 		t.Errorf("the link of the mail sent after the restart: %d", r.status)
 	}
 }
@@ -384,8 +226,8 @@ func TestOutboxSurvivesARestart(t *testing.T) {
 // or not and mails only an existing one; the link works once, for an hour, and signs
 // every device out.
 func TestPasswordResetByMail(t *testing.T) {
-	sink := startSMTP(t, "")
-	ta := newTestApp(t, withMail(sink.addr))
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
 	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
 	laptop.signup("ann@example.com", testPassword)
 	ta.releaseAlerts()
@@ -400,17 +242,17 @@ func TestPasswordResetByMail(t *testing.T) {
 		strings.ReplaceAll(known.body, "Ann@Example.com", "X") != strings.ReplaceAll(unknown.body, "nobody@example.com", "X") {
 		t.Errorf("known and unknown emails are answered differently: %d, %d", known.status, unknown.status)
 	}
-	m := sink.next(t)
-	if m.to != "ann@example.com" || m.subject != "Reset your password" {
-		t.Errorf("mail to %q, subject %q", m.to, m.subject)
+	m := sink.Next(t)
+	if m.To != "ann@example.com" || m.Subject != "Reset your password" {
+		t.Errorf("mail to %q, subject %q", m.To, m.Subject)
 	}
 	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
-	sink.none(t, "a reset for an unknown email")
+	sink.None(t, "a reset for an unknown email")
 	if n := ta.query(`SELECT COUNT(*) FROM outbox WHERE kind = 'reset'`); n != "1" {
 		t.Errorf("%s reset mails, want 1", n)
 	}
 
-	link := pathOf(t, m.link(t))
+	link := pathOf(t, m.Link(t))
 	if r := forgot.get(link); r.status != http.StatusOK {
 		t.Fatalf("the reset page: %d", r.status)
 	}
@@ -433,7 +275,7 @@ func TestPasswordResetByMail(t *testing.T) {
 
 	// An hour later a link no longer works.
 	forgot.post("/password/forgot", url.Values{"email": {"ann@example.com"}})
-	late := pathOf(t, sink.next(t).link(t))
+	late := pathOf(t, sink.Next(t).Link(t))
 	ta.clock.Advance(61 * time.Minute)
 	if r := forgot.get(late); r.status != http.StatusNotFound || !strings.Contains(r.body, "doesn’t work") {
 		t.Errorf("an expired reset link: %d, want 404 saying it doesn't work", r.status)
@@ -448,8 +290,8 @@ func TestPasswordResetByMail(t *testing.T) {
 
 // TestResetRequestsAreLimited: an inbox cannot be flooded with reset links.
 func TestResetRequestsAreLimited(t *testing.T) {
-	sink := startSMTP(t, "")
-	ta := newTestApp(t, withMail(sink.addr))
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
 	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
 	var last response
 	for i := range 4 {

@@ -91,8 +91,17 @@
   document.addEventListener("htmx:sseOpen", function () { setLive(true); });
   document.addEventListener("htmx:sseError", function () { setLive(false); });
   document.addEventListener("htmx:sseClose", function () { setLive(false); });
+  // A plain form on its way to another page (signing out here, say) is the person's own
+  // navigation: what the stream says meanwhile must not take them elsewhere. htmx's forms
+  // have had their default prevented by the time the event bubbles up to here.
+  var leaving = false;
+  document.addEventListener("submit", function (e) {
+    if (!e.defaultPrevented) leaving = true;
+  });
+  window.addEventListener("pageshow", function () { leaving = false; });
   document.addEventListener("htmx:sseMessage", function (e) {
     var type = e.detail && e.detail.type;
+    if (leaving) return;
     if (type === "signed-out") {
       var el = document.getElementById("live");
       location.assign(el ? el.getAttribute("data-signed-out") : location.href);

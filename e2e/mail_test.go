@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
+	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
+)
+
+// withMail sends the app's mail to a real SMTP server in the test, with alerts going
+// as soon as an account has been quiet a moment.
+func withMail(t *testing.T, sink *mailtest.Sink) func(*handlers.Config) {
+	m, err := mailer.NewSMTP("smtp://" + sink.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *handlers.Config) {
+		c.Mailer, c.MailEvery = m, 50*time.Millisecond
+		c.AlertQuiet, c.AlertMaxWait = 200*time.Millisecond, 2*time.Second
+	}
+}
+
+// linkPath is the path of a mailed link.
+func linkPath(t *testing.T, m mailtest.Mail) string {
+	u, err := url.Parse(m.Link(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path
+}
+
+// TestNotMeAndReset: the owner follows an alert's "This wasn't me" link on a phone and
+// takes the account back (the laptop's open page goes to the sign-in page by itself),
+// then resets the password through "Forgot your password?". Each page keeps to the CSP
+// (the monitor), passes axe, and lays out at phone and small-phone widths.
+func TestNotMeAndReset(t *testing.T) {
+	needBrowser(t)
+	t.Parallel()
+	sink := mailtest.Start(t, "")
+	base := startApp(t, withMail(t, sink))
+	const email = "mail.owner@example.com"
+	laptop := newDevice(t, base, chromeMac)
+	phone := newDevice(t, base, safariIPhone)
+	small := safariIPhone
+	small.width, small.height = 360, 740
+	tiny := newDevice(t, base, small)
+
+	laptop.signUp(email)
+	phone.mustSignIn(email, password) // a new device: the owner is alerted
+	m := sink.Next(t)
+	if m.Subject != "New sign-in to your account" {
+		t.Fatalf("mail %q", m.Subject)
+	}
+	notMe := linkPath(t, m)
+	laptop.open("/account/security")
+	laptop.waitUntil("the live stream to open", `document.getElementById("live").getAttribute("data-state") === "open"`)
+
+	// The link's page, on a phone that is not signed in.
+	phone.open("/account/security")
+	phone.submit(`form[action="/logout"] button[type=submit]`)
+	if st := phone.open(notMe); st != 200 {
+		t.Fatalf("the not-me page answered %d", st)
+	}
+	if got := phone.text("main"); !strings.Contains(got, "every device") || !strings.Contains(got, email) {
+		t.Errorf("the page says %q", got)
+	}
+	checkAccessibility(t, phone, "the not-me page")
+	checkLayout(t, phone, "the not-me page at 390px")
+	tiny.open(notMe)
+	checkLayout(t, tiny, "the not-me page at 360px")
+	if js[string](phone, `document.activeElement.id`) != "new_password" {
+		t.Error("the new-password field does not have the focus")
+	}
+	phone.typeInto("#new_password", newPassword)
+	phone.submit(`main form button[type=submit]`)
+	if p := phone.path(); p != "/login" {
+		t.Fatalf("after taking the account back the phone shows %s", p)
+	}
+	if got := phone.text(".notice"); !strings.Contains(got, "Every device was signed out") {
+		t.Errorf("the sign-in page says %q", got)
+	}
+	waitSignedOut(t, laptop)
+	tiny.open(notMe)
+	if got := tiny.text("h1"); !strings.Contains(got, "doesn’t work") {
+		t.Errorf("the used link's page says %q", got)
+	}
+	tiny.expect(`status of 404`)
+
+	// "Forgot your password?" from the sign-in page.
+	laptop.click(`a[href="/password/forgot"]`)
+	laptop.waitUntil("the reset request page", `location.pathname === "/password/forgot"`)
+	checkAccessibility(t, laptop, "the reset request page")
+	checkLayout(t, laptop, "the reset request page")
+	laptop.typeInto("#email", email)
+	laptop.submit(`main form button[type=submit]`)
+	if got := laptop.text(".notice"); !strings.Contains(got, "we’ve sent it a link") {
+		t.Errorf("after asking, the page says %q", got)
+	}
+	var reset string
+	for reset == "" { // the account-recovered alert may come first
+		if m := sink.Next(t); m.Subject == "Reset your password" {
+			reset = linkPath(t, m)
+		}
+	}
+	tiny.open(reset)
+	checkAccessibility(t, tiny, "the reset page")
+	checkLayout(t, tiny, "the reset page at 360px")
+	const third = "Third-lantern-harbour-88"
+	tiny.typeInto("#new_password", third)
+	tiny.submit(`main form button[type=submit]`)
+	if got := tiny.text(".notice"); !strings.Contains(got, "new password is set") {
+		t.Errorf("after the reset the sign-in page says %q", got)
+	}
+	tiny.mustSignIn(email, third)
+}
