@@ -169,4 +169,3 @@ func (m Mail) Link(t *testing.T) string {
 	}
 	return l
 }
-
