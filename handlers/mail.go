@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -139,11 +140,15 @@ func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
 	m := views.AlertMail{Site: a.cfg.BaseURL}
 	newOnly := true
 	for _, it := range b.Items {
-		what := views.EventText(models.Event{Kind: it.Kind, Device: it.Device, Detail: it.Detail})
+		dev, detail := views.MailSafe(it.Device), it.Detail
+		if _, err := strconv.Atoi(detail); err != nil {
+			detail = views.MailSafe(detail) // a device's label, not a count
+		}
+		what := views.EventText(models.Event{Kind: it.Kind, Device: dev, Detail: detail})
 		if it.Kind != models.EventNewDevice {
 			newOnly = false
-			if it.Device != "" {
-				what += ", from " + it.Device
+			if dev != "" {
+				what += ", from " + dev
 			}
 		}
 		m.Items = append(m.Items, views.AlertItem{What: what, When: it.At, IP: it.IP, Place: a.place(it.IP)})

@@ -348,3 +348,24 @@ func TestPlacesOnThePage(t *testing.T) {
 		t.Errorf("%d places on the page, want 4 (two rows, two log entries; none for 10.0.0.8)", n)
 	}
 }
+
+// TestAlertCannotCarryAThiefsWords: the device label in an alert comes from a user agent
+// the thief writes; no address or link can be spelled with it in the owner's mail.
+func TestAlertCannotCarryAThiefsWords(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	// The parser takes the last product for the browser: "evil.example.com 133 on Linux".
+	ta.device("thief", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 evil.example.com/133.0", "198.51.100.66").
+		login("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	m := sink.Next(t)
+	for _, part := range []string{m.Text, m.HTML} {
+		if strings.Contains(part, "evil.example") || strings.Contains(part, "https://evil") {
+			t.Errorf("the alert carries the thief's address:\n%s", part)
+		}
+	}
+	if !strings.Contains(m.Text, "A new device signed in: evil example com 133 on Linux") {
+		t.Errorf("the alert:\n%s", m.Text)
+	}
+}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -77,4 +78,27 @@ func (m ResetMail) Text() string {
 		"To set a new password, open this link. It works once, for an hour, and signs every device out:\n\n" +
 		MailLink + "\n\n" +
 		"If you didn't ask, ignore this mail: your password stays as it is.\n"
+}
+
+var (
+	notLabel   = regexp.MustCompile(`[^\p{L}\p{N} ().-]+`)
+	strayPoint = regexp.MustCompile(`(^|[^0-9])\.|\.($|[^0-9])`)
+	spaces     = regexp.MustCompile(` {2,}`)
+)
+
+// MailSafe is a device label fit for a security mail. Labels come from user agents and
+// client hints, which whoever signs in writes: a thief could name their browser
+// "No action needed, visit evil.example". In a mail only letters, digits, spaces,
+// brackets and hyphens stay, and a point only between digits ("14.5"), so no address or
+// link can be spelled; the label is cut to 60 characters.
+func MailSafe(label string) string {
+	s := notLabel.ReplaceAllString(label, " ")
+	for strayPoint.MatchString(s) {
+		s = strayPoint.ReplaceAllString(s, "$1 $2")
+	}
+	s = strings.TrimSpace(spaces.ReplaceAllString(s, " "))
+	if r := []rune(s); len(r) > 60 {
+		s = strings.TrimSpace(string(r[:60]))
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/elsewhere-dev/elsewhere/models"
@@ -26,6 +27,24 @@ func TestEventText(t *testing.T) {
 	} {
 		if got := EventText(models.Event{Kind: tc.kind, Detail: tc.detail}); got != tc.want {
 			t.Errorf("EventText(%s, %q) = %q, want %q", tc.kind, tc.detail, got, tc.want)
+		}
+	}
+}
+
+func TestMailSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"Chrome 131 on macOS 14.5":                  "Chrome 131 on macOS 14.5",
+		"Safari 18 on iOS 18":                       "Safari 18 on iOS 18",
+		"Chrome 131 on Android (Pixel 8)":           "Chrome 131 on Android (Pixel 8)",
+		"No-action-needed visit evil.example.com 1": "No-action-needed visit evil example com 1",
+		"https://evil.example/x on Linux":           "https evil example x on Linux",
+		"a..b 1.2.3 ...4 5.":                        "a b 1.2.3 4 5",
+		"Ünïcode Bröwser 3 on Linux":                "Ünïcode Bröwser 3 on Linux",
+		"<b>bold</b> & co":                          "b bold b co",
+		strings.Repeat("x", 100):                    strings.Repeat("x", 60),
+	} {
+		if got := MailSafe(in); got != want {
+			t.Errorf("MailSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
