@@ -89,6 +89,14 @@ func (m *Mail) Queue(ctx context.Context, o Outgoing) error {
 // its oldest item waited maxWait. It says how many mails it queued.
 func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, compose func(AlertBatch) Outgoing) (int, error) {
 	now := m.now()
+	// The worker asks often; a read answers "nothing to do" without taking the writer.
+	var one int
+	switch err := m.db.Read.QueryRowContext(ctx, `SELECT 1 FROM alert_items LIMIT 1`).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("batch alerts: %w", err)
+	}
 	tx, err := m.db.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("batch alerts: %w", err)
@@ -162,6 +170,14 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 // and if this one dies the mail is due again when the lease ends. ok is false when none is.
 func (m *Mail) Claim(ctx context.Context, lease time.Duration) (o Outgoing, ok bool, err error) {
 	now := m.now()
+	var one int
+	switch err := m.db.Read.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE sent_at = 0 AND send_after <= ? AND claimed_until <= ? LIMIT 1`,
+		unix(now), unix(now)).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return Outgoing{}, false, nil
+	case err != nil:
+		return Outgoing{}, false, fmt.Errorf("claim mail: %w", err)
+	}
 	tx, err := m.db.Begin(ctx)
 	if err != nil {
 		return Outgoing{}, false, fmt.Errorf("claim mail: %w", err)
