@@ -52,20 +52,26 @@ func (a *App) linkGone(c *gin.Context, lp linkPage) {
 	a.page(c, http.StatusNotFound, views.TitleLinkGone, views.LinkGonePage(lp.kind == models.LinkReset))
 }
 
-// showLink shows the form a working link leads to.
-func (a *App) showLink(c *gin.Context, lp linkPage) {
-	linkHeaders(c)
-	token := c.Param("token")
-	l, err := a.mail.LinkFor(c.Request.Context(), lp.kind, token)
+// workingLink looks the request's link up; when it does not work it has answered.
+func (a *App) workingLink(c *gin.Context, lp linkPage) (models.Link, bool) {
+	l, err := a.mail.LinkFor(c.Request.Context(), lp.kind, c.Param("token"))
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		a.linkGone(c, lp)
-		return
+		return models.Link{}, false
 	case err != nil:
 		a.fail(c, err)
-		return
+		return models.Link{}, false
 	}
-	a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email}, a.path(lp.path+token)))
+	return l, true
+}
+
+// showLink shows the form a working link leads to.
+func (a *App) showLink(c *gin.Context, lp linkPage) {
+	linkHeaders(c)
+	if l, ok := a.workingLink(c, lp); ok {
+		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email}, a.path(lp.path+c.Param("token"))))
+	}
 }
 
 // followLink sets the new password from a working link, signs every device of the
@@ -78,13 +84,8 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		return
 	}
 	token := c.Param("token")
-	l, err := a.mail.LinkFor(ctx, lp.kind, token)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		a.linkGone(c, lp)
-		return
-	case err != nil:
-		a.fail(c, err)
+	l, ok := a.workingLink(c, lp)
+	if !ok {
 		return
 	}
 	next := c.PostForm("new_password")
