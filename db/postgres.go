@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -64,6 +65,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	// A server that vanished (a cut network, not a closed socket) is noticed within about
+	// 30 s, on every connection: a writer holding the lock, the listener waiting for news.
+	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}}
+	cfg.DialFunc = dialer.DialContext
 	read := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg)})
 	read.SetMaxOpenConns(16)
 	read.SetMaxIdleConns(16)
@@ -83,6 +88,11 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	wcfg := cfg.Copy()
 	if _, ok := wcfg.RuntimeParams["lock_timeout"]; !ok {
 		wcfg.RuntimeParams["lock_timeout"] = "10s"
+	}
+	// An app server that stops mid-transaction, holding the writer lock, loses it after a
+	// minute rather than when PostgreSQL finds the connection dead.
+	if _, ok := wcfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		wcfg.RuntimeParams["idle_in_transaction_session_timeout"] = "60s"
 	}
 	write := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*wcfg), lockKey: &pg.lockKey})
 	write.SetMaxOpenConns(4)
@@ -340,6 +350,12 @@ func (c *pgConn) Begin() (driver.Tx, error) {
 }
 
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.lockKey != nil && opts.Isolation == driver.IsolationLevel(sql.LevelDefault) {
+		// READ COMMITTED whatever the server's default: each statement then sees what the
+		// previous holder of the writer lock committed. Under REPEATABLE READ the snapshot
+		// would be taken by the lock statement, before the lock is granted.
+		opts.Isolation = driver.IsolationLevel(sql.LevelReadCommitted)
+	}
 	tx, err := c.inner.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,20 @@ func TestLivePush(t *testing.T) {
 	for _, d := range []*device{a, b} {
 		d.waitUntil("the live stream to open", `document.getElementById("live").getAttribute("data-state") === "open"`)
 	}
+	// A hidden page closes its stream (a background tab holds none of the browser's few
+	// connections) and opens it again when shown.
+	setVisibility := func(d *device, state string) {
+		js[bool](d, fmt.Sprintf(`(function () {
+			Object.defineProperty(document, "visibilityState", {value: %q, configurable: true});
+			document.dispatchEvent(new Event("visibilitychange"));
+			return true;
+		})()`, state))
+	}
+	setVisibility(a, "hidden")
+	a.waitUntil("the hidden page to close its stream", `!document.getElementById("live")`)
+	setVisibility(a, "visible")
+	a.waitUntil("the shown page to open its stream again", `document.getElementById("live") && document.getElementById("live").getAttribute("data-state") === "open"`)
+
 	// Count list fetches on A: each must have been asked for by the stream.
 	js[bool](a, `(function () {
 		window.__gets = 0;

@@ -121,7 +121,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	if a.secure {
 		a.cookieName, a.deviceName = "__Host-"+a.cookieName, "__Host-"+a.deviceName
 	}
-	a.store = &SessionStore{rows: a.sessions, cookie: a.cookie}
+	a.store = &SessionStore{rows: a.sessions, cookie: a.cookie, emit: a.emit}
 	a.sessionMW = ginsessions.Sessions("elsewhere", a.store)
 
 	a.cop = http.NewCrossOriginProtection()

@@ -172,7 +172,7 @@ func (a *App) signup(c *gin.Context) {
 }
 
 func (a *App) logout(c *gin.Context) {
-	cur, ok, err := a.signOut(c)
+	_, ok, err := a.signOut(c)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			c.Status(499) // the client went away; nobody reads this
@@ -187,12 +187,6 @@ func (a *App) logout(c *gin.Context) {
 		return
 	}
 	if ok {
-		if ev, err := a.events.Record(c.Request.Context(), cur.UserID, models.EventSignedOut,
-			models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()}, cur.Device.Label()); err != nil {
-			a.log.Error("record sign-out", "err", err, "request_id", requestIDOf(c))
-		} else {
-			a.emit(ev)
-		}
 		a.setFlash(c, flashLoggedOut)
 	}
 	c.Redirect(http.StatusSeeOther, a.path("/login"))

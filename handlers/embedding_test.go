@@ -11,10 +11,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 
+	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
@@ -24,6 +26,7 @@ type hostApp struct {
 	t   *testing.T
 	srv *httptest.Server
 	app *handlers.App
+	db  *db.DB
 }
 
 func newHostApp(t *testing.T, setup func(r *gin.Engine, a *handlers.App)) *hostApp {
@@ -46,7 +49,7 @@ func newHostApp(t *testing.T, setup func(r *gin.Engine, a *handlers.App)) *hostA
 	srv.Config.Handler = r
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &hostApp{t: t, srv: srv, app: a}
+	return &hostApp{t: t, srv: srv, app: a, db: d}
 }
 
 type hostClient struct {
@@ -321,6 +324,12 @@ func TestEmbeddedHostSessionLifecycle(t *testing.T) {
 	if r := d.get2("/get"); r.body != "k=" {
 		t.Fatalf("bob sees ann's value: %q", r.body)
 	}
+	var bob int64
+	if err := h.db.Read.QueryRow(`SELECT id FROM users WHERE email = 'bob@example.com'`).Scan(&bob); err != nil {
+		t.Fatal(err)
+	}
+	changes, stop := h.db.Watch(bob)
+	defer stop()
 	if r := d.do("POST", "/bye", url.Values{}); r.status != 200 {
 		t.Fatalf("bye: %d %q", r.status, r.body)
 	} else if r.body != "still=false" {
@@ -328,6 +337,16 @@ func TestEmbeddedHostSessionLifecycle(t *testing.T) {
 	}
 	if r := d.get2("/get"); r.status != 303 {
 		t.Fatalf("after MaxAge -1 sign-out, /get: %d %q", r.status, r.body)
+	}
+	// A sign-out through the store is logged, and bob's open pages hear of it at once.
+	var kind string
+	if err := h.db.Read.QueryRow(`SELECT kind FROM events WHERE user_id = ? ORDER BY id DESC LIMIT 1`, bob).Scan(&kind); err != nil || kind != "signed-out" {
+		t.Errorf("the newest log entry after the host's sign-out: %q (%v), want signed-out", kind, err)
+	}
+	select {
+	case <-changes:
+	case <-time.After(5 * time.Second):
+		t.Error("the host's sign-out was not announced to open pages")
 	}
 }
 

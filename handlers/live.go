@@ -20,9 +20,10 @@ const (
 	// liveLifetime is how long one stream lasts; the browser then opens another, which is
 	// checked afresh and may land on another app server.
 	liveLifetime = 30 * time.Minute
-	// livePerSession caps one device's open streams. A browser holds at most six
-	// connections per site over HTTP/1.1; a stream takes one for as long as its tab is open,
-	// so without a cap a few tabs would leave none for the pages themselves.
+	// livePerSession caps one device's open streams on one app server. A browser holds at
+	// most six connections per site over HTTP/1.1, and a stream takes one while its tab is
+	// shown (the page closes it while hidden), so without a cap a few windows side by side
+	// would leave none for the pages themselves.
 	livePerSession = 3
 	// liveWriteTimeout is how long one write to a stream may take before the client is
 	// taken to be gone.
@@ -84,12 +85,10 @@ func (a *App) liveStream(c *gin.Context) {
 		return
 	default:
 	}
-	if !a.live.take(sess.Handle) {
-		// EventSource stops at any answer but 200; the page then refreshes by polling.
-		c.Status(http.StatusNoContent)
-		return
+	full := !a.live.take(sess.Handle)
+	if !full {
+		defer a.live.release(sess.Handle)
 	}
-	defer a.live.release(sess.Handle)
 
 	ctx := c.Request.Context()
 	changes, stop := a.db.Watch(sess.UserID)
@@ -116,7 +115,7 @@ func (a *App) liveStream(c *gin.Context) {
 	}
 	// check tells whether this device is still signed in and what changed since seen.
 	check := func() (ok bool) {
-		if _, err := a.sessions.Check(ctx, tokenHash); err != nil {
+		if _, _, err := a.sessions.Peek(ctx, tokenHash); err != nil {
 			if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrSessionEnded) || errors.Is(err, models.ErrStampMismatch) {
 				write("event: signed-out\ndata: signed-out\n\n")
 				return false
@@ -137,6 +136,12 @@ func (a *App) liveStream(c *gin.Context) {
 		return write("id: %d\nevent: sessions\ndata: changed\n\n", latest)
 	}
 
+	if full {
+		// This device has its share open on this server. Said in a 200: htmx's extension
+		// retries any failed stream forever; on "full" the page closes it and polls.
+		write("event: full\ndata: full\n\n")
+		return
+	}
 	if !write("retry: 2000\n\n") || !check() {
 		return
 	}

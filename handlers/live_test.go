@@ -220,6 +220,27 @@ func TestLiveStreamIsNotActivity(t *testing.T) {
 	}
 }
 
+// TestReconnectingStreamIsNotActivity: a tab left open reconnects its stream now and
+// then; that does not keep the device signed in past its idle lifetime.
+func TestReconnectingStreamIsNotActivity(t *testing.T) {
+	ta := newTestApp(t, noPolling)
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
+	laptop.signup("ann@example.com", testPassword)
+	seen := ta.query(`SELECT MAX(id) FROM events`)
+	for elapsed := time.Duration(0); elapsed < 3*time.Hour; elapsed += 30 * time.Minute {
+		ta.clock.Advance(30 * time.Minute)
+		s := laptop.openStream(seen)
+		if s.status != http.StatusOK {
+			t.Logf("the stream was refused %v after the last activity", elapsed+30*time.Minute)
+			break
+		}
+		s.close()
+	}
+	if r := laptop.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Errorf("3 idle hours with a reconnecting stream: %d, want 303 (the 2-hour idle lifetime is over)", r.status)
+	}
+}
+
 // TestLiveStreamRefusals: a signed-out device gets no stream, a device gets at most a
 // few at once, and shutdown ends every stream.
 func TestLiveStreamRefusals(t *testing.T) {
@@ -243,8 +264,12 @@ func TestLiveStreamRefusals(t *testing.T) {
 		}
 		open = append(open, s)
 	}
-	if s := laptop.openStream(seen); s.status != http.StatusNoContent {
-		t.Errorf("a fourth stream for one device: %d, want 204 (the page falls back to polling)", s.status)
+	// A fourth is told "full" in a 200 (htmx's extension retries anything else forever)
+	// and ended; that page polls instead.
+	if s := laptop.openStream(seen); s.status != http.StatusOK {
+		t.Errorf("a fourth stream for one device: %d, want 200 with event full", s.status)
+	} else if ev, ok := s.next(liveWait); !ok || ev.name != "full" || !s.ended() {
+		t.Errorf("a fourth stream for one device got %+v (ok=%v), want full and the end", ev, ok)
 	}
 	// Another device of the same account has its own share.
 	phone := ta.device("phone", uaSafariIPhone, "203.0.113.2")
@@ -257,11 +282,11 @@ func TestLiveStreamRefusals(t *testing.T) {
 	deadline := time.Now().Add(liveWait)
 	for {
 		s := laptop.openStream(seen)
-		if s.status == http.StatusOK {
-			break
+		if ev, ok := s.next(200 * time.Millisecond); !ok || ev.name != "full" {
+			break // open, and quiet: a place
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a closed stream's place was not given back: %d", s.status)
+			t.Fatal("a closed stream's place was not given back")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -64,7 +64,7 @@ func (a *App) runMail(ctx context.Context) {
 	t := time.NewTicker(a.cfg.MailEvery)
 	defer t.Stop()
 	for {
-		a.mailOnce(ctx)
+		a.MailOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -73,8 +73,13 @@ func (a *App) runMail(ctx context.Context) {
 	}
 }
 
-// mailOnce turns quiet accounts' alert items into mails and sends every mail that is due.
-func (a *App) mailOnce(ctx context.Context) {
+// MailOnce turns quiet accounts' alert items into mails and sends every mail that is due.
+// The worker New starts (with a Mailer) calls it every Config.MailEvery; calling it as
+// well is safe, and each mail still goes once.
+func (a *App) MailOnce(ctx context.Context) {
+	if a.cfg.Mailer == nil {
+		return
+	}
 	if _, err := a.mail.BatchAlerts(ctx, a.cfg.AlertQuiet, a.cfg.AlertMaxWait, a.composeAlert); err != nil {
 		if ctx.Err() == nil {
 			a.log.Error("mail: gather alerts", "err", err)
@@ -137,7 +142,7 @@ func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
 
 // composeAlert writes one account's alert mail.
 func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
-	m := views.AlertMail{Site: a.cfg.BaseURL}
+	m := views.AlertMail{Site: a.cfg.BaseURL, More: b.More}
 	newOnly := true
 	for _, it := range b.Items {
 		dev, detail := views.MailSafe(it.Device), it.Detail

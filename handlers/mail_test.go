@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -47,6 +48,14 @@ func (ta *testApp) waitFor(what, want, query string, args ...any) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// mailPass waits until the mail worker has been round at least twice, so what it would
+// have sent by now it has sent.
+func (ta *testApp) mailPass() {
+	ta.t.Helper()
+	ta.app.MailOnce(ta.t.Context())
+	ta.app.MailOnce(ta.t.Context())
 }
 
 // releaseAlerts moves the clock past the quiet period, so queued alerts go.
@@ -367,5 +376,103 @@ func TestAlertCannotCarryAThiefsWords(t *testing.T) {
 	}
 	if !strings.Contains(m.Text, "A new device signed in: evil example com 133 on Linux") {
 		t.Errorf("the alert:\n%s", m.Text)
+	}
+}
+
+// TestThiefCannotBloatTheAlert: a thief who changed the password and then repeats a
+// cheap alerted change thousands of times within the batching window cannot grow the
+// owner's alert past what a mail server takes: it lists the gravest changes (the password
+// change first) and counts the rest.
+func TestThiefCannotBloatTheAlert(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	thief := ta.device("stolen phone", uaSafariIPhone, "198.51.100.66")
+	thief.login("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	sink.Next(t)
+	const thiefsPassword = "thief owns this account now"
+	if r := thief.hxPost("/account/password", url.Values{"current_password": {testPassword},
+		"new_password": {thiefsPassword}, "logout_others": {"on"}}); r.status != http.StatusOK {
+		t.Fatalf("the thief changes the password: %d", r.status)
+	}
+	thief.hxPost("/account/sessions/others/revoke", pw(thiefsPassword)) // opens the confirmation window
+	// Each round is two alerted changes: a new device signs in, and is signed out again
+	// (let through by the confirmation window: no password needed).
+	for i := range 50 {
+		d := ta.device("another", uaFirefoxWindow, fmt.Sprintf("198.51.100.%d", i+1))
+		d.login("ann@example.com", thiefsPassword)
+		if r := thief.hxPost("/account/sessions/"+d.handle()+"/revoke", nil); r.status != http.StatusOK {
+			t.Fatalf("revoke %d: %d", i, r.status)
+		}
+	}
+	ta.releaseAlerts()
+	m := sink.Next(t)
+	if !strings.HasPrefix(strings.SplitN(m.Text, "\n- ", 2)[1], "Password changed") || !strings.Contains(m.Text, "and 89 more changes") ||
+		strings.Count(m.Text, "\n- ") != 12 {
+		t.Errorf("the alert:\n%s", m.Text)
+	}
+	if len(m.Text) > 8<<10 || len(m.HTML) > 16<<10 {
+		t.Errorf("the alert is %d bytes of text and %d of HTML", len(m.Text), len(m.HTML))
+	}
+	if !strings.Contains(m.Link(t), "/account/not-me/") {
+		t.Error("no take-back link")
+	}
+}
+
+// TestAlertMailsPerHour: an account gets at most six alert mails an hour; later changes
+// wait for the next allowed mail, gathered into it. (Anyone may sign up with someone
+// else's address, and a browser without the device cookie is new at every sign-in.)
+func TestAlertMailsPerHour(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
+	ta.device("attacker", uaChromeMac, "203.0.113.1").signup("victim@example.com", testPassword)
+	signIn := func() {
+		ta.device("cookieless", uaChromeMac, "203.0.113.1").login("victim@example.com", testPassword)
+		ta.releaseAlerts()
+	}
+	for range 6 {
+		signIn()
+		sink.Next(t)
+	}
+	for range 4 { // within the hour: held back
+		signIn()
+	}
+	ta.mailPass()
+	sink.None(t, "a seventh alert within the hour")
+	if n := ta.query(`SELECT COUNT(*) FROM alert_items`); n != "4" {
+		t.Errorf("%s alert items waiting, want 4", n)
+	}
+	ta.clock.Advance(time.Hour)
+	if m := sink.Next(t); m.Subject != "4 new sign-ins to your account" {
+		t.Errorf("the next hour's alert: %q", m.Subject)
+	}
+}
+
+// TestSignedOutDeviceIsNewAgain: the owner signs the phone out from the laptop; whoever
+// holds the phone signs in again on it with the saved password, and the owner is told:
+// a browser signed out from elsewhere is no longer known to the account.
+func TestSignedOutDeviceIsNewAgain(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.1")
+	laptop.signup("ann@example.com", testPassword)
+	phone := ta.device("phone", uaSafariIPhone, "198.51.100.66")
+	phone.login("ann@example.com", testPassword)
+	if r := laptop.post("/account/sessions/"+phone.handle()+"/revoke", pw(testPassword)); r.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.status)
+	}
+	ta.releaseAlerts()
+	sink.Next(t) // the new sign-in and the sign-out, in one mail
+	phone.login("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	if m := sink.Next(t); m.Subject != "New sign-in to your account" {
+		t.Errorf("the phone's return: %q", m.Subject)
+	}
+	// Signing out on the device itself keeps it known.
+	laptop.post("/logout", nil)
+	laptop.login("ann@example.com", testPassword)
+	if n := ta.query(`SELECT COUNT(*) FROM alert_items`); n != "0" {
+		t.Errorf("the laptop's own sign-out and return queued %s alert items", n)
 	}
 }

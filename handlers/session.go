@@ -36,7 +36,15 @@ func (a *App) resolve(c *gin.Context) signedIn {
 	}
 	var si signedIn
 	if ck, err := c.Request.Cookie(a.cookieName); err == nil && models.WellFormedToken(ck.Value) {
-		sess, user, err := a.sessions.Lookup(c.Request.Context(), models.HashToken(ck.Value), c.ClientIP())
+		lookup := func(ctx context.Context, hash []byte) (models.Session, models.User, error) {
+			return a.sessions.Lookup(ctx, hash, c.ClientIP())
+		}
+		if c.FullPath() == a.path("/account/events") {
+			// The live stream is the page's, not the person's: it is no activity, or an
+			// open tab (reconnecting now and then) would keep the device signed in forever.
+			lookup = a.sessions.Peek
+		}
+		sess, user, err := lookup(c.Request.Context(), models.HashToken(ck.Value))
 		switch {
 		case err == nil:
 			si = signedIn{sess: sess, user: user, ok: true}
@@ -210,14 +218,18 @@ func (a *App) begin(c *gin.Context, remember bool,
 	return nil
 }
 
-// signOut ends the request's session: its row, then its cookie. When the row cannot be
-// deleted it returns the error and leaves the cookie, since the session is still valid.
+// signOut ends the request's session: its row (and its line in the log), then its
+// cookie. When the row cannot be deleted it returns the error and leaves the cookie,
+// since the session is still valid.
 func (a *App) signOut(c *gin.Context) (models.Session, bool, error) {
 	si := a.resolve(c)
 	if si.ok {
-		if err := a.sessions.Delete(c.Request.Context(), si.sess.Handle); err != nil {
+		ev, err := a.sessions.SignOut(c.Request.Context(), si.sess.Handle,
+			models.Actor{IP: c.ClientIP(), Device: si.sess.Device.Label()})
+		if err != nil {
 			return models.Session{}, false, err
 		}
+		a.emit(ev)
 	}
 	if _, err := c.Request.Cookie(a.cookieName); err == nil {
 		http.SetCookie(c.Writer, a.cookie("", -1))

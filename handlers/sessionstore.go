@@ -10,6 +10,8 @@ import (
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gorilla/sessions"
+
+	"github.com/elsewhere-dev/elsewhere/models"
 )
 
 // sessionRows is what the store needs from the sessions table.
@@ -17,8 +19,8 @@ type sessionRows interface {
 	// SaveData replaces the extra values kept with the session handle; a gone handle is
 	// not an error.
 	SaveData(ctx context.Context, handle string, data []byte) error
-	// Delete ends the session handle; deleting one that is gone is not an error.
-	Delete(ctx context.Context, handle string) error
+	// SignOut ends the session handle and logs it; one that is gone is not an error.
+	SignOut(ctx context.Context, handle string, actor models.Actor) (models.Event, error)
 }
 
 // SessionStore is the gin-contrib/sessions store behind Elsewhere's routes. It does not
@@ -29,6 +31,7 @@ type sessionRows interface {
 type SessionStore struct {
 	rows   sessionRows
 	cookie func(value string, maxAge int) *http.Cookie
+	emit   func(models.Event) // tells the app's event hook of a sign-out
 }
 
 var _ ginsessions.Store = (*SessionStore)(nil)
@@ -69,8 +72,12 @@ var errNotSignedIn = errors.New("session: no signed-in device to keep values for
 func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions.Session) error {
 	if s.Options != nil && s.Options.MaxAge < 0 {
 		if s.ID != "" {
-			if err := st.rows.Delete(r.Context(), s.ID); err != nil {
+			ev, err := st.rows.SignOut(r.Context(), s.ID, models.Actor{})
+			if err != nil {
 				return err
+			}
+			if st.emit != nil {
+				st.emit(ev)
 			}
 		}
 		http.SetCookie(w, st.cookie("", -1))

@@ -110,7 +110,7 @@ func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind 
 	if err := tx.Changed(ctx, userID); err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
-	if alerted[kind] {
+	if alerted[kind] && !(kind == EventOthersRevoked && detail == "0") { // nothing was signed out
 		if err := queueAlertTx(ctx, tx, ev, kind); err != nil {
 			return Event{}, err
 		}

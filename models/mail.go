@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -25,6 +26,19 @@ const (
 	NotMeFor = 7 * 24 * time.Hour
 	ResetFor = time.Hour
 )
+
+// An alert mail tells of at most alertItems changes, the gravest first (the rest are
+// counted: a thief repeating a change cannot grow the mail past what a mail server takes,
+// and the password change is never the one left out); an account gets at most
+// alertsPerHour alert mails an hour, later changes waiting for the next.
+const (
+	alertItems    = 12
+	alertsPerHour = 6
+)
+
+// alertRank orders alert items for the cut: what takes the account from its owner first.
+const alertRank = `CASE a.kind WHEN 'password-changed' THEN 0 WHEN 'device-lost' THEN 0 WHEN 'password-reset' THEN 0
+	WHEN 'others-revoked' THEN 1 WHEN 'session-revoked' THEN 2 ELSE 3 END`
 
 // mailAttempts is how often a mail is tried before it is given up; the back-off between
 // tries doubles from 30 s to at most an hour, so the last try is about ten hours in.
@@ -58,7 +72,8 @@ type AlertItem struct {
 type AlertBatch struct {
 	UserID int64
 	Email  string
-	Items  []AlertItem // oldest first
+	Items  []AlertItem // oldest first; the gravest alertItems of them
+	More   int         // changes left out of Items
 }
 
 // Mail keeps the outbox and the links mails carry.
@@ -102,9 +117,10 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 		return 0, fmt.Errorf("batch alerts: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM alert_items GROUP BY user_id
-		HAVING MAX(at) <= ? OR MIN(at) <= ? ORDER BY MIN(at) LIMIT 100`,
-		unix(now.Add(-quiet)), unix(now.Add(-maxWait)))
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM alert_items
+		WHERE user_id NOT IN (SELECT user_id FROM outbox WHERE kind = ? AND created_at > ? GROUP BY user_id HAVING COUNT(*) >= ?)
+		GROUP BY user_id HAVING MAX(at) <= ? OR MIN(at) <= ? ORDER BY MIN(at) LIMIT 100`,
+		MailAlert, unix(now.Add(-time.Hour)), alertsPerHour, unix(now.Add(-quiet)), unix(now.Add(-maxWait)))
 	if err != nil {
 		return 0, fmt.Errorf("batch alerts: %w", err)
 	}
@@ -126,8 +142,13 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 		if err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ?`, uid).Scan(&b.Email); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
+		var total int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_items WHERE user_id = ?`, uid).Scan(&total); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
 		items, err := tx.QueryContext(ctx, `SELECT a.kind, e.at, e.ip, e.device, e.detail
-			FROM alert_items a JOIN events e ON e.id = a.event_id WHERE a.user_id = ? ORDER BY a.at, a.id`, uid)
+			FROM alert_items a JOIN events e ON e.id = a.event_id WHERE a.user_id = ?
+			ORDER BY `+alertRank+`, a.at DESC, a.id DESC LIMIT ?`, uid, alertItems)
 		if err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
@@ -145,6 +166,11 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 			b.Items = append(b.Items, it)
 		}
 		items.Close()
+		if err := items.Err(); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
+		slices.SortStableFunc(b.Items, func(x, y AlertItem) int { return x.At.Compare(y.At) })
+		b.More = total - len(b.Items)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_items WHERE user_id = ?`, uid); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}

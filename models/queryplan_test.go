@@ -317,7 +317,8 @@ func requestQueries(t *testing.T, p *planned) []string {
 	}
 	_, _, err = sessions.RevokeAll(ctx, ann.ID, models.Actor{})
 	must(err)
-	must(sessions.Delete(ctx, cur.Handle))
+	_, err = sessions.SignOut(ctx, cur.Handle, models.Actor{})
+	must(err)
 	must(users.Delete(ctx, ann.ID))
 	return p.log.take()
 }

@@ -255,11 +255,17 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.
 }
 
 // endSessions deletes the sessions matching where, remembering their token hashes so
-// those devices can be told why they were signed out.
+// those devices can be told why they were signed out. Their browsers are no longer known
+// to the account: one signed out from elsewhere that signs in again is a new device, and
+// the owner is alerted, for whoever holds it may not be the owner.
 func endSessions(ctx context.Context, tx *db.Tx, where string, args ...any) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ended_sessions (token_hash, expires_at)
 		SELECT token_hash, expires_at FROM sessions WHERE `+where+` ON CONFLICT (token_hash) DO NOTHING`, args...); err != nil {
 		return fmt.Errorf("remember ended sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM known_devices WHERE id IN
+		(SELECT device_id FROM sessions WHERE device_id <> 0 AND `+where+`)`, args...); err != nil {
+		return fmt.Errorf("forget ended sessions' devices: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+where, args...); err != nil {
 		return fmt.Errorf("delete sessions: %w", err)

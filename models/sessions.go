@@ -381,11 +381,10 @@ func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Ses
 	return s.lookup(ctx, tokenHash, ip, true)
 }
 
-// Check is Lookup for a device's background traffic (its live stream): the same answers,
+// Peek is Lookup for a device's background traffic (its live stream): the same answers,
 // but it records no activity, so an open page alone never keeps a device signed in.
-func (s *Sessions) Check(ctx context.Context, tokenHash []byte) (Session, error) {
-	sess, _, err := s.lookup(ctx, tokenHash, "", false)
-	return sess, err
+func (s *Sessions) Peek(ctx context.Context, tokenHash []byte) (Session, User, error) {
+	return s.lookup(ctx, tokenHash, "", false)
 }
 
 // LatestChange is the id of the user's newest security-log entry, 0 for none: every
@@ -500,12 +499,43 @@ func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) e
 	return tx.Commit()
 }
 
-// Delete ends the session with that handle; deleting one that is gone is not an error.
-func (s *Sessions) Delete(ctx context.Context, handle string) error {
-	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, handle); err != nil {
-		return fmt.Errorf("delete session: %w", err)
+// SignOut ends the session with that handle, as its own device asked, and logs it, in
+// one transaction; the user's open pages hear of it. An actor without a device or IP is
+// the session's own, as stored. Signing out one that is gone is not an error: the Event
+// is then zero.
+func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Event, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return Event{}, fmt.Errorf("sign out: %w", err)
 	}
-	return nil
+	defer tx.Rollback()
+	var (
+		userID                    int64
+		ip, browser, osName, kind string
+	)
+	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE handle = ? RETURNING user_id, ip, browser, os, device_type`, handle).
+		Scan(&userID, &ip, &browser, &osName, &kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, nil
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("sign out: %w", err)
+	}
+	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind)}.Label()
+	if actor.Device == "" {
+		actor.Device = label
+	}
+	if actor.IP == "" {
+		actor.IP = ip
+	}
+	ev, err := recordTx(ctx, tx, s.now(), userID, EventSignedOut, actor, label)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Event{}, fmt.Errorf("sign out: commit: %w", err)
+	}
+	return ev, nil
 }
 
 // SaveData stores the session middleware's other values for a session.

@@ -88,7 +88,10 @@
     var el = document.getElementById("live");
     if (el) el.setAttribute("data-state", on ? "open" : "closed");
   }
-  document.addEventListener("htmx:sseOpen", function () { setLive(true); });
+  document.addEventListener("htmx:sseOpen", function () {
+    setLive(true);
+    if (document.visibilityState === "hidden") closeLive(); // opened in a background tab
+  });
   document.addEventListener("htmx:sseError", function () { setLive(false); });
   document.addEventListener("htmx:sseClose", function () { setLive(false); });
   // A plain form on its way to another page (signing out here, say) is the person's own
@@ -99,32 +102,62 @@
     if (!e.defaultPrevented) leaving = true;
   });
   window.addEventListener("pageshow", function () { leaving = false; });
+  // One way to the sign-in page: a refresh that learns of the sign-out too (401 with
+  // HX-Redirect) must not send the browser there a second time, which would lose the
+  // notice saying why; nor may anything land once the page is on its way.
+  document.addEventListener("htmx:beforeOnLoad", function (e) {
+    if (leaving) { e.preventDefault(); return; }
+    var xhr = e.detail && e.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Redirect")) leaving = true;
+  });
   document.addEventListener("htmx:sseMessage", function (e) {
     var type = e.detail && e.detail.type;
     if (leaving) return;
     if (type === "signed-out") {
       var el = document.getElementById("live");
+      leaving = true;
       location.assign(el ? el.getAttribute("data-signed-out") : location.href);
     } else if (type === "sessions") {
       refreshSoon();
     } else if (type === "reconnect") {
       reconnect();
+    } else if (type === "full") {
+      closeLive(); // this device holds its share of streams in other windows: poll here
+    }
+  });
+  // parked keeps the stream's element while it is closed: while the page is hidden (a
+  // background tab needs no news, and holds none of the browser's few connections), or
+  // when the server had no room.
+  var parked = null;
+  function closeLive() {
+    var el = document.getElementById("live");
+    if (!el || !window.htmx) return;
+    parked = { parent: el.parentNode, el: el.cloneNode(true) };
+    parked.el.removeAttribute("data-state");
+    window.htmx.remove(el); // htmx's clean-up closes the EventSource
+    setLive(false);
+  }
+  function openLive() {
+    if (!parked || document.getElementById("live") || !window.htmx) return;
+    var p = parked;
+    parked = null;
+    p.parent.appendChild(p.el);
+    window.htmx.process(p.el);
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") {
+      if (!parked) closeLive();
+    } else {
+      openLive();
     }
   });
   // reconnect closes the stream, as the server asked (it is shutting down, or the stream
   // is old), and opens a new one after a short random pause, so that the pages of a
   // server that stopped do not all arrive at the next one at once.
   function reconnect() {
-    var el = document.getElementById("live");
-    if (!el || !window.htmx) return;
-    var parent = el.parentNode, fresh = el.cloneNode(true);
-    fresh.removeAttribute("data-state");
-    window.htmx.remove(el); // htmx's clean-up closes the old EventSource
-    setLive(false);
+    closeLive();
     setTimeout(function () {
-      if (document.getElementById("live")) return;
-      parent.appendChild(fresh);
-      window.htmx.process(fresh);
+      if (document.visibilityState === "visible") openLive();
     }, 250 + Math.random() * 1750);
   }
   // refreshSoon refreshes now, or once the person has finished with the dialog or form

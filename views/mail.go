@@ -15,6 +15,19 @@ const MailLink = "https://elsewhere.invalid/mail-link"
 type AlertMail struct {
 	Site  string // the base URL, to say where the account is
 	Items []AlertItem
+	More  int // changes not listed
+}
+
+// MoreText says how many changes the mail leaves out, or "".
+func (m AlertMail) MoreText() string {
+	if m.More == 0 {
+		return ""
+	}
+	word := "changes"
+	if m.More == 1 {
+		word = "change"
+	}
+	return fmt.Sprintf("…and %d more %s: your Security page lists every device signed in now.", m.More, word)
 }
 
 // AlertItem is one change, in words.
@@ -42,10 +55,10 @@ func (it AlertItem) WhenText() string { return it.When.UTC().Format("2 Jan 2006,
 // Subject is the alert's subject line.
 func (m AlertMail) Subject(newDeviceOnly bool) string {
 	if newDeviceOnly {
-		if len(m.Items) == 1 {
-			return "New sign-in to your account"
+		if n := len(m.Items) + m.More; n > 1 {
+			return fmt.Sprintf("%d new sign-ins to your account", n)
 		}
-		return fmt.Sprintf("%d new sign-ins to your account", len(m.Items))
+		return "New sign-in to your account"
 	}
 	return "Security alert: your account was changed"
 }
@@ -56,6 +69,9 @@ func (m AlertMail) Text() string {
 	fmt.Fprintf(&b, "This happened to your account at %s:\n\n", m.Site)
 	for _, it := range m.Items {
 		fmt.Fprintf(&b, "- %s\n  %s, from %s\n", it.What, it.WhenText(), it.Where())
+	}
+	if t := m.MoreText(); t != "" {
+		b.WriteString("\n" + t + "\n")
 	}
 	b.WriteString("\nIf this was you, there is nothing to do.\n\n")
 	b.WriteString("If it wasn't, open this link (it works once, for 7 days). It signs every device out,\n")
