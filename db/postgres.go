@@ -286,7 +286,7 @@ func (p *pgState) stop() {
 }
 
 // placeholder finds the ? placeholders outside quoted text and comments.
-var placeholder = regexp.MustCompile(`'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\?`)
+var placeholder = regexp.MustCompile(`'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*[\s\S]*?\*/|\?`)
 
 // rebound caches each statement's PostgreSQL text: the models' statements are constants.
 var rebound sync.Map

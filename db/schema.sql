@@ -118,8 +118,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     claimed_until INTEGER NOT NULL DEFAULT 0,  -- an app server is sending it until then
     attempts      INTEGER NOT NULL DEFAULT 0,
     last_error    TEXT NOT NULL DEFAULT '',
-    sent_at       INTEGER NOT NULL DEFAULT 0,  -- 0: not yet; -1: given up
-    handle        TEXT NOT NULL DEFAULT ''     -- the session an alert is about, for its link
+    sent_at       INTEGER NOT NULL DEFAULT 0   -- 0: not yet; -1: given up
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sent_at, send_after);
 CREATE INDEX IF NOT EXISTS outbox_user ON outbox (user_id, kind, sent_at);
@@ -130,7 +129,6 @@ CREATE TABLE IF NOT EXISTS mail_tokens (
     token_hash BLOB PRIMARY KEY,
     user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     kind       TEXT NOT NULL,                  -- not-me, reset
-    handle     TEXT NOT NULL DEFAULT '',       -- the alerted session, for not-me
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );

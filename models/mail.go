@@ -54,7 +54,6 @@ type Outgoing struct {
 	Subject   string
 	Text      string
 	HTML      string
-	Handle    string // for an alert, the session it is mainly about
 	Attempts  int
 	CreatedAt time.Time
 }
@@ -91,9 +90,9 @@ func NewMail(d *db.DB, now Clock) *Mail {
 func (m *Mail) Queue(ctx context.Context, o Outgoing) error {
 	now := unix(m.now())
 	if _, err := m.db.Write.ExecContext(ctx, `INSERT INTO outbox
-		(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after, handle)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, now, now, o.Handle); err != nil {
+		(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, now, now); err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}
 	return nil
@@ -180,9 +179,9 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 		o := compose(b)
 		o.UserID, o.Kind, o.To = uid, MailAlert, b.Email
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox
-			(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after, handle)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, unix(now), unix(now), o.Handle); err != nil {
+			(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, unix(now), unix(now)); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
 	}
@@ -210,9 +209,9 @@ func (m *Mail) Claim(ctx context.Context, lease time.Duration) (o Outgoing, ok b
 	}
 	defer tx.Rollback()
 	var created int64
-	err = tx.QueryRowContext(ctx, `SELECT id, user_id, kind, recipient, subject, body_text, body_html, handle, attempts, created_at
+	err = tx.QueryRowContext(ctx, `SELECT id, user_id, kind, recipient, subject, body_text, body_html, attempts, created_at
 		FROM outbox WHERE sent_at = 0 AND send_after <= ? AND claimed_until <= ? ORDER BY send_after, id LIMIT 1`,
-		unix(now), unix(now)).Scan(&o.ID, &o.UserID, &o.Kind, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Handle, &o.Attempts, &created)
+		unix(now), unix(now)).Scan(&o.ID, &o.UserID, &o.Kind, &o.To, &o.Subject, &o.Text, &o.HTML, &o.Attempts, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Outgoing{}, false, nil
 	}
@@ -237,8 +236,8 @@ func (m *Mail) NewLink(ctx context.Context, o Outgoing) (string, error) {
 	}
 	token, hash := NewToken()
 	now := m.now()
-	if _, err := m.db.Write.ExecContext(ctx, `INSERT INTO mail_tokens (token_hash, user_id, kind, handle, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, hash, o.UserID, kind, o.Handle, unix(now), unix(now.Add(life))); err != nil {
+	if _, err := m.db.Write.ExecContext(ctx, `INSERT INTO mail_tokens (token_hash, user_id, kind, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?)`, hash, o.UserID, kind, unix(now), unix(now.Add(life))); err != nil {
 		return "", fmt.Errorf("make link: %w", err)
 	}
 	return token, nil
