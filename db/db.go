@@ -6,6 +6,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -103,10 +104,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return "file:" + escapePath(path) + "?" + q.Encode()
 	}
 
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	drv, err := registeredSQLite()
 	if err != nil {
-		return nil, fmt.Errorf("open database writer: %w", err)
+		return nil, err
 	}
+	w := sql.OpenDB(stmtCache{dsn: dsn("_txlock", "immediate"), drv: drv})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -121,11 +123,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open database readers: %w", err)
-	}
+	r := sql.OpenDB(stmtCache{dsn: dsn("_pragma", "query_only(1)"), drv: drv})
 	n := max(4, runtime.NumCPU()*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
@@ -135,6 +133,17 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open database readers %s: %w", path, err)
 	}
 	return &DB{Write: w, Read: r, Engine: SQLite}, nil
+}
+
+// registeredSQLite is the driver modernc.org/sqlite registered as "sqlite", with whatever
+// functions and hooks were registered on it.
+func registeredSQLite() (driver.Driver, error) {
+	p, err := sql.Open("sqlite", "")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite driver: %w", err)
+	}
+	defer p.Close()
+	return p.Driver(), nil
 }
 
 // New wraps pools an embedding app opened itself (a writer limited to one connection,
