@@ -213,7 +213,9 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.GET("/security", a.securityPage)
 	acct.GET("/events", a.liveStream)
 	acct.POST("/sessions/others/revoke", a.revokeOthers)
+	acct.GET("/sessions/:id/revoke", a.confirmPage(views.RevokeConfirmation)) // without JavaScript
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
+	acct.GET("/sessions/:id/lost", a.confirmPage(views.LostConfirmation)) // without JavaScript
 	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
 }

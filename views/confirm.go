@@ -13,10 +13,15 @@ type Confirmation struct {
 	NewPassword bool // the action also sets a new password (field new_password)
 }
 
-// RevokeConfirmation asks before signing out one device.
+// labelSlot stands for the device's name in the wording of the dialogs every row shares;
+// the page script puts the name there when it opens one.
+const labelSlot = "\x00"
+
+// RevokeConfirmation asks before signing out one device. Its dialog on the Security page
+// is shared by every row, so its id names no device.
 func RevokeConfirmation(handle, label string) Confirmation {
 	return Confirmation{
-		ID:     "confirm-" + handle,
+		ID:     "confirm-device",
 		Title:  "Sign out " + label + "?",
 		Body:   "That device loses access on its next request. If it was lost or stolen, use “Lost or stolen?” instead: that also changes your password.",
 		Action: "/account/sessions/" + handle + "/revoke",
@@ -28,7 +33,7 @@ func RevokeConfirmation(handle, label string) Confirmation {
 // password, and sign every other device out.
 func LostConfirmation(handle, label string) Confirmation {
 	return Confirmation{
-		ID:    "lost-" + handle,
+		ID:    "lost-device",
 		Title: "Lost or stolen: " + label,
 		Body: "In one step: " + label + " is signed out now, your password is changed, and every other device is signed out too. " +
 			"Only this device stays signed in.",
