@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -74,6 +75,8 @@ type App struct {
 	base       string // the path Mount's group sits at, "" at the site's root
 	cop        *http.CrossOriginProtection
 	assets     views.Assets
+	versions   map[string]string // each static asset's content hash: its URL version and ETag
+	bufs       sync.Pool         // *bytes.Buffer that pages are rendered into
 	live       liveStreams
 }
 
@@ -110,11 +113,10 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("base URL origin: %w", err)
 	}
 
-	versions, err := static.Versions()
-	if err != nil {
+	if a.versions, err = static.Versions(); err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + versions[name]) }
+	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + a.versions[name]) }
 	if cfg.SweepEvery > 0 {
 		go a.runSweeper(ctx, cfg.SweepEvery)
 	}
@@ -248,7 +250,7 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	r.NoMethod(a.requestID, a.securityHeaders, func(c *gin.Context) {
 		a.renderError(c, http.StatusMethodNotAllowed, views.TitleMethodNotAllowed, views.TextMethodNotAllowed)
 	})
-	return r, nil
+	return a.compression(r)
 }
 
 // Sweep deletes ended sessions (under the current lifetimes), signs out sessions of
