@@ -1,6 +1,13 @@
 package views
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/a-h/templ"
+)
 
 // Confirmation is the wording and target of one password-confirmed action: the one source
 // for its dialog on the Security page and its page of its own without JavaScript.
@@ -57,4 +64,22 @@ func OthersConfirmation(n int) Confirmation {
 		Action: "/account/sessions/others/revoke",
 		Submit: "Log out other devices",
 	}
+}
+
+// slotted renders text, escaped, with each device-name slot (labelSlot) as an empty
+// element the page script fills in.
+func slotted(text string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		for i, part := range strings.Split(text, labelSlot) {
+			if i > 0 {
+				if _, err := io.WriteString(w, `<span data-label></span>`); err != nil {
+					return err
+				}
+			}
+			if _, err := io.WriteString(w, templ.EscapeString(part)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
