@@ -66,8 +66,9 @@ type DB struct {
 	Engine Engine
 	Log    *slog.Logger // where trouble in the background is reported; nil is slog's default
 
-	pg   *pgState // set on PostgreSQL
-	feed feed
+	pg      *pgState // set on PostgreSQL
+	feed    feed
+	changes *changes // set on SQLite: the WAL index, which tells whether anything committed
 }
 
 // Open opens the database named by dsn and migrates it: a postgres:// or postgresql://
@@ -132,7 +133,19 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open database readers %s: %w", path, err)
 	}
-	return &DB{Write: w, Read: r, Engine: SQLite}, nil
+	return withChanges(ctx, &DB{Write: w, Read: r, Engine: SQLite})
+}
+
+// withChanges opens d's WAL index for ChangeStamp. A database whose index cannot be
+// read still works; its ChangeStamp only never tells.
+func withChanges(ctx context.Context, d *DB) (*DB, error) {
+	c, err := openChanges(ctx, d.Read)
+	if err != nil {
+		d.log("change stamps are off, so nothing is cached across requests", err)
+		return d, nil
+	}
+	d.changes = c
+	return d, nil
 }
 
 // registeredSQLite is the driver modernc.org/sqlite registered as "sqlite", with whatever
@@ -157,7 +170,7 @@ func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
 	if err := migrate(ctx, write); err != nil {
 		return nil, err
 	}
-	return &DB{Write: write, Read: read, Engine: SQLite}, nil
+	return withChanges(ctx, &DB{Write: write, Read: read, Engine: SQLite})
 }
 
 // checkPools refuses pools on which the models would misbehave.
@@ -202,7 +215,11 @@ func (d *DB) Close() error {
 		d.pg.stop()
 	}
 	d.feed.close()
-	return errors.Join(d.Read.Close(), d.Write.Close())
+	var err error
+	if d.changes != nil {
+		err = d.changes.close()
+	}
+	return errors.Join(err, d.Read.Close(), d.Write.Close())
 }
 
 // Watchers says how many watches are open, for tests and metrics.

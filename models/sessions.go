@@ -73,6 +73,7 @@ type Sessions struct {
 	life       Lifetimes
 	maxPerUser int
 	now        Clock
+	lookups    lookups // answers of Lookup and Check while nothing was committed since
 }
 
 // NewSessions returns the session store; secret keys the password stamps, and a sign-in
@@ -387,6 +388,15 @@ func (s *Sessions) LatestChange(ctx context.Context, userID int64) (int64, error
 
 func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touch bool) (Session, User, error) {
 	now := s.now()
+	// Taken before the read: an answer remembered under it is the database's as long as
+	// the stamp stays the same.
+	changes, canRemember := s.db.ChangeStamp()
+	if canRemember {
+		if ss, u, ok := s.lookups.get(changes, tokenHash); ok && s.live(ss, now) &&
+			!(touch && now.Sub(ss.LastActiveAt) >= touchEvery) {
+			return ss, u, nil
+		}
+	}
 	var (
 		u     User
 		stamp []byte
@@ -431,6 +441,9 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 		// Otherwise the database cannot take writes (full, read-only, busy for too long).
 		// Recording activity is bookkeeping: the session is as valid as it was, and the
 		// device may still read; an action it tries will fail with the real error.
+	}
+	if canRemember {
+		s.lookups.put(changes, tokenHash, ss, u)
 	}
 	return ss, u, nil
 }
