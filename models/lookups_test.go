@@ -57,10 +57,8 @@ func TestRememberedLookupsStayExact(t *testing.T) {
 	}
 	remembered := func(name string) bool {
 		stamp, ok := d.ChangeStamp()
-		s.lookups.mu.Lock()
-		defer s.lookups.mu.Unlock()
-		_, in := s.lookups.rows[[32]byte(tokens[name])]
-		return ok && in && s.lookups.stamp == stamp
+		_, in := s.lookups.get(stamp, [32]byte(tokens[name]))
+		return ok && in
 	}
 	lookup := func(name string) error {
 		t.Helper()
@@ -124,4 +122,105 @@ func TestRememberedLookupsStayExact(t *testing.T) {
 	}
 	advance(2*time.Hour + time.Minute)
 	signedOut("A", "2 h without activity")
+}
+
+// TestRememberedListsStayExact: the device list and the security log are answered from
+// memory only while nothing was committed: a sign-in, a sign-out by another process and
+// a new log entry show at the next call, a session whose lifetime ran out goes from the
+// list with no commit at all, and a list cut at the cap is never remembered.
+func TestRememberedListsStayExact(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "lists.db")
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s := NewSessions(d, []byte("a stamp secret of thirty-two bytes"), Lifetimes{Idle: 2 * time.Hour, MaxAge: 24 * time.Hour,
+		Remember: 30 * 24 * time.Hour}, 3, clock)
+	ev := NewEvents(d, clock)
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	_, first := NewToken()
+	u, _, _, err := s.SignUp(ctx, "ann@example.com", "$argon2id$fake-hash", first, NewSession{UserAgent: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(remember bool) {
+		t.Helper()
+		_, hash := NewToken()
+		if _, _, err := s.SignIn(ctx, hash, NewSession{UserID: u.ID, UserAgent: "B", Remember: remember}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(want int, why string) {
+		t.Helper()
+		for i := range 2 { // the read, then the answer from memory
+			list, err := s.ListForUser(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != want {
+				t.Errorf("%s, call %d: %d devices listed, want %d", why, i+1, len(list), want)
+			}
+		}
+	}
+	logSize := func() int {
+		t.Helper()
+		evs, err := ev.Latest(ctx, u.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	count(1, "after sign-up")
+	stamp, _ := d.ChangeStamp()
+	if _, ok := s.lists.get(stamp, u.ID); !ok {
+		t.Fatal("the list is not remembered while nothing was committed")
+	}
+	logged := logSize()
+	if _, ok := ev.latest.get(stamp, [2]int64{u.ID, 100}); !ok {
+		t.Fatal("the log is not remembered while nothing was committed")
+	}
+
+	signIn(true) // remembered device: lives 30 days
+	count(2, "after a sign-in")
+	if n := logSize(); n != logged+1 {
+		t.Errorf("the log lists %d entries after a sign-in, want %d", n, logged+1)
+	}
+	if _, err := other.ExecContext(ctx, `DELETE FROM sessions WHERE remember <> 0`); err != nil {
+		t.Fatal(err)
+	}
+	count(1, "after another process signed a device out")
+
+	// Time alone: the first device idles out (2 h) with no commit between the calls.
+	count(1, "before the idle lifetime")
+	now = now.Add(2*time.Hour + time.Minute)
+	count(0, "after 2 h without activity")
+
+	// Past the cap (3) the list is cut, and such a list is not remembered.
+	now = now.Add(time.Hour)
+	if _, err := other.ExecContext(ctx, `DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		signIn(false)
+	}
+	if _, err := other.ExecContext(ctx, `INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at,
+		remember, ip, user_agent, client_hints, browser, os, device_type, device_model, stamp)
+		SELECT 'x' || handle, randomblob(32), user_id, created_at, last_active_at, expires_at, remember, ip, user_agent,
+			client_hints, browser, os, device_type, device_model, stamp FROM sessions LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	count(3, "four sessions, the cap three")
+	stamp, _ = d.ChangeStamp()
+	if _, ok := s.lists.get(stamp, u.ID); ok {
+		t.Error("a list cut at the cap was remembered")
+	}
 }
