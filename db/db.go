@@ -6,6 +6,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -69,8 +70,9 @@ type DB struct {
 	Engine Engine
 	Log    *slog.Logger // where trouble in the background is reported; nil is slog's default
 
-	pg   *pgState // set on PostgreSQL
-	feed feed
+	pg      *pgState // set on PostgreSQL
+	feed    feed
+	changes *changes // set on SQLite: the WAL index, which tells whether anything committed
 }
 
 // Open opens the database named by dsn and migrates it: a postgres:// or postgresql://
@@ -107,10 +109,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return "file:" + escapePath(path) + "?" + q.Encode()
 	}
 
-	w, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	drv, err := registeredSQLite()
 	if err != nil {
-		return nil, fmt.Errorf("open database writer: %w", err)
+		return nil, err
 	}
+	w := sql.OpenDB(stmtCache{dsn: dsn("_txlock", "immediate"), drv: drv})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -125,11 +128,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	r, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open database readers: %w", err)
-	}
+	r := sql.OpenDB(stmtCache{dsn: dsn("_pragma", "query_only(1)"), drv: drv})
 	n := max(4, runtime.NumCPU()*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
@@ -138,7 +137,30 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("open database readers %s: %w", path, err)
 	}
-	return &DB{Write: w, Read: r, Engine: SQLite}, nil
+	return withChanges(ctx, &DB{Write: w, Read: r, Engine: SQLite})
+}
+
+// withChanges opens d's WAL index for ChangeStamp. A database whose index cannot be
+// read still works; its ChangeStamp only never tells.
+func withChanges(ctx context.Context, d *DB) (*DB, error) {
+	c, err := openChanges(ctx, d.Read)
+	if err != nil {
+		d.log("change stamps are off, so nothing is cached across requests", err)
+		return d, nil
+	}
+	d.changes = c
+	return d, nil
+}
+
+// registeredSQLite is the driver modernc.org/sqlite registered as "sqlite", with whatever
+// functions and hooks were registered on it.
+func registeredSQLite() (driver.Driver, error) {
+	p, err := sql.Open("sqlite", "")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite driver: %w", err)
+	}
+	defer p.Close()
+	return p.Driver(), nil
 }
 
 // New wraps pools an embedding app opened itself (a writer limited to one connection,
@@ -152,7 +174,7 @@ func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
 	if err := migrate(ctx, write); err != nil {
 		return nil, err
 	}
-	return &DB{Write: write, Read: read, Engine: SQLite}, nil
+	return withChanges(ctx, &DB{Write: write, Read: read, Engine: SQLite})
 }
 
 // checkPools refuses pools on which the models would misbehave.
@@ -197,7 +219,11 @@ func (d *DB) Close() error {
 		d.pg.stop()
 	}
 	d.feed.close()
-	return errors.Join(d.Read.Close(), d.Write.Close())
+	var err error
+	if d.changes != nil {
+		err = d.changes.close()
+	}
+	return errors.Join(err, d.Read.Close(), d.Write.Close())
 }
 
 // Watchers says how many watches are open, for tests and metrics.

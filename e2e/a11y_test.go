@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -133,8 +134,8 @@ func TestAccessibility(t *testing.T) {
 	colorScheme(a, "light")
 
 	bRow := rowLabelled(a, labelSafariIPhone)
-	dlg := "confirm-" + bRow.ID
-	a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg)
+	dlg := "confirm-device"
+	a.openDialog("#session-"+bRow.ID+" button[data-dialog=confirm-device]", dlg)
 	checkAccessibility(t, a, "confirm dialog")
 
 	a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
@@ -145,8 +146,8 @@ func TestAccessibility(t *testing.T) {
 	a.click("#" + dlg + ` button[command="close"]`)
 	a.waitUntil("the dialog to close", fmt.Sprintf(`!document.getElementById(%q).open`, dlg))
 
-	lost := "lost-" + bRow.ID
-	a.openDialog(fmt.Sprintf(`#session-%s button[commandfor=%q]`, bRow.ID, lost), lost)
+	lost := "lost-device"
+	a.openDialog("#session-"+bRow.ID+" button[data-dialog=lost-device]", lost)
 	checkAccessibility(t, a, "lost-or-stolen dialog")
 	a.click("#" + lost + ` button[command="close"]`)
 	a.waitUntil("the dialog to close", fmt.Sprintf(`!document.getElementById(%q).open`, lost))
@@ -156,10 +157,12 @@ func TestAccessibility(t *testing.T) {
 	c.disableScripts(true)
 	c.mustSignIn(email, password)
 	cRow := rowLabelled(c, labelSafariIPhone)
-	c.openDialog("#session-"+cRow.ID+" button[commandfor]", "confirm-"+cRow.ID)
+	if st := c.submit("#session-" + cRow.ID + " button[data-dialog=confirm-device]"); st != http.StatusOK {
+		t.Fatalf("the row's Sign out without JavaScript answered %d, want the confirmation page", st)
+	}
 	c.expect(`status of 422 .*/account/sessions/` + cRow.ID + `/revoke`)
-	c.typeInto("#confirm-"+cRow.ID+"-password", "not my password")
-	c.submit("#confirm-" + cRow.ID + " button[type=submit]")
+	c.typeInto("#confirm-password", "not my password")
+	c.submit("main form button[type=submit]")
 	c.disableScripts(false) // axe itself needs timers and promises; the page's scripts stay unloaded
 	checkAccessibility(t, c, "confirmation page without JavaScript")
 }

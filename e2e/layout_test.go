@@ -62,11 +62,11 @@ func TestLayout(t *testing.T) {
 		checkLayout(t, d, fmt.Sprintf("confirm dialog at %dpx", width))
 		row := sessionRows(d)[1]
 		d.click(`#confirm-others button[command="close"]`)
-		d.openDialog("#session-"+row.ID+" button[commandfor]", "confirm-"+row.ID)
+		d.openDialog("#session-"+row.ID+" button[data-dialog=confirm-device]", "confirm-device")
 		checkLayout(t, d, fmt.Sprintf("sign-out dialog at %dpx", width))
-		d.click(fmt.Sprintf(`#confirm-%s button[command="close"]`, row.ID))
-		d.openDialog(fmt.Sprintf(`#session-%s button[commandfor="lost-%s"]`, row.ID, row.ID), "lost-"+row.ID)
+		d.click(`#confirm-device button[command="close"]`)
+		d.openDialog("#session-"+row.ID+" button[data-dialog=lost-device]", "lost-device")
 		checkLayout(t, d, fmt.Sprintf("lost-or-stolen dialog at %dpx", width))
-		d.click(fmt.Sprintf(`#lost-%s button[command="close"]`, row.ID))
+		d.click(`#lost-device button[command="close"]`)
 	}
 }

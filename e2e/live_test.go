@@ -60,8 +60,8 @@ func TestLivePush(t *testing.T) {
 	assertNoPageLoad(a)
 
 	bRow := rowLabelled(a, labelSafariIPhone)
-	dlg := "confirm-" + bRow.ID
-	a.openDialog("#session-"+bRow.ID+" button[commandfor=\""+dlg+"\"]", dlg)
+	dlg := "confirm-device"
+	a.openDialog("#session-"+bRow.ID+" button[data-dialog=confirm-device]", dlg)
 	a.typeInto("#"+dlg+"-password", password)
 	start = time.Now()
 	a.click("#" + dlg + " button[type=submit]")

@@ -50,9 +50,9 @@ func TestScreenshots(t *testing.T) {
 	// more than sign-ins.
 	laptop.open("/account/security")
 	edge := rowLabelled(laptop, `^Edge`)
-	laptop.openDialog("#session-"+edge.ID+" button[commandfor]", "confirm-"+edge.ID)
-	laptop.typeInto("#confirm-"+edge.ID+"-password", password)
-	laptop.click("#confirm-" + edge.ID + " button[type=submit]")
+	laptop.openDialog("#session-"+edge.ID+" button[data-dialog=confirm-device]", "confirm-device")
+	laptop.typeInto("#confirm-device-password", password)
+	laptop.click("#confirm-device button[type=submit]")
 	laptop.waitUntil("the row to go", fmt.Sprintf(`!document.getElementById("session-%s") && document.getElementById("notice").innerText !== ""`, edge.ID))
 	js[bool](laptop, `document.activeElement.blur(); true`) // no focus ring in the picture
 	phone.open("/account/security")

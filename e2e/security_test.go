@@ -26,7 +26,7 @@ func sessionRows(d *device) []sessionRow {
 	d.t.Helper()
 	raw := js[string](d, `JSON.stringify(Array.from(document.querySelectorAll("#sessions > li")).map(function (li) {
 		var q = function (s) { var e = li.querySelector(s); return e ? e : null; };
-		var btn = q("button[commandfor]");
+		var btn = q(".session-actions button");
 		return {
 			id: li.dataset.sessionId || "",
 			current: li.dataset.current === "true",
@@ -172,10 +172,13 @@ func TestSecurityPage(t *testing.T) {
 		{"A signs B out after confirming the password", func(t *testing.T) {
 			setMarker(a)
 			bRow := rowLabelled(a, labelSafariIPhone)
-			dlg := "confirm-" + bRow.ID
-			a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg)
+			dlg := "confirm-device"
+			a.openDialog("#session-"+bRow.ID+" button[data-dialog=confirm-device]", dlg)
 			if got := js[string](a, `document.activeElement.id`); got != dlg+"-password" {
 				t.Errorf("focus is on #%s when the dialog opens, want the password field #%s-password", got, dlg)
+			}
+			if got := a.text("#" + dlg + "-title"); got != "Sign out "+bRow.Label+"?" {
+				t.Errorf("the dialog every row shares is titled %q, want it to name B", got)
 			}
 
 			// A wrong password: the message shows in the dialog, which stays open.
@@ -354,9 +357,9 @@ func TestSecurityPage(t *testing.T) {
 		}},
 
 		{"keyboard focus in the list is not taken away by the live refresh", func(t *testing.T) {
-			sel := `#sessions li:not([data-current]) button[commandfor]`
+			sel := `#sessions li:not([data-current]) button[data-dialog]`
 			a.focus(sel)
-			focused := js[string](a, `document.activeElement.getAttribute("commandfor") || ""`)
+			focused := js[string](a, `document.activeElement.getAttribute("formaction") || ""`)
 			if focused == "" {
 				t.Fatalf("could not focus a sign-out button")
 			}
@@ -379,7 +382,7 @@ func TestSecurityPage(t *testing.T) {
 			e.mustSignIn(email, newPassword)
 			ticks := js[int](a, `window.__ticks`)
 			a.waitUntil("three live-refresh ticks with focus in the list", fmt.Sprintf(`window.__ticks >= %d`, ticks+3))
-			if got := js[string](a, `document.activeElement.getAttribute("commandfor") || document.activeElement.tagName`); got != focused {
+			if got := js[string](a, `document.activeElement.getAttribute("formaction") || document.activeElement.tagName`); got != focused {
 				t.Errorf("focus moved from the button for %s to %s during the live refresh", focused, got)
 			}
 			js[bool](a, `document.activeElement.blur(); true`)
@@ -430,14 +433,20 @@ func TestWithoutJavaScript(t *testing.T) {
 	devs := []*device{a, b, c}
 	step(t, "sign one device out", devs, func(t *testing.T) {
 		bRow := rowLabelled(a, labelSafariIPhone)
-		dlg := "confirm-" + bRow.ID
-		a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg) // without JavaScript: Invoker Commands
-		if got := js[string](a, `document.activeElement.id`); got != dlg+"-password" {
+		// Without JavaScript the row's button leads to the confirmation as a page of its own.
+		if st := a.submit("#session-" + bRow.ID + " button[data-dialog=confirm-device]"); st != http.StatusOK ||
+			a.path() != "/account/sessions/"+bRow.ID+"/revoke" {
+			t.Fatalf("the row's Sign out led to %d %s, want the confirmation page", st, a.path())
+		}
+		if got := js[string](a, `document.activeElement.id`); got != "confirm-password" {
 			t.Errorf("focus is on #%s, want the password field", got)
 		}
+		if got := a.text("main h1"); got != "Sign out "+bRow.Label+"?" {
+			t.Errorf("the confirmation page is titled %q", got)
+		}
 		a.expect(`status of 422 .*/account/sessions/` + bRow.ID + `/revoke`)
-		a.typeInto("#"+dlg+"-password", "not my password")
-		if st := a.submit("#" + dlg + " button[type=submit]"); st != http.StatusUnprocessableEntity {
+		a.typeInto("#confirm-password", "not my password")
+		if st := a.submit("main form button[type=submit]"); st != http.StatusUnprocessableEntity {
 			t.Errorf("a wrong password answered %d, want 422", st)
 		}
 		if got := a.text(".notice-error"); !strings.Contains(got, "password is not right") {

@@ -63,8 +63,8 @@ func TestStarter(t *testing.T) {
 	a.open("/auth/account/security")
 	a.waitUntil("the phone on the laptop's page", hasRowJS(labelSafariIPhone))
 	bRow := rowLabelled(a, labelSafariIPhone)
-	dlg := "confirm-" + bRow.ID
-	a.openDialog("#session-"+bRow.ID+" button[commandfor]", dlg)
+	dlg := "confirm-device"
+	a.openDialog("#session-"+bRow.ID+" button[data-dialog=confirm-device]", dlg)
 	a.typeInto("#"+dlg+"-password", password)
 	a.click("#" + dlg + " button[type=submit]")
 	a.waitUntil("the phone's row to go", fmt.Sprintf(`!document.getElementById("session-%s")`, bRow.ID))

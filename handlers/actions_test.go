@@ -156,7 +156,7 @@ func TestRevokeRefusals(t *testing.T) {
 		if r.status != http.StatusUnprocessableEntity {
 			t.Errorf("password %v: %d, want 422", p, r.status)
 		}
-		if got := r.header.Get("HX-Retarget"); got != "#confirm-"+cID+"-error" {
+		if got := r.header.Get("HX-Retarget"); got != "#confirm-device-error" {
 			t.Errorf("HX-Retarget = %q, want the dialog's error element", got)
 		}
 		plain := a.post("/account/sessions/"+cID+"/revoke", p)
@@ -296,8 +296,11 @@ func TestConfirmationWindow(t *testing.T) {
 	d.login("ann@example.com", testPassword)
 	if r := a.hxPost("/account/sessions/"+b.handle()+"/revoke", pw(testPassword)); r.status != 200 {
 		t.Fatalf("first revoke: %d", r.status)
-	} else if strings.Contains(r.body, `name="password"`) {
-		t.Error("after confirming, the dialogs still ask for the password")
+	} else if findByID(t, r.body, "confirm-device") == nil || findByID(t, r.body, "confirm-device-password") != nil ||
+		findByID(t, r.body, "confirm-others-password") != nil {
+		t.Error("after confirming, the sign-out dialogs still ask for the password")
+	} else if findByID(t, r.body, "lost-device-password") == nil {
+		t.Error("after confirming, Lost or stolen (which sets a new password) no longer asks for the current one")
 	}
 	rotated := ta.passwordHash("ann@example.com")
 	// Within the window (the rotation the first action caused does not close it).

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -90,6 +91,8 @@ type App struct {
 	base       string // the path Mount's group sits at, "" at the site's root
 	cop        *http.CrossOriginProtection
 	assets     views.Assets
+	versions   map[string]string // each static asset's content hash: its URL version and ETag
+	bufs       sync.Pool         // *bytes.Buffer that pages are rendered into
 	live       liveStreams
 	mail       *models.Mail
 	deviceName string // the device cookie's name
@@ -129,11 +132,10 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("base URL origin: %w", err)
 	}
 
-	versions, err := static.Versions()
-	if err != nil {
+	if a.versions, err = static.Versions(); err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + versions[name]) }
+	a.assets = func(name string) string { return a.path("/static/" + name + "?v=" + a.versions[name]) }
 	if cfg.SweepEvery > 0 {
 		go a.runSweeper(ctx, cfg.SweepEvery)
 	}
@@ -250,7 +252,9 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.GET("/security", a.securityPage)
 	acct.GET("/events", a.liveStream)
 	acct.POST("/sessions/others/revoke", a.revokeOthers)
+	acct.GET("/sessions/:id/revoke", a.confirmPage(views.RevokeConfirmation)) // without JavaScript
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
+	acct.GET("/sessions/:id/lost", a.confirmPage(views.LostConfirmation)) // without JavaScript
 	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
 	if a.cfg.Mailer != nil {
@@ -291,7 +295,7 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	r.NoMethod(a.requestID, a.securityHeaders, func(c *gin.Context) {
 		a.renderError(c, http.StatusMethodNotAllowed, views.TitleMethodNotAllowed, views.TextMethodNotAllowed)
 	})
-	return r, nil
+	return a.compression(r)
 }
 
 // Sweep deletes ended sessions (under the current lifetimes), signs out sessions of

@@ -147,11 +147,8 @@ func TestViewsEscapeWhatTheDatabaseHolds(t *testing.T) {
 				t.Errorf("%s: row shows %q from %q, want the stored text %q from %q", where, rw.label, rw.ip, label, ip)
 			}
 		}
-		if btn := byAttr(t, body, "commandfor", "confirm-"+bID); btn == nil || attr(btn, "aria-label") != "Sign out "+label {
+		if btn := byAttr(t, body, "formaction", "/account/sessions/"+bID+"/revoke"); btn == nil || attr(btn, "aria-label") != "Sign out "+label {
 			t.Errorf("%s: the sign-out button's aria-label is not the label as text", where)
-		}
-		if title := findByID(t, body, "confirm-"+bID+"-title"); title == nil || textOf(title) != "Sign out "+label+"?" {
-			t.Errorf("%s: the dialog title is not the label as text", where)
 		}
 		log := findByID(t, body, "security-log")
 		if log == nil || !strings.Contains(textOf(log), "Signed in on "+label) || !strings.Contains(textOf(log), ip) {
@@ -165,8 +162,14 @@ func TestViewsEscapeWhatTheDatabaseHolds(t *testing.T) {
 	checkPage("security page", body)
 	checkPage("live refresh", a.do("GET", "/account/security", nil, true).body)
 
-	// No JavaScript: the refused confirmation is a page of its own, titled with the label.
-	r := a.post("/account/sessions/"+bID+"/revoke", pw("wrong password"))
+	// No JavaScript: the row's button leads to the confirmation as a page of its own,
+	// titled with the label, and a refused confirmation shows it again.
+	r := a.get("/account/sessions/" + bID + "/revoke")
+	assertNoInjectedMarkup(t, "confirmation page", r.body)
+	if h := findByID(t, r.body, "main"); r.status != http.StatusOK || h == nil || !strings.Contains(textOf(h), "Sign out "+label+"?") {
+		t.Errorf("the confirmation page (%d) is not titled with the label as text", r.status)
+	}
+	r = a.post("/account/sessions/"+bID+"/revoke", pw("wrong password"))
 	assertNoInjectedMarkup(t, "confirmation page", r.body)
 	if h := findByID(t, r.body, "main"); h == nil || !strings.Contains(textOf(h), "Sign out "+label+"?") {
 		t.Errorf("the confirmation page's title is not the label as text")
@@ -294,7 +297,7 @@ func TestNoHeaderInjection(t *testing.T) {
 	}
 	token := a.cookie()
 	r := a.hxPost("/account/sessions/"+bID+"/revoke", pw("wrong password"+crlf))
-	if !regexp.MustCompile(`^#confirm-[0-9a-f]{32}-error$`).MatchString(r.header.Get("HX-Retarget")) {
+	if r.header.Get("HX-Retarget") != "#confirm-device-error" {
 		t.Errorf("HX-Retarget = %q", r.header.Get("HX-Retarget"))
 	}
 	injected("refused confirmation", r, token)

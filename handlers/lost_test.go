@@ -117,7 +117,7 @@ func TestLostOrStolenAlwaysAsksThePassword(t *testing.T) {
 		t.Errorf("lost or stolen through the window: %d, want 422", r.status)
 	}
 	assertSignedIn(t, a)
-	if _, body := b.page(); findByID(t, body, "lost-"+a.handle()+"-password") == nil {
+	if _, body := b.page(); findByID(t, body, "lost-device-password") == nil {
 		t.Error("the Lost or stolen dialog does not ask for the password while the window is open")
 	}
 }
@@ -128,15 +128,18 @@ func TestSignOutDialogPointsToLostOrStolen(t *testing.T) {
 	ta := newTestApp(t, func(c *handlers.Config) {})
 	a, b, _ := threeDevices(t, ta)
 	_, body := a.page()
-	dlg := findByID(t, body, "confirm-"+b.handle())
+	dlg := findByID(t, body, "confirm-device")
 	if dlg == nil {
-		t.Fatal("no sign-out dialog for B")
+		t.Fatal("no sign-out dialog")
 	}
 	text := textOf(dlg)
 	if strings.Contains(text, "password stays the same") || !strings.Contains(text, "Lost or stolen?") {
 		t.Errorf("sign-out dialog says %q", text)
 	}
-	if findByID(t, body, "lost-"+b.handle()) == nil {
-		t.Error("no Lost or stolen dialog on B's row")
+	if findByID(t, body, "lost-device") == nil {
+		t.Error("no Lost or stolen dialog")
+	}
+	if btn := byAttr(t, body, "formaction", "/account/sessions/"+b.handle()+"/lost"); btn == nil || attr(btn, "data-dialog") != "lost-device" {
+		t.Error("B's row has no Lost or stolen button opening that dialog")
 	}
 }

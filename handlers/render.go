@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -28,13 +29,38 @@ func (a *App) page(c *gin.Context, status int, title string, body templ.Componen
 	a.render(c, status, layout(p, body))
 }
 
-// render writes a component (a whole page or an htmx fragment) with status.
+// maxPooledBuffer is the largest render buffer kept for reuse; a rare bigger page's
+// buffer is left to the garbage collector rather than held.
+const maxPooledBuffer = 1 << 20
+
+// render writes a component (a whole page or an htmx fragment) with status. It renders
+// into a pooled buffer and writes it once, with its Content-Length: one write to the
+// connection rather than many small ones.
 func (a *App) render(c *gin.Context, status int, comp templ.Component) {
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Status(status)
-	if err := comp.Render(views.WithBase(c.Request.Context(), a.base), c.Writer); err != nil {
-		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
+	buf, _ := a.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
 	}
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			a.bufs.Put(buf)
+		}
+	}()
+	if err := comp.Render(views.WithBase(c.Request.Context(), a.base), buf); err != nil {
+		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
+		if c.Request.Context().Err() != nil {
+			c.Status(499) // the client went away; nobody reads this
+			return
+		}
+		c.String(http.StatusInternalServerError, views.TextFailed)
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	c.Status(status)
+	c.Writer.Write(buf.Bytes())
 }
 
 // renderError shows a person what went wrong; htmx requests get the message alone.

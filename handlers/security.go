@@ -161,7 +161,21 @@ func (a *App) refuseConfirm(c *gin.Context, f views.Confirmation) func(status in
 			a.render(c, status, views.ConfirmError(msg))
 			return
 		}
-		a.page(c, status, f.Title, views.ConfirmPage(f, msg))
+		a.page(c, status, f.Title, views.ConfirmPage(f, msg, false))
+	}
+}
+
+// confirmPage shows a one-device action's confirmation as a page of its own: where the
+// row's button leads without JavaScript (with it, the dialog every row shares asks).
+// It answers 404 and 409 as the action itself does.
+func (a *App) confirmPage(confirmation func(handle, label string) views.Confirmation) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		target, ok := a.target(c)
+		if !ok {
+			return
+		}
+		f := confirmation(target.Handle, target.Device.Label())
+		a.page(c, http.StatusOK, f.Title, views.ConfirmPage(f, "", a.confirmOpen(current(c), a.now())))
 	}
 }
 

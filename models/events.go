@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -72,8 +73,9 @@ func (e Event) Count() (n int, ok bool) {
 
 // Events is the security log.
 type Events struct {
-	db  *db.DB
-	now Clock
+	db     *db.DB
+	now    Clock
+	latest remembered[[2]int64, []Event] // Latest, by user and count, while nothing was committed
 }
 
 // NewEvents returns the security log.
@@ -120,6 +122,12 @@ func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind 
 
 // Latest returns the user's newest events, newest first.
 func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, error) {
+	changes, canRemember := e.db.ChangeStamp()
+	if canRemember {
+		if evs, ok := e.latest.get(changes, [2]int64{userID, int64(n)}); ok {
+			return slices.Clone(evs), nil
+		}
+	}
 	rows, err := e.db.Read.QueryContext(ctx, `SELECT id, user_id, kind, at, ip, device, detail FROM events
 		WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`, userID, n)
 	if err != nil {
@@ -136,6 +144,9 @@ func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, erro
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("latest events: %w", err)
+	}
+	if canRemember {
+		e.latest.put(changes, [2]int64{userID, int64(n)}, slices.Clone(out))
 	}
 	return out, nil
 }

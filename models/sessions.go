@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -79,6 +80,8 @@ type Sessions struct {
 	life       Lifetimes
 	maxPerUser int
 	now        Clock
+	lookups    remembered[[32]byte, lookedUp] // Lookup and Check, by token hash, while nothing was committed
+	lists      remembered[int64, []Session]   // ListForUser, by user, likewise
 }
 
 // NewSessions returns the session store; secret keys the password stamps, and a sign-in
@@ -403,6 +406,17 @@ func (s *Sessions) LatestChange(ctx context.Context, userID int64) (int64, error
 
 func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touch bool) (Session, User, error) {
 	now := s.now()
+	// Taken before the read: an answer remembered under it is the database's as long as
+	// the stamp stays the same.
+	changes, canRemember := s.db.ChangeStamp()
+	canRemember = canRemember && len(tokenHash) == 32
+	if canRemember {
+		if r, ok := s.lookups.get(changes, [32]byte(tokenHash)); ok && s.live(r.sess, now) &&
+			!(touch && now.Sub(r.sess.LastActiveAt) >= touchEvery) {
+			r.sess.Data = append([]byte(nil), r.sess.Data...) // the caller may keep it
+			return r.sess, r.user, nil
+		}
+	}
 	var (
 		u     User
 		stamp []byte
@@ -447,6 +461,11 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 		// Otherwise the database cannot take writes (full, read-only, busy for too long).
 		// Recording activity is bookkeeping: the session is as valid as it was, and the
 		// device may still read; an action it tries will fail with the real error.
+	}
+	if canRemember {
+		kept := ss
+		kept.Data = append([]byte(nil), ss.Data...)
+		s.lookups.put(changes, [32]byte(tokenHash), lookedUp{sess: kept, user: u})
 	}
 	return ss, u, nil
 }
@@ -551,6 +570,18 @@ func (s *Sessions) SaveData(ctx context.Context, handle string, data []byte) err
 // has trimmed an account left over the cap. Each carries its confirmation lock, if any.
 func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, error) {
 	now := s.now()
+	changes, canRemember := s.db.ChangeStamp()
+	if canRemember {
+		if list, ok := s.lists.get(changes, userID); ok {
+			out := make([]Session, 0, len(list))
+			for _, ss := range list {
+				if s.live(ss, now) {
+					out = append(out, ss)
+				}
+			}
+			return out, nil
+		}
+	}
 	args := s.liveArgs(now)
 	limit := s.maxPerUser
 	if limit <= 0 {
@@ -576,6 +607,12 @@ func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, er
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	// A list cut at the limit is not remembered: as its sessions end, older ones past
+	// the limit would show, which only the database knows. Sessions that were live show
+	// while they are (live), and a lock shown is compared with the time by its reader.
+	if canRemember && len(out) < limit {
+		s.lists.put(changes, userID, slices.Clone(out))
 	}
 	return out, nil
 }

@@ -16,6 +16,28 @@
     });
   }
 
+  // The rows share two confirmation dialogs ("Sign out", "Lost or stolen?"). A row's
+  // button fills in its device (the name, where the form posts, which row the answer
+  // replaces) and opens one. Without JavaScript the same button goes to the
+  // confirmation as a page of its own.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("button[data-dialog]");
+    if (!btn || !window.htmx) return;
+    var dlg = document.getElementById(btn.getAttribute("data-dialog"));
+    var form = dlg && dlg.querySelector("form");
+    var row = btn.closest("[data-session-id]");
+    if (!form || !row) return;
+    e.preventDefault();
+    var action = btn.getAttribute("formaction");
+    form.setAttribute("action", action);
+    form.setAttribute("hx-post", action);
+    if (form.hasAttribute("data-row-target")) form.setAttribute("hx-target", "#" + row.id);
+    var label = row.querySelector(".session-label");
+    dlg.querySelectorAll("[data-label]").forEach(function (s) { s.textContent = label ? label.textContent : ""; });
+    window.htmx.process(form);
+    dlg.showModal();
+  });
+
   // Focus the password field when a confirmation dialog opens.
   // A dialog opens with the cursor in its password field, and closes forgetting what was
   // typed and any old error. Clearing happens on close, never on open: the toggle event

@@ -1,6 +1,13 @@
 package views
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/a-h/templ"
+)
 
 // Confirmation is the wording and target of one password-confirmed action: the one source
 // for its dialog on the Security page and its page of its own without JavaScript.
@@ -13,10 +20,15 @@ type Confirmation struct {
 	NewPassword bool // the action also sets a new password (field new_password)
 }
 
-// RevokeConfirmation asks before signing out one device.
+// labelSlot stands for the device's name in the wording of the dialogs every row shares;
+// the page script puts the name there when it opens one.
+const labelSlot = "\x00"
+
+// RevokeConfirmation asks before signing out one device. Its dialog on the Security page
+// is shared by every row, so its id names no device.
 func RevokeConfirmation(handle, label string) Confirmation {
 	return Confirmation{
-		ID:     "confirm-" + handle,
+		ID:     "confirm-device",
 		Title:  "Sign out " + label + "?",
 		Body:   "That device loses access on its next request. If it was lost or stolen, use “Lost or stolen?” instead: that also changes your password.",
 		Action: "/account/sessions/" + handle + "/revoke",
@@ -28,7 +40,7 @@ func RevokeConfirmation(handle, label string) Confirmation {
 // password, and sign every other device out.
 func LostConfirmation(handle, label string) Confirmation {
 	return Confirmation{
-		ID:    "lost-" + handle,
+		ID:    "lost-device",
 		Title: "Lost or stolen: " + label,
 		Body: "In one step: " + label + " is signed out now, your password is changed, and every other device is signed out too. " +
 			"Only this device stays signed in.",
@@ -52,4 +64,22 @@ func OthersConfirmation(n int) Confirmation {
 		Action: "/account/sessions/others/revoke",
 		Submit: "Log out other devices",
 	}
+}
+
+// slotted renders text, escaped, with each device-name slot (labelSlot) as an empty
+// element the page script fills in.
+func slotted(text string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		for i, part := range strings.Split(text, labelSlot) {
+			if i > 0 {
+				if _, err := io.WriteString(w, `<span data-label></span>`); err != nil {
+					return err
+				}
+			}
+			if _, err := io.WriteString(w, templ.EscapeString(part)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

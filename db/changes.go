@@ -1,0 +1,86 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// walHeader is the size of the header at the start of an SQLite WAL index (the -shm
+// file), which is kept twice, one copy after the other
+// (https://www.sqlite.org/walformat.html).
+const walHeader = 48
+
+// ChangeStamp says whether anything was committed to the database between two moments:
+// two equal stamps, the first taken before reading, mean that what was read is still
+// what the database holds. On SQLite it is the header of the WAL index, which every
+// commit rewrites (its frame count, checksums and salts change), from any connection of
+// any process: an operator's command in another process counts too. ok is false where
+// it cannot tell (PostgreSQL, a torn read while a commit rewrites the header, an error);
+// then nothing may be assumed.
+type ChangeStamp [walHeader]byte
+
+// changes reads the WAL index of an SQLite database; keep is a connection of its own,
+// held open for the database's lifetime so that SQLite never deletes the index under it
+// (it does when the last connection closes), taken from no pool.
+type changes struct {
+	shm  *os.File
+	head []byte // the file's first page mapped read-only, where the system allows; else read
+	keep *sql.DB
+}
+
+// openChanges opens the WAL index of the SQLite database that read opens, read-only.
+func openChanges(ctx context.Context, read *sql.DB) (*changes, error) {
+	var seq int
+	var name, file string
+	if err := read.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil || file == "" {
+		return nil, fmt.Errorf("watch for commits: the database file %q: %v", file, err)
+	}
+	keep, err := sql.Open("sqlite", "file:"+escapePath(file)+"?_pragma=query_only(1)")
+	if err != nil {
+		return nil, fmt.Errorf("watch for commits: %w", err)
+	}
+	keep.SetMaxOpenConns(1)
+	keep.SetMaxIdleConns(1)
+	keep.SetConnMaxLifetime(0)
+	if err := keep.PingContext(ctx); err != nil {
+		keep.Close()
+		return nil, fmt.Errorf("watch for commits: %w", err)
+	}
+	shm, err := os.Open(file + "-shm")
+	if err != nil {
+		keep.Close()
+		return nil, fmt.Errorf("watch for commits: %w", err)
+	}
+	return &changes{shm: shm, head: mapHeader(shm), keep: keep}, nil
+}
+
+// stamp reads the WAL index header; both copies must agree and say it is initialised.
+func (c *changes) stamp() (ChangeStamp, bool) {
+	var b [2 * walHeader]byte
+	if c.head != nil {
+		copy(b[:], c.head) // a read torn by a commit leaves the copies unequal, below
+	} else if _, err := c.shm.ReadAt(b[:], 0); err != nil {
+		return ChangeStamp{}, false
+	}
+	const isInit = 12 // offset of the isInit byte
+	if b[isInit] != 1 || !bytes.Equal(b[:walHeader], b[walHeader:]) {
+		return ChangeStamp{}, false
+	}
+	return ChangeStamp(b[:walHeader]), true
+}
+
+func (c *changes) close() error {
+	return errors.Join(unmapHeader(c.head), c.shm.Close(), c.keep.Close())
+}
+
+// ChangeStamp returns the database's change stamp now (see ChangeStamp).
+func (d *DB) ChangeStamp() (ChangeStamp, bool) {
+	if d.changes == nil {
+		return ChangeStamp{}, false
+	}
+	return d.changes.stamp()
+}

@@ -1,0 +1,87 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+)
+
+// TestChangeStampSeesEveryCommit: the stamp stays the same across reads and changes with
+// every commit, whether this handle's writer made it or another handle on the same file
+// (as `elsewhere sessions revoke` in another process does); a rolled-back write
+// leaves it alone.
+func TestChangeStampSeesEveryCommit(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "stamp.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	stamp := func() ChangeStamp {
+		t.Helper()
+		s, ok := d.ChangeStamp()
+		if !ok {
+			t.Fatal("no change stamp on SQLite")
+		}
+		return s
+	}
+	before := stamp()
+	var n int
+	for range 3 {
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM settings`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stamp() != before {
+		t.Fatal("reads changed the stamp")
+	}
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('a', '1')`); err != nil {
+		t.Fatal(err)
+	}
+	afterWrite := stamp()
+	if afterWrite == before {
+		t.Fatal("a commit by the writer left the stamp as it was")
+	}
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('b', '2')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if stamp() != afterWrite {
+		t.Error("a rolled-back write changed the stamp")
+	}
+
+	// Another handle on the file, as another process has.
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for i, q := range []string{`UPDATE settings SET value = '2' WHERE name = 'a'`, `DELETE FROM settings WHERE name = 'a'`} {
+		was := stamp()
+		if _, err := other.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if stamp() == was {
+			t.Errorf("commit %d by another handle left the stamp as it was", i)
+		}
+	}
+	// After a checkpoint that restarts the log, commits still change it.
+	if _, err := d.Write.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	was := stamp()
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('c', '3')`); err != nil {
+		t.Fatal(err)
+	}
+	if stamp() == was {
+		t.Error("a commit after a checkpoint left the stamp as it was")
+	}
+}
