@@ -91,8 +91,6 @@ func (a *App) liveStream(c *gin.Context) {
 	}
 
 	ctx := c.Request.Context()
-	changes, stop := a.db.Watch(sess.UserID)
-	defer stop()
 	// What the page has seen: the log entry it was drawn with, or after a reconnection
 	// the last event the browser received. Anything newer is sent at once.
 	seen, _ := strconv.ParseInt(c.Query("seen"), 10, 64)
@@ -116,6 +114,9 @@ func (a *App) liveStream(c *gin.Context) {
 	// check tells whether this device is still signed in and what changed since seen.
 	check := func() (ok bool) {
 		if _, _, err := a.sessions.Peek(ctx, tokenHash); err != nil {
+			if ctx.Err() != nil {
+				return false // the page went away
+			}
 			if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrSessionEnded) || errors.Is(err, models.ErrStampMismatch) {
 				write("event: signed-out\ndata: signed-out\n\n")
 				return false
@@ -126,6 +127,9 @@ func (a *App) liveStream(c *gin.Context) {
 		}
 		latest, err := a.sessions.LatestChange(ctx, sess.UserID)
 		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
 			a.log.Warn("live stream: latest change", "err", err, "request_id", requestIDOf(c))
 			return write(": unchecked\n\n")
 		}
@@ -142,6 +146,8 @@ func (a *App) liveStream(c *gin.Context) {
 		write("event: full\ndata: full\n\n")
 		return
 	}
+	changes, stop := a.db.Watch(sess.UserID)
+	defer stop()
 	if !write("retry: 2000\n\n") || !check() {
 		return
 	}
