@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 )
 
 // walHeader is the size of the header at the start of an SQLite WAL index (the -shm
@@ -27,9 +28,14 @@ type ChangeStamp [walHeader]byte
 // held open for the database's lifetime so that SQLite never deletes the index under it
 // (it does when the last connection closes), taken from no pool.
 type changes struct {
-	shm  *os.File
-	head []byte // the file's first page mapped read-only, where the system allows; else read
-	keep *sql.DB
+	// mu keeps close from unmapping the header under a reader: a request still running
+	// when the database closes must get "no stamp", not read unmapped memory (a fault
+	// that would take the whole process down).
+	mu     sync.RWMutex
+	closed bool
+	shm    *os.File
+	head   []byte // the file's first page mapped read-only, where the system allows; else read
+	keep   *sql.DB
 }
 
 // openChanges opens the WAL index of the SQLite database that read opens, read-only.
@@ -60,6 +66,11 @@ func openChanges(ctx context.Context, read *sql.DB) (*changes, error) {
 
 // stamp reads the WAL index header; both copies must agree and say it is initialised.
 func (c *changes) stamp() (ChangeStamp, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return ChangeStamp{}, false
+	}
 	var b [2 * walHeader]byte
 	if c.head != nil {
 		copy(b[:], c.head) // a read torn by a commit leaves the copies unequal, below
@@ -74,7 +85,15 @@ func (c *changes) stamp() (ChangeStamp, bool) {
 }
 
 func (c *changes) close() error {
-	return errors.Join(unmapHeader(c.head), c.shm.Close(), c.keep.Close())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	head := c.head
+	c.head = nil
+	return errors.Join(unmapHeader(head), c.shm.Close(), c.keep.Close())
 }
 
 // ChangeStamp returns the database's change stamp now (see ChangeStamp).

@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"database/sql"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -83,5 +85,32 @@ func TestChangeStampSeesEveryCommit(t *testing.T) {
 	}
 	if stamp() == was {
 		t.Error("a commit after a checkpoint left the stamp as it was")
+	}
+}
+
+// TestChangeStampAfterClose: a request still running when the database is closed (main's
+// Close after a shutdown that gave up waiting, a host closing its store under its
+// handlers) gets "no stamp", never a read of the unmapped header, which would be a fault
+// no recover can catch. The call runs in a child process so that a fault fails this test
+// instead of killing the run.
+func TestChangeStampAfterClose(t *testing.T) {
+	if os.Getenv("ELSEWHERE_STAMP_CHILD") == "1" {
+		d, err := Open(context.Background(), filepath.Join(os.Getenv("ELSEWHERE_STAMP_DIR"), "closed.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := d.ChangeStamp(); !ok {
+			t.Fatal("no change stamp while open")
+		}
+		d.Close()
+		if _, ok := d.ChangeStamp(); ok {
+			t.Fatal("a change stamp after Close")
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestChangeStampAfterClose$")
+	cmd.Env = append(os.Environ(), "ELSEWHERE_STAMP_CHILD=1", "ELSEWHERE_STAMP_DIR="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ChangeStamp after Close: %v\n%.800s", err, out)
 	}
 }
