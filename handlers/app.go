@@ -72,30 +72,31 @@ type Config struct {
 
 // App holds every dependency of the handlers, built once by New.
 type App struct {
-	cfg        Config
-	secure     bool
-	log        *slog.Logger
-	now        models.Clock
-	db         *db.DB
-	hasher     *models.Hasher
-	users      *models.Users
-	sessions   *models.Sessions
-	events     *models.Events
-	limits     *models.Limiter
-	confirms   *models.Confirmations
-	hooks      hookQueue // events on their way to cfg.OnEvent
-	host       string    // the base URL's host, lower-cased, with its port
-	store      *SessionStore
-	sessionMW  gin.HandlerFunc // the gin-contrib session middleware over store
-	cookieName string
-	base       string // the path Mount's group sits at, "" at the site's root
-	cop        *http.CrossOriginProtection
-	assets     views.Assets
-	versions   map[string]string // each static asset's content hash: its URL version and ETag
-	bufs       sync.Pool         // *bytes.Buffer that pages are rendered into
-	live       liveStreams
-	mail       *models.Mail
-	deviceName string // the device cookie's name
+	cfg         Config
+	secure      bool
+	log         *slog.Logger
+	now         models.Clock
+	db          *db.DB
+	hasher      *models.Hasher
+	users       *models.Users
+	sessions    *models.Sessions
+	events      *models.Events
+	limits      *models.Limiter
+	confirms    *models.Confirmations
+	hooks       hookQueue // events on their way to cfg.OnEvent
+	host        string    // the base URL's host, lower-cased, with its port
+	store       *SessionStore
+	sessionMW   gin.HandlerFunc // the gin-contrib session middleware over store
+	cookieName  string
+	base        string // the path Mount's group sits at, "" at the site's root
+	cop         *http.CrossOriginProtection
+	assets      views.Assets
+	versions    map[string]string // each static asset's content hash: its URL version and ETag
+	bufs        sync.Pool         // *bytes.Buffer that pages are rendered into
+	live        liveStreams
+	mail        *models.Mail
+	eventsRoute string // the live stream's route under the mount point, set by Mount
+	deviceName  string // the device cookie's name
 }
 
 // New builds the app over an open, migrated database.
@@ -235,6 +236,7 @@ func (a *App) Mount(r gin.IRouter) {
 	if bp, ok := r.(interface{ BasePath() string }); ok {
 		a.base = strings.TrimSuffix(bp.BasePath(), "/")
 	}
+	a.eventsRoute = a.path("/account/events")
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
 	r.GET("/healthz", a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)

@@ -39,7 +39,7 @@ func (a *App) resolve(c *gin.Context) signedIn {
 		lookup := func(ctx context.Context, hash []byte) (models.Session, models.User, error) {
 			return a.sessions.Lookup(ctx, hash, c.ClientIP())
 		}
-		if c.FullPath() == a.path("/account/events") {
+		if c.FullPath() == a.eventsRoute {
 			// The live stream is the page's, not the person's: it is no activity, or an
 			// open tab (reconnecting now and then) would keep the device signed in forever.
 			lookup = a.sessions.Peek

@@ -88,14 +88,21 @@ func NewMail(d *db.DB, now Clock) *Mail {
 
 // Queue adds a mail to the outbox; the worker sends it.
 func (m *Mail) Queue(ctx context.Context, o Outgoing) error {
-	now := unix(m.now())
-	if _, err := m.db.Write.ExecContext(ctx, `INSERT INTO outbox
-		(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, now, now); err != nil {
+	if err := queueTx(ctx, m.db.Write, o, m.now()); err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}
 	return nil
+}
+
+// queueTx adds o to the outbox, due at once, through exec (the writer, or a transaction).
+func queueTx(ctx context.Context, exec interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, o Outgoing, now time.Time) error {
+	_, err := exec.ExecContext(ctx, `INSERT INTO outbox
+		(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, unix(now), unix(now))
+	return err
 }
 
 // BatchAlerts turns each account's queued alert items into one outbox mail, made by
@@ -178,10 +185,7 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 		}
 		o := compose(b)
 		o.UserID, o.Kind, o.To = uid, MailAlert, b.Email
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox
-			(user_id, kind, recipient, subject, body_text, body_html, created_at, send_after)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.UserID, o.Kind, o.To, o.Subject, o.Text, o.HTML, unix(now), unix(now)); err != nil {
+		if err := queueTx(ctx, tx, o, now); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
 	}
@@ -332,7 +336,8 @@ func (m *Mail) TakeBack(ctx context.Context, kind, token, newHash string, actor 
 		return Event{}, fmt.Errorf("follow link: %w", err)
 	}
 	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ?`, uid).Scan(&n); err != nil {
+	// The log counts devices that were signed in, not rows whose lifetime had run out.
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, uid, unix(now)).Scan(&n); err != nil {
 		return Event{}, fmt.Errorf("follow link: %w", err)
 	}
 	if err := endSessions(ctx, tx, `user_id = ?`, uid); err != nil {
