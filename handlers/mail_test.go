@@ -58,6 +58,16 @@ func (ta *testApp) mailPass() {
 	ta.app.MailOnce(ta.t.Context())
 }
 
+// nextMail waits for the next mail and then for the worker to have recorded its send.
+// The SMTP server has the mail before the worker writes sent_at; a test that moved its
+// clock past the 2-minute claim lease in between would see the mail claimed and sent again.
+func (ta *testApp) nextMail(sink *mailtest.Sink) mailtest.Mail {
+	ta.t.Helper()
+	m := sink.Next(ta.t)
+	ta.waitFor("the send to be recorded", "0", `SELECT COUNT(*) FROM outbox WHERE claimed_until <> 0`)
+	return m
+}
+
 // releaseAlerts moves the clock past the quiet period, so queued alerts go.
 func (ta *testApp) releaseAlerts() { ta.clock.Advance(time.Minute) }
 
@@ -72,7 +82,7 @@ func TestNewDeviceAlert(t *testing.T) {
 	phone := ta.device("phone", uaSafariIPhone, "203.0.113.9")
 	phone.login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	if m.To != "ann@example.com" || m.Subject != "New sign-in to your account" {
 		t.Errorf("mail to %q, subject %q", m.To, m.Subject)
 	}
@@ -122,7 +132,7 @@ func TestBurstIsOneMail(t *testing.T) {
 		ta.clock.Advance(2 * time.Second) // a burst: closer together than the quiet period
 	}
 	ta.releaseAlerts()
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	if m.Subject != "10 new sign-ins to your account" || strings.Count(m.Text, "A new device signed in") != 10 {
 		t.Errorf("subject %q; the mail:\n%s", m.Subject, m.Text)
 	}
@@ -145,7 +155,7 @@ func TestNotMeTakesTheAccountBack(t *testing.T) {
 	thief := ta.device("stolen phone", uaSafariIPhone, "198.51.100.66")
 	thief.login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	firstLink := sink.Next(t).Link(t) // the new device
+	firstLink := ta.nextMail(sink).Link(t) // the new device
 
 	const thiefPassword = "the thief's own passphrase 9"
 	if r := thief.post("/account/password", url.Values{"current_password": {testPassword},
@@ -154,7 +164,7 @@ func TestNotMeTakesTheAccountBack(t *testing.T) {
 	}
 	assertSignedOut(t, laptop, true)
 	ta.releaseAlerts()
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	if m.Subject != "Security alert: your account was changed" || !strings.Contains(m.Text, "Password changed") ||
 		!strings.Contains(m.Text, "from Safari 18 on iOS") {
 		t.Errorf("subject %q; the alert:\n%s", m.Subject, m.Text)
@@ -221,7 +231,7 @@ func TestOutboxSurvivesARestart(t *testing.T) {
 	ta.restart()
 	sink := mailtest.Start(t, addr)
 	ta.clock.Advance(10 * time.Minute) // past the back-off
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	if m.Subject != "New sign-in to your account" {
 		t.Errorf("subject %q", m.Subject)
 	}
@@ -251,7 +261,7 @@ func TestPasswordResetByMail(t *testing.T) {
 		strings.ReplaceAll(known.body, "Ann@Example.com", "X") != strings.ReplaceAll(unknown.body, "nobody@example.com", "X") {
 		t.Errorf("known and unknown emails are answered differently: %d, %d", known.status, unknown.status)
 	}
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	if m.To != "ann@example.com" || m.Subject != "Reset your password" {
 		t.Errorf("mail to %q, subject %q", m.To, m.Subject)
 	}
@@ -284,7 +294,7 @@ func TestPasswordResetByMail(t *testing.T) {
 
 	// An hour later a link no longer works.
 	forgot.post("/password/forgot", url.Values{"email": {"ann@example.com"}})
-	late := pathOf(t, sink.Next(t).Link(t))
+	late := pathOf(t, ta.nextMail(sink).Link(t))
 	ta.clock.Advance(61 * time.Minute)
 	if r := forgot.get(late); r.status != http.StatusNotFound || !strings.Contains(r.body, "doesn’t work") {
 		t.Errorf("an expired reset link: %d, want 404 saying it doesn't work", r.status)
@@ -368,7 +378,7 @@ func TestAlertCannotCarryAThiefsWords(t *testing.T) {
 	ta.device("thief", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 evil.example.com/133.0", "198.51.100.66").
 		login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	for _, part := range []string{m.Text, m.HTML} {
 		if strings.Contains(part, "evil.example") || strings.Contains(part, "https://evil") {
 			t.Errorf("the alert carries the thief's address:\n%s", part)
@@ -390,7 +400,7 @@ func TestThiefCannotBloatTheAlert(t *testing.T) {
 	thief := ta.device("stolen phone", uaSafariIPhone, "198.51.100.66")
 	thief.login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	sink.Next(t)
+	ta.nextMail(sink)
 	const thiefsPassword = "thief owns this account now"
 	if r := thief.hxPost("/account/password", url.Values{"current_password": {testPassword},
 		"new_password": {thiefsPassword}, "logout_others": {"on"}}); r.status != http.StatusOK {
@@ -407,7 +417,7 @@ func TestThiefCannotBloatTheAlert(t *testing.T) {
 		}
 	}
 	ta.releaseAlerts()
-	m := sink.Next(t)
+	m := ta.nextMail(sink)
 	if !strings.HasPrefix(strings.SplitN(m.Text, "\n- ", 2)[1], "Password changed") || !strings.Contains(m.Text, "and 89 more changes") ||
 		strings.Count(m.Text, "\n- ") != 12 {
 		t.Errorf("the alert:\n%s", m.Text)
@@ -433,7 +443,7 @@ func TestAlertMailsPerHour(t *testing.T) {
 	}
 	for range 6 {
 		signIn()
-		sink.Next(t)
+		ta.nextMail(sink)
 	}
 	for range 4 { // within the hour: held back
 		signIn()
@@ -444,7 +454,7 @@ func TestAlertMailsPerHour(t *testing.T) {
 		t.Errorf("%s alert items waiting, want 4", n)
 	}
 	ta.clock.Advance(time.Hour)
-	if m := sink.Next(t); m.Subject != "4 new sign-ins to your account" {
+	if m := ta.nextMail(sink); m.Subject != "4 new sign-ins to your account" {
 		t.Errorf("the next hour's alert: %q", m.Subject)
 	}
 }
@@ -463,10 +473,10 @@ func TestSignedOutDeviceIsNewAgain(t *testing.T) {
 		t.Fatalf("revoke: %d", r.status)
 	}
 	ta.releaseAlerts()
-	sink.Next(t) // the new sign-in and the sign-out, in one mail
+	ta.nextMail(sink) // the new sign-in and the sign-out, in one mail
 	phone.login("ann@example.com", testPassword)
 	ta.releaseAlerts()
-	if m := sink.Next(t); m.Subject != "New sign-in to your account" {
+	if m := ta.nextMail(sink); m.Subject != "New sign-in to your account" {
 		t.Errorf("the phone's return: %q", m.Subject)
 	}
 	// Signing out on the device itself keeps it known.

@@ -133,7 +133,7 @@ func decodeMail(raw []byte) (Mail, error) {
 }
 
 // Next waits for the next mail.
-func (s *Sink) Next(t *testing.T) Mail {
+func (s *Sink) Next(t testing.TB) Mail {
 	t.Helper()
 	select {
 	case m := <-s.mails:
