@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -291,7 +292,14 @@ func migrate(ctx context.Context, w *sql.DB) error {
 // opens it, and takes group and other access away from an existing one: it holds password
 // hashes and the stamp secret. SQLite gives the -wal and -shm files the database file's
 // mode; ones left by an older build are tightened here too.
+//
+// A file that is there but is not an SQLite database is refused before anything is done
+// to it: its mode and contents stay as they were (a -db pointed at /etc/passwd by mistake,
+// as root, must not make it unreadable to everyone else).
 func makePrivate(path string) error {
+	if err := checkSQLiteFile(path); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", path, err)
@@ -310,6 +318,41 @@ func makePrivate(path string) error {
 				return fmt.Errorf("make database file %s private: %w", p, err)
 			}
 		}
+	}
+	return nil
+}
+
+// sqliteHeader is how every SQLite database file begins.
+const sqliteHeader = "SQLite format 3\x00"
+
+// checkSQLiteFile says whether path can be used as an SQLite database without changing
+// anything: absent (it will be created), empty (SQLite makes it a database), or a regular
+// file that starts with SQLite's header. It only reads.
+func checkSQLiteFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("open database %s: not a regular file (%s); nothing was changed", path, fi.Mode().Type())
+	}
+	head := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0 && (err == io.EOF || err == nil):
+		return nil
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("open database %s: %w", path, err)
+	case string(head[:n]) != sqliteHeader:
+		return fmt.Errorf("open database %s: the file is not an SQLite database; nothing was changed", path)
 	}
 	return nil
 }

@@ -180,3 +180,55 @@ func TestNewChecksTheHostsPools(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenRefusesAFileItCannotUse: -db pointed at a file that is not a database (say
+// /etc/passwd, as root) is refused with a clear error, and the file keeps its mode and its
+// contents; no -wal or -shm appears beside it. An empty file is a new database.
+func TestOpenRefusesAFileItCannotUse(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"passwd":      "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n",
+		"short":       "SQLite",
+		"almost.db":   "SQLite format 2\x00" + strings.Repeat("\x00", 100),
+		"config.json": `{"db": "elsewhere.db"}`,
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, err := Open(ctx, path)
+		if err == nil {
+			d.Close()
+			t.Errorf("%s: opened as a database", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), "not an SQLite database") || !strings.Contains(err.Error(), "nothing was changed") {
+			t.Errorf("%s: the error does not say what is wrong: %v", name, err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v after the refusal, want 0644 (%v)", name, fi.Mode().Perm(), err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != body {
+			t.Errorf("%s: contents changed to %q", name, got)
+		}
+		for _, sfx := range []string{"-wal", "-shm", "-journal"} {
+			if _, err := os.Stat(path + sfx); err == nil {
+				t.Errorf("%s: %s was created", name, sfx)
+			}
+		}
+	}
+	if _, err := Open(ctx, dir); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a directory: %v", err)
+	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(ctx, empty)
+	if err != nil {
+		t.Fatalf("an empty file is a new database: %v", err)
+	}
+	d.Close()
+}
