@@ -28,7 +28,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 4
+const Version = 5
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -50,6 +50,9 @@ var migrations = []string{
 	// is one the account has never seen, whatever its user agent says. (The tables for
 	// devices, mail alerts, the outbox and mail links are new: schema.sql adds them.)
 	`ALTER TABLE sessions ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;`,
+	// 4 to 5: an ended session remembers why it ended, so the device is told the true
+	// reason (signed out for guessing, not "from another device").
+	`ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';`,
 }
 
 // Engine is the kind of database.

@@ -241,6 +241,7 @@ func TestPostgresMigratesFromVersion3(t *testing.T) {
 	}
 	for _, q := range []string{
 		`ALTER TABLE sessions DROP COLUMN device_id`,
+		`ALTER TABLE ended_sessions DROP COLUMN reason`,
 		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
 		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
 		 SELECT 'h1', '\x01'::bytea, id, 1, 1, 9999999999, '\x02'::bytea FROM users`,

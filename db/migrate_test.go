@@ -85,6 +85,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		`DROP TABLE users`, `CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL)`,
 		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
 		`ALTER TABLE sessions DROP COLUMN wrong_passwords`, `ALTER TABLE sessions DROP COLUMN device_id`,
+		`ALTER TABLE ended_sessions DROP COLUMN reason`,
 		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
 		 VALUES ('h1', x'01', 1, 1, 1, 9999999999, x'02')`,
 		`INSERT INTO lockouts VALUES ('confirm', '1', 9999999999), ('login-ip', '203.0.113.1', 9999999999)`,

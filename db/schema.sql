@@ -45,7 +45,8 @@ CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at);
 -- A token here is never accepted: it only picks the message on the sign-in page.
 CREATE TABLE IF NOT EXISTS ended_sessions (
     token_hash BLOB PRIMARY KEY,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    reason     TEXT NOT NULL DEFAULT ''       -- '' signed out from elsewhere; guessed-out
 );
 CREATE INDEX IF NOT EXISTS ended_sessions_expires ON ended_sessions (expires_at);
 
@@ -102,6 +103,16 @@ CREATE TABLE IF NOT EXISTS alert_items (
 );
 CREATE INDEX IF NOT EXISTS alert_items_user ON alert_items (user_id, at);
 CREATE INDEX IF NOT EXISTS alert_items_at ON alert_items (at);
+
+-- The kinds of change each account's alert mails told of in the last hour. A grave change
+-- (every alerted kind but a new device) goes out past the hourly cap on alert mails unless
+-- a mail already told of the same kind within the hour: repeats may wait, news may not.
+CREATE TABLE IF NOT EXISTS alert_kinds_mailed (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind    TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (user_id, kind)
+);
 
 -- Mails to send, and the record of those sent. The body holds no secret: the link in it
 -- is made, with a fresh token, when the mail is sent.

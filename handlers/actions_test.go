@@ -29,6 +29,17 @@ func (d *device) handle() string {
 // a page request goes to /login and explains why; an htmx request gets 401 + HX-Redirect.
 func assertSignedOut(t *testing.T, d *device, explained bool) {
 	t.Helper()
+	why := ""
+	if explained {
+		why = stampMessage
+	}
+	assertSignedOutBecause(t, d, why)
+}
+
+// assertSignedOutBecause: d is refused at its next request, and its sign-in page says why
+// (unless why is empty), however many of its requests find the session gone.
+func assertSignedOutBecause(t *testing.T, d *device, why string) {
+	t.Helper()
 	token := d.cookie()
 	r := d.do("GET", "/account/security", nil, true)
 	if r.status != http.StatusUnauthorized || r.header.Get("HX-Redirect") != "/login" {
@@ -40,8 +51,8 @@ func assertSignedOut(t *testing.T, d *device, explained bool) {
 		t.Errorf("%s page request: %d %s, want 303 /login", d.name, r.status, r.location())
 	}
 	login := d.get("/login")
-	if explained && !strings.Contains(login.body, stampMessage) {
-		t.Errorf("%s: sign-in page does not explain the sign-out", d.name)
+	if why != "" && !strings.Contains(login.body, why) {
+		t.Errorf("%s: sign-in page does not say %q", d.name, why)
 	}
 }
 

@@ -97,6 +97,7 @@ type App struct {
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
 	deviceName  string // the device cookie's name
+	devices     *models.DeviceCookies
 }
 
 // New builds the app over an open, migrated database.
@@ -115,6 +116,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.users = models.NewUsers(d, a.hasher, a.now)
+	a.devices = models.NewDeviceCookies(secret)
 	a.sessions = models.NewSessions(d, secret,
 		models.Lifetimes{Idle: cfg.IdleTimeout, MaxAge: cfg.SessionMaxAge, Remember: cfg.RememberFor}, cfg.MaxSessions, a.now)
 	a.events = models.NewEvents(d, a.now)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -57,10 +58,23 @@ func (a *App) login(c *gin.Context) {
 	// all pass the limit; a right password takes it back.
 	// Right passwords draw on the address's budget too: each costs a hash.
 	ipKey := models.AddressKey(c.ClientIP())
-	att, wait, err := a.limits.Try(ctx,
-		models.LimitKey{Limit: a.cfg.Limits.LoginIP, Key: ipKey},
-		models.LimitKey{Limit: a.cfg.Limits.LoginIPAll, Key: ipKey},
-		models.LimitKey{Limit: a.cfg.Limits.LoginEmail, Key: email})
+	keys := []models.LimitKey{
+		{Limit: a.cfg.Limits.LoginIP, Key: ipKey},
+		{Limit: a.cfg.Limits.LoginIPAll, Key: ipKey},
+	}
+	// A browser the account signed in from has a budget of its own; only browsers it does
+	// not know share the email's, so whoever locks the email locks out only strangers.
+	devKey, err := a.knownBrowser(c, email)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if devKey != "" {
+		keys = append(keys, models.LimitKey{Limit: a.cfg.Limits.LoginDevice, Key: devKey})
+	} else {
+		keys = append(keys, models.LimitKey{Limit: a.cfg.Limits.LoginEmail, Key: email})
+	}
+	att, wait, err := a.limits.Try(ctx, keys...)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -102,6 +116,24 @@ func (a *App) login(c *gin.Context) {
 	default:
 		a.fail(c, err)
 	}
+}
+
+// knownBrowser returns the sign-in budget's key of this browser when the account with
+// that email knows it (by its device cookie, issued by this server, in the same kind of
+// browser), or "" when the account does not, or does not exist.
+func (a *App) knownBrowser(c *gin.Context, email string) (string, error) {
+	hash, legacy := a.browserOf(c).hashes()
+	if email == "" || (hash == nil && legacy == nil) {
+		return "", nil
+	}
+	known, err := a.users.KnowsDevice(c.Request.Context(), email, hash, legacy)
+	if err != nil || !known {
+		return "", err
+	}
+	if hash == nil {
+		hash = legacy
+	}
+	return hex.EncodeToString(hash), nil
 }
 
 func (a *App) signupPage(c *gin.Context) {

@@ -117,7 +117,8 @@ func (a *App) liveStream(c *gin.Context) {
 			if ctx.Err() != nil {
 				return false // the page went away
 			}
-			if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrSessionEnded) || errors.Is(err, models.ErrStampMismatch) {
+			if errors.Is(err, models.ErrNotFound) || errors.Is(err, models.ErrSessionEnded) ||
+				errors.Is(err, models.ErrGuessedOut) || errors.Is(err, models.ErrStampMismatch) {
 				write("event: signed-out\ndata: signed-out\n\n")
 				return false
 			}

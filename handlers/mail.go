@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"html"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -17,9 +16,6 @@ import (
 )
 
 const (
-	// deviceCookieAge is how long the device cookie lasts: 400 days, the most browsers keep
-	// a cookie; every sign-in renews it.
-	deviceCookieAge = 400 * 24 * time.Hour
 	// mailLease is how long an app server has to send a mail it claimed before another may.
 	mailLease = 2 * time.Minute
 	// mailTimeout bounds one delivery.
@@ -33,22 +29,6 @@ func logPath(c *gin.Context) string {
 		return p
 	}
 	return "(no route)"
-}
-
-// deviceHash returns the hash of this browser's device cookie, first giving it one when
-// it has none (or a malformed one). The cookie says nothing but "this browser": a long,
-// random value, kept only as a hash, separate from the session, so a browser signing in
-// again is known whatever its user agent claims.
-func (a *App) deviceHash(c *gin.Context) []byte {
-	value := ""
-	if ck, err := c.Request.Cookie(a.deviceName); err == nil && models.WellFormedToken(ck.Value) {
-		value = ck.Value
-	} else {
-		value, _ = models.NewToken()
-	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: a.deviceName, Value: value, Path: "/", MaxAge: int(deviceCookieAge.Seconds()),
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
-	return models.HashToken(value)
 }
 
 // place names where ip is, or "".
@@ -140,9 +120,14 @@ func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
 	}
 }
 
+// namesItsDevice are the alerted kinds whose sentence already names the device it is about.
+var namesItsDevice = map[models.EventKind]bool{
+	models.EventLockedOut: true, models.EventGuessedOut: true, models.EventSessionLimit: true,
+}
+
 // composeAlert writes one account's alert mail.
 func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
-	m := views.AlertMail{Site: a.cfg.BaseURL, More: b.More}
+	m := views.AlertMail{Site: a.cfg.BaseURL, More: b.More, SignIns: b.SignIns}
 	newOnly := true
 	for _, it := range b.Items {
 		dev, detail := views.MailSafe(it.Device), it.Detail
@@ -152,7 +137,7 @@ func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
 		what := views.EventText(models.Event{Kind: it.Kind, Device: dev, Detail: detail})
 		if it.Kind != models.EventNewDevice {
 			newOnly = false
-			if dev != "" {
+			if dev != "" && !namesItsDevice[it.Kind] {
 				what += ", from " + dev
 			}
 		}

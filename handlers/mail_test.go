@@ -182,11 +182,14 @@ func TestNotMeTakesTheAccountBack(t *testing.T) {
 	}
 	const ownerPassword = "the owner takes it back 42"
 	r := borrowed.post(link, url.Values{"new_password": {ownerPassword}})
-	if r.status != http.StatusSeeOther || r.location() != "/login" {
-		t.Fatalf("following the link: %d %q, want 303 /login", r.status, r.location())
+	if r.status != http.StatusSeeOther || r.location() != "/account/security" {
+		t.Fatalf("following the link: %d %q, want 303 /account/security (signed in on this browser)", r.status, r.location())
 	}
-	if page := borrowed.get("/login"); !strings.Contains(page.body, "Every device was signed out") {
-		t.Error("the sign-in page does not say what happened")
+	// The rescue ends signed in, with the one device that is left, and says what happened.
+	if page := borrowed.get("/account/security"); page.status != http.StatusOK ||
+		!strings.Contains(page.body, "This wasn’t me”: 1 device signed out and the password changed") ||
+		strings.Count(page.body, `data-session-id=`) != 1 {
+		t.Errorf("the page after the take-back: %d\n%s", page.status, page.body)
 	}
 	assertSignedOut(t, thief, true)
 	for _, pw := range []string{testPassword, thiefPassword} {
@@ -194,6 +197,7 @@ func TestNotMeTakesTheAccountBack(t *testing.T) {
 			t.Errorf("password %q still signs in: %d", pw, r.status)
 		}
 	}
+	borrowed.post("/logout", nil)
 	borrowed.login("ann@example.com", ownerPassword)
 	if got := borrowed.get("/account/security").body; !strings.Contains(got, `data-event="account-recovered"`) {
 		t.Error("the log does not record the take-back")

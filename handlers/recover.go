@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -75,7 +76,7 @@ func (a *App) showLink(c *gin.Context, lp linkPage) {
 }
 
 // followLink sets the new password from a working link, signs every device of the
-// account out and ends the account's links, then sends the browser to sign in.
+// account out and ends the account's links, then signs this browser in.
 func (a *App) followLink(c *gin.Context, lp linkPage) {
 	linkHeaders(c)
 	ctx := c.Request.Context()
@@ -112,12 +113,24 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		return
 	}
 	a.emit(ev)
-	// This browser's own session, if it was one of the account's, ended with the others.
-	if si := a.resolve(c); si.ok && si.user.ID == l.UserID {
-		http.SetCookie(c.Writer, a.cookie("", -1))
+	// The rescue ends signed in, on this browser, which the account now knows: it never
+	// ends at a sign-in page that someone keeps locked by guessing at the email.
+	user, err := a.users.ByID(ctx, l.UserID)
+	if err == nil {
+		err = a.signIn(c, user, false, user.PasswordVersion)
 	}
-	a.setFlash(c, lp.flash)
-	c.Redirect(http.StatusSeeOther, a.path("/login"))
+	if err != nil {
+		// The new password is set all the same; say so, and let the person sign in.
+		a.log.Error("sign in after a mailed link", "err", err, "request_id", requestIDOf(c))
+		if si := a.resolve(c); si.ok && si.user.ID == l.UserID {
+			http.SetCookie(c.Writer, a.cookie("", -1)) // its session ended with the others
+		}
+		a.setFlash(c, lp.flash)
+		c.Redirect(http.StatusSeeOther, a.path("/login"))
+		return
+	}
+	a.setFlash(c, "e"+strconv.FormatInt(ev.ID, 10))
+	c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 }
 
 func (a *App) forgotPage(c *gin.Context) {

@@ -17,9 +17,11 @@ import (
 type signedIn struct {
 	sess  models.Session
 	user  models.User
-	ok    bool  // a live session: the device is signed in as user
-	ended bool  // the cookie's session was ended from elsewhere: the sign-in page says why
-	err   error // the database could not be asked
+	ok    bool // a live session: the device is signed in as user
+	ended bool // the cookie's session was ended from elsewhere: the sign-in page says why
+	// guessed: it was ended after too many wrong passwords typed on this device
+	guessed bool
+	err     error // the database could not be asked
 }
 
 // ctxSignedIn keys the request's signedIn among gin's values; signedInKey keys it in the
@@ -51,6 +53,8 @@ func (a *App) resolve(c *gin.Context) signedIn {
 		case errors.Is(err, models.ErrNotFound):
 		case errors.Is(err, models.ErrStampMismatch), errors.Is(err, models.ErrSessionEnded):
 			si.ended = true
+		case errors.Is(err, models.ErrGuessedOut):
+			si.ended, si.guessed = true, true
 		default:
 			si.err = err
 		}
@@ -105,7 +109,10 @@ func (a *App) admit(c *gin.Context) bool {
 		c.Abort()
 		return false
 	case !si.ok:
-		if si.ended {
+		switch {
+		case si.guessed:
+			a.setFlash(c, flashGuessedOut)
+		case si.ended:
 			a.setFlash(c, flashEnded)
 		}
 		a.toLogin(c)
@@ -198,10 +205,11 @@ func (a *App) begin(c *gin.Context, remember bool,
 	create func(ctx context.Context, tokenHash []byte, n models.NewSession) (models.User, models.Session, []models.Event, error)) error {
 	ctx := context.WithoutCancel(c.Request.Context())
 	token, hash := models.NewToken()
+	deviceHash, legacy := a.signingIn(c)
 	user, sess, events, err := create(ctx, hash, models.NewSession{
 		Remember: remember, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
 		Hints: clientHints(c.Request), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
-		DeviceHash: a.deviceHash(c),
+		DeviceHash: deviceHash, LegacyDeviceHash: legacy,
 	})
 	if err != nil {
 		return err

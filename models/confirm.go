@@ -45,6 +45,8 @@ func NewConfirmations(d *db.DB, users *Users, limits *Limiter, limit Limit, now 
 // security events it recorded. Errors: ErrWrongPassword; *LockedError when cur's
 // confirmations are locked (already, or by this attempt); ErrGuessedOut when this was
 // cur's tenth wrong password and cur is signed out; ErrSessionEnded when cur is gone.
+// An attempt while cur is locked is refused unchecked but counted all the same: the tenth
+// attempt since the last right one signs cur out, however the guesses were spaced.
 //
 // The attempt is reserved before the password is checked, so parallel guesses cannot all
 // pass the lock, and is settled under a context the client cannot cancel: a request
@@ -56,7 +58,7 @@ func (cf *Confirmations) Check(ctx context.Context, cur Session, password string
 		return 0, nil, fmt.Errorf("confirm password: %w", err)
 	}
 	if wait > 0 {
-		return 0, nil, &LockedError{Wait: wait}
+		return cf.whileLocked(ctx, cur, actor, wait)
 	}
 	settle := context.WithoutCancel(ctx)
 	version, err := int64(0), ErrWrongPassword
@@ -123,7 +125,7 @@ func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, a
 	kind, detail, result := EventConfirmFailed, "", error(ErrWrongPassword)
 	switch {
 	case wrong >= GuessedOutAfter:
-		if err := endSessions(ctx, tx, `handle = ?`, cur.Handle); err != nil {
+		if err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
 			return 0, nil, err
 		}
 		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
@@ -136,6 +138,41 @@ func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, a
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, nil, fmt.Errorf("count wrong password: %w", err)
+	}
+	return 0, []Event{ev}, result
+}
+
+// whileLocked counts an attempt made while cur's confirmations are locked: refused without
+// looking at the password, but one more toward GuessedOutAfter, or a thief could wait out
+// each lock and guess five at a time for ever. The tenth signs cur out.
+func (cf *Confirmations) whileLocked(ctx context.Context, cur Session, actor Actor, wait time.Duration) (int64, []Event, error) {
+	tx, err := cf.db.Begin(ctx)
+	if err != nil {
+		return 0, nil, fmt.Errorf("count attempt while locked: %w", err)
+	}
+	defer tx.Rollback()
+	var wrong int
+	err = tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
+		WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, ErrSessionEnded
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("count attempt while locked: %w", err)
+	}
+	kind, detail, result := EventConfirmRefused, "", error(&LockedError{Wait: wait})
+	if wrong >= GuessedOutAfter {
+		if err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
+			return 0, nil, err
+		}
+		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
+	}
+	ev, err := recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, detail)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, nil, fmt.Errorf("count attempt while locked: %w", err)
 	}
 	return 0, []Event{ev}, result
 }

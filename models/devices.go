@@ -19,15 +19,21 @@ const (
 	deviceSeen                       // a browser that signed in to the account before
 )
 
-// deviceTx records that the browser with device cookie hash signed in to the user's
-// account and returns its known_devices id and whether the account knew it before.
-func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash []byte) (int64, deviceKnown, error) {
+// deviceTx records that the browser with device hash signed in to the user's account and
+// returns its known_devices id and whether the account knew it before. legacy is the hash
+// an older version kept for the same browser (its unauthenticated cookie), or nil: a row
+// under it is moved to hash, so an upgrade does not make every browser new again.
+func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash, legacy []byte) (int64, deviceKnown, error) {
 	if len(hash) == 0 {
 		return 0, deviceUnknown, nil
 	}
 	var id int64
 	err := tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device_hash = ? RETURNING id`,
 		unix(now), userID, hash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) && len(legacy) > 0 {
+		err = tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ?, device_hash = ? WHERE user_id = ? AND device_hash = ? RETURNING id`,
+			unix(now), hash, userID, legacy).Scan(&id)
+	}
 	if err == nil {
 		return id, deviceSeen, nil
 	}

@@ -26,6 +26,9 @@ const (
 	EventStampMismatch   EventKind = "stamp-mismatch"
 	EventConfirmFailed   EventKind = "confirm-failed"
 	EventLockedOut       EventKind = "locked-out"
+	// EventConfirmRefused: a confirmation tried on a session whose confirmations are
+	// locked; refused unchecked, and counted toward its sign-out all the same.
+	EventConfirmRefused EventKind = "confirm-refused"
 	// EventGuessedOut: a session was signed out after too many wrong confirmations.
 	EventGuessedOut EventKind = "guessed-out"
 	// EventSessionLimit: a sign-in beyond the cap signed the least recently active device out.

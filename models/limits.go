@@ -28,8 +28,14 @@ const scopeConfirm = "confirm"
 
 // Limits are the rate limits Elsewhere enforces.
 type Limits struct {
-	LoginEmail Limit // failed sign-ins for one email
-	LoginIP    Limit // failed sign-ins from one address
+	// LoginEmail counts failed sign-ins for one email from browsers the account does not
+	// know; its lock applies to them alone, so a stranger who knows the email cannot keep
+	// the owner's own browsers out.
+	LoginEmail Limit
+	// LoginDevice counts failed sign-ins from one browser the account knows (by its device
+	// cookie): such a browser has a budget of its own (OWASP's device cookies).
+	LoginDevice Limit
+	LoginIP     Limit // failed sign-ins from one address
 	// LoginIPAll counts every sign-in attempt from one address, right ones too: each
 	// costs an argon2id verification, so this caps the hashing one address can cause.
 	LoginIPAll Limit
@@ -51,13 +57,14 @@ type Limits struct {
 func DefaultLimits() Limits {
 	const window = 15 * time.Minute
 	return Limits{
-		LoginEmail: Limit{Scope: "login-email", Max: 10, Window: window, Lock: window},
-		LoginIP:    Limit{Scope: "login-ip", Max: 10, Window: window, Lock: window},
-		LoginIPAll: Limit{Scope: "login-ip-all", Max: 60, Window: window, Lock: window, Every: true},
-		Confirm:    Limit{Scope: scopeConfirm, Max: 5, Window: window, Lock: window},
-		SignupIP:   Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour, Every: true},
-		ResetEmail: Limit{Scope: "reset-email", Max: 3, Window: time.Hour, Lock: time.Hour, Every: true},
-		ResetIP:    Limit{Scope: "reset-ip", Max: 20, Window: time.Hour, Lock: time.Hour, Every: true},
+		LoginEmail:  Limit{Scope: "login-email", Max: 10, Window: window, Lock: window},
+		LoginDevice: Limit{Scope: "login-device", Max: 10, Window: window, Lock: window},
+		LoginIP:     Limit{Scope: "login-ip", Max: 10, Window: window, Lock: window},
+		LoginIPAll:  Limit{Scope: "login-ip-all", Max: 60, Window: window, Lock: window, Every: true},
+		Confirm:     Limit{Scope: scopeConfirm, Max: 5, Window: window, Lock: window},
+		SignupIP:    Limit{Scope: "signup-ip", Max: 10, Window: time.Hour, Lock: time.Hour, Every: true},
+		ResetEmail:  Limit{Scope: "reset-email", Max: 3, Window: time.Hour, Lock: time.Hour, Every: true},
+		ResetIP:     Limit{Scope: "reset-ip", Max: 20, Window: time.Hour, Lock: time.Hour, Every: true},
 	}
 }
 

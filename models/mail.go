@@ -38,7 +38,8 @@ const (
 
 // alertRank orders alert items for the cut: what takes the account from its owner first.
 const alertRank = `CASE a.kind WHEN 'password-changed' THEN 0 WHEN 'device-lost' THEN 0 WHEN 'password-reset' THEN 0
-	WHEN 'others-revoked' THEN 1 WHEN 'session-revoked' THEN 2 ELSE 3 END`
+	WHEN 'others-revoked' THEN 1 WHEN 'guessed-out' THEN 1 WHEN 'session-limit' THEN 1
+	WHEN 'session-revoked' THEN 2 WHEN 'locked-out' THEN 2 ELSE 3 END`
 
 // mailAttempts is how often a mail is tried before it is given up; the back-off between
 // tries doubles from 30 s to at most an hour, so the last try is about ten hours in.
@@ -73,6 +74,10 @@ type AlertBatch struct {
 	Email  string
 	Items  []AlertItem // oldest first; the gravest alertItems of them
 	More   int         // changes left out of Items
+	// SignIns counts the account's sign-ins in the last hour, from any device, known or
+	// new: a burst of them (a thief signing in again and again to push the owner's
+	// devices past the cap) is told as a number.
+	SignIns int
 }
 
 // Mail keeps the outbox and the links mails carry.
@@ -123,10 +128,16 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 		return 0, fmt.Errorf("batch alerts: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM alert_items
-		WHERE user_id NOT IN (SELECT user_id FROM outbox WHERE kind = ? AND created_at > ? GROUP BY user_id HAVING COUNT(*) >= ?)
-		GROUP BY user_id HAVING MAX(at) <= ? OR MIN(at) <= ? ORDER BY MIN(at) LIMIT 100`,
-		MailAlert, unix(now.Add(-time.Hour)), alertsPerHour, unix(now.Add(-quiet)), unix(now.Add(-maxWait)))
+	// An account past its hourly cap still gets a mail for a grave change of a kind no
+	// mail told of within the hour: a thief's flood of cheap changes must not hold back
+	// the news that the password was changed.
+	hourAgo := unix(now.Add(-time.Hour))
+	rows, err := tx.QueryContext(ctx, `SELECT a.user_id FROM alert_items a
+		WHERE a.user_id NOT IN (SELECT user_id FROM outbox WHERE kind = ? AND created_at > ? GROUP BY user_id HAVING COUNT(*) >= ?)
+		   OR (a.kind IN (`+graveKinds()+`) AND NOT EXISTS (SELECT 1 FROM alert_kinds_mailed m
+		       WHERE m.user_id = a.user_id AND m.kind = a.kind AND m.at > ?))
+		GROUP BY a.user_id HAVING MAX(a.at) <= ? OR MIN(a.at) <= ? ORDER BY MIN(a.at) LIMIT 100`,
+		MailAlert, hourAgo, alertsPerHour, hourAgo, unix(now.Add(-quiet)), unix(now.Add(-maxWait)))
 	if err != nil {
 		return 0, fmt.Errorf("batch alerts: %w", err)
 	}
@@ -176,7 +187,16 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
 		slices.SortStableFunc(b.Items, func(x, y AlertItem) int { return x.At.Compare(y.At) })
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_kinds_mailed (user_id, kind, at)
+			SELECT DISTINCT user_id, kind, ? FROM alert_items WHERE user_id = ?
+			ON CONFLICT (user_id, kind) DO UPDATE SET at = excluded.at`, unix(now), uid); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
 		b.More = total - len(b.Items)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE user_id = ? AND kind = ? AND at > ?`,
+			uid, string(EventSignedIn), hourAgo).Scan(&b.SignIns); err != nil {
+			return 0, fmt.Errorf("batch alerts: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_items WHERE user_id = ?`, uid); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
@@ -340,7 +360,7 @@ func (m *Mail) TakeBack(ctx context.Context, kind, token, newHash string, actor 
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, uid, unix(now)).Scan(&n); err != nil {
 		return Event{}, fmt.Errorf("follow link: %w", err)
 	}
-	if err := endSessions(ctx, tx, `user_id = ?`, uid); err != nil {
+	if err := endSessions(ctx, tx, endedElsewhere, `user_id = ?`, uid); err != nil {
 		return Event{}, fmt.Errorf("follow link: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + 1 WHERE id = ?`,
@@ -374,6 +394,7 @@ func (m *Mail) SweepMail(ctx context.Context, retention time.Duration) error {
 	}{
 		{`DELETE FROM mail_tokens WHERE expires_at <= ?`, unix(now)},
 		{`DELETE FROM alert_items WHERE at < ?`, unix(now.Add(-24 * time.Hour))},
+		{`DELETE FROM alert_kinds_mailed WHERE at < ?`, unix(now.Add(-time.Hour))},
 		{`DELETE FROM outbox WHERE sent_at <> 0 AND created_at < ?`, unix(now.Add(-retention))},
 	} {
 		if _, err := m.db.Write.ExecContext(ctx, q.sql, q.arg); err != nil {

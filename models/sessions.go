@@ -60,6 +60,9 @@ type NewSession struct {
 	// account has not seen is a new device: the owner is alerted by mail. Without one, a
 	// device label the account's log has not seen counts as new.
 	DeviceHash []byte
+	// LegacyDeviceHash is the hash of the browser's device cookie from before they were
+	// authenticated (HashToken of the plain value), or nil; see deviceTx.
+	LegacyDeviceHash []byte
 
 	signUp bool // the account's first sign-in, at its creation: nobody to alert yet
 }
@@ -225,7 +228,7 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
 		}
 	}
-	deviceID, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash)
+	deviceID, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash, n.LegacyDeviceHash)
 	if err != nil {
 		return Session{}, nil, err
 	}
@@ -251,12 +254,12 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 // a browser the account has not seen (by its device cookie; without one, a device label
 // the account's log has not seen). alert queues a mail alert of the new device.
 func (s *Sessions) afterSignInTx(ctx context.Context, tx *db.Tx, now time.Time, sess Session, single bool, known deviceKnown, alert bool) ([]Event, error) {
-	events, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle)
+	label := sess.Device.Label()
+	actor := Actor{IP: sess.IP, Device: label}
+	events, err := s.trimTx(ctx, tx, now, sess.UserID, sess.Handle, actor)
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
-	label := sess.Device.Label()
-	actor := Actor{IP: sess.IP, Device: label}
 	if single {
 		ch := Change{UserID: sess.UserID, Current: sess.Handle, Actor: actor}
 		ended, err := s.endOthers(ctx, tx, now, ch)
@@ -299,8 +302,10 @@ func (s *Sessions) afterSignInTx(ctx context.Context, tx *db.Tx, now time.Time, 
 }
 
 // trimTx signs out the user's least recently active sessions beyond the cap, never the
-// one with handle keep, and records each in the security log.
-func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, keep string) ([]Event, error) {
+// one with handle keep, and records each in the security log (and the owner's alert) as
+// done by actor, the sign-in that went past the cap; with no actor (the cap lowered), by
+// the device itself.
+func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, keep string, actor Actor) ([]Event, error) {
 	if s.maxPerUser <= 0 {
 		return nil, nil
 	}
@@ -340,10 +345,14 @@ func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID 
 	}
 	var events []Event
 	for _, g := range out {
-		if err := endSessions(ctx, tx, `handle = ?`, g.handle); err != nil {
+		if err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, g.handle); err != nil {
 			return nil, err
 		}
-		ev, err := recordTx(ctx, tx, now, userID, EventSessionLimit, Actor{IP: g.ip, Device: g.dev.Label()}, g.dev.Label())
+		by := actor
+		if by.Device == "" {
+			by = Actor{IP: g.ip, Device: g.dev.Label()}
+		}
+		ev, err := recordTx(ctx, tx, now, userID, EventSessionLimit, by, g.dev.Label())
 		if err != nil {
 			return nil, err
 		}
@@ -470,17 +479,20 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	return ss, u, nil
 }
 
-// whyGone tells a token that was ended from elsewhere (ErrSessionEnded) from one that
-// never existed or simply expired (ErrNotFound).
+// whyGone tells a token that was ended from elsewhere (ErrSessionEnded), or after too
+// many wrong passwords typed on it (ErrGuessedOut), from one that never existed or simply
+// expired (ErrNotFound).
 func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time) error {
-	var one int
-	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM ended_sessions WHERE token_hash = ? AND expires_at > ?`,
-		tokenHash, unix(now)).Scan(&one)
+	var reason string
+	err := s.db.Read.QueryRowContext(ctx, `SELECT reason FROM ended_sessions WHERE token_hash = ? AND expires_at > ?`,
+		tokenHash, unix(now)).Scan(&reason)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
 	case err != nil:
 		return fmt.Errorf("look up ended session: %w", err)
+	case reason == endedGuessing:
+		return ErrGuessedOut
 	}
 	return ErrSessionEnded
 }
@@ -682,7 +694,7 @@ func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
 		return nil, fmt.Errorf("trim sessions: %w", err)
 	}
 	defer tx.Rollback()
-	evs, err := s.trimTx(ctx, tx, s.now(), userID, "")
+	evs, err := s.trimTx(ctx, tx, s.now(), userID, "", Actor{})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,16 @@ type AlertMail struct {
 	Site  string // the base URL, to say where the account is
 	Items []AlertItem
 	More  int // changes not listed
+	// SignIns is how many sign-ins the account had in the last hour; told when more than one.
+	SignIns int
+}
+
+// SignInsText says how many sign-ins the account had in the last hour, or "".
+func (m AlertMail) SignInsText() string {
+	if m.SignIns < 2 {
+		return ""
+	}
+	return fmt.Sprintf("There were %d sign-ins to your account in the last hour.", m.SignIns)
 }
 
 // MoreText says how many changes the mail leaves out, or "".
@@ -71,6 +81,9 @@ func (m AlertMail) Text() string {
 		fmt.Fprintf(&b, "- %s\n  %s, from %s\n", it.What, it.WhenText(), it.Where())
 	}
 	if t := m.MoreText(); t != "" {
+		b.WriteString("\n" + t + "\n")
+	}
+	if t := m.SignInsText(); t != "" {
 		b.WriteString("\n" + t + "\n")
 	}
 	b.WriteString("\nIf this was you, there is nothing to do.\n\n")

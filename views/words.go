@@ -53,6 +53,8 @@ func EventText(e models.Event) string {
 		return e.Detail + " was signed out because the password changed"
 	case models.EventConfirmFailed:
 		return "Wrong password given to confirm an action on " + e.Device
+	case models.EventConfirmRefused:
+		return "A password was tried on " + e.Device + " while confirming was locked there"
 	case models.EventLockedOut:
 		return "Confirmation locked on " + e.Device + " after too many wrong passwords"
 	case models.EventGuessedOut:

@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/device"
+	"github.com/elsewhere-dev/elsewhere/models/text"
+)
+
+// deviceCookieAge is how long the device cookie lasts: 400 days, the most browsers keep a
+// cookie; every sign-in renews it.
+const deviceCookieAge = 400 * 24 * time.Hour
+
+// browser is what a request says of the browser it came from, for the device cookie: the
+// cookie's value when the server issued it, and the device its headers describe.
+type browser struct {
+	cookie string        // an issued device cookie, or ""
+	legacy string        // a plain value an older version issued, before values were authenticated
+	dev    device.Device // from the user agent and client hints
+}
+
+// browserOf reads the request's device cookie and device. A value the server did not
+// issue is ignored: it is never adopted, and the browser is given a fresh one at sign-in.
+func (a *App) browserOf(c *gin.Context) browser {
+	b := browser{dev: device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), clientHints(c.Request))}
+	if ck, err := c.Request.Cookie(a.deviceName); err == nil {
+		switch {
+		case a.devices.Issued(ck.Value):
+			b.cookie = ck.Value
+		case models.WellFormedToken(ck.Value):
+			b.legacy = ck.Value
+		}
+	}
+	return b
+}
+
+// hashes are the device hashes under which an account may know this browser: its issued
+// cookie's, and an older version's (see models.NewSession.LegacyDeviceHash); nil for none.
+func (b browser) hashes() (hash, legacy []byte) {
+	if b.cookie != "" {
+		hash = models.DeviceHash(b.cookie, b.dev)
+	}
+	if b.legacy != "" {
+		legacy = models.HashToken(b.legacy)
+	}
+	return hash, legacy
+}
+
+// signingIn gives the browser signing in an issued device cookie (its own, or a fresh one)
+// for another 400 days and returns the hashes the sign-in records it under.
+func (a *App) signingIn(c *gin.Context) (hash, legacy []byte) {
+	b := a.browserOf(c)
+	if b.cookie == "" {
+		b.cookie = a.devices.New()
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: a.deviceName, Value: b.cookie, Path: "/", MaxAge: int(deviceCookieAge.Seconds()),
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	return b.hashes()
+}
