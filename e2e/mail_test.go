@@ -77,11 +77,11 @@ func TestNotMeAndReset(t *testing.T) {
 	}
 	phone.typeInto("#new_password", newPassword)
 	phone.submit(`main form button[type=submit]`)
-	if p := phone.path(); p != "/login" {
-		t.Fatalf("after taking the account back the phone shows %s", p)
+	if p := phone.path(); p != "/account/security" {
+		t.Fatalf("after taking the account back the phone shows %s, want the Security page (signed in)", p)
 	}
-	if got := phone.text(".notice"); !strings.Contains(got, "Every device was signed out") {
-		t.Errorf("the sign-in page says %q", got)
+	if got := phone.text("#notice"); !strings.Contains(got, "This wasn’t me") || !strings.Contains(got, "signed out and the password changed") {
+		t.Errorf("the Security page says %q", got)
 	}
 	waitSignedOut(t, laptop)
 	tiny.open(notMe)
@@ -112,8 +112,12 @@ func TestNotMeAndReset(t *testing.T) {
 	const third = "Third-lantern-harbour-88"
 	tiny.typeInto("#new_password", third)
 	tiny.submit(`main form button[type=submit]`)
-	if got := tiny.text(".notice"); !strings.Contains(got, "new password is set") {
-		t.Errorf("after the reset the sign-in page says %q", got)
+	if p := tiny.path(); p != "/account/security" {
+		t.Fatalf("after the reset the phone shows %s, want the Security page (signed in)", p)
 	}
+	if got := tiny.text("#notice"); !strings.Contains(got, "Password reset from a mailed link") {
+		t.Errorf("after the reset the Security page says %q", got)
+	}
+	tiny.submit(`form[action="/logout"] button[type=submit]`)
 	tiny.mustSignIn(email, third)
 }

@@ -50,3 +50,36 @@ func TestActivityRefreshesTheSession(t *testing.T) {
 		t.Error("the laptop's page does not list the phone")
 	}
 }
+
+// TestPageRefreshIsNotActivity: the refreshes an open Security page makes on its own
+// (after a live event, or every 15 s while its stream is down; the script marks them
+// Elsewhere-Refresh: auto) are answered, but they are not the person's activity: a page
+// left open on the thief's phone idles out after the idle lifetime, as SECURITY.md says.
+// The same requests without the mark are a person's clicks and keep the device signed in.
+func TestPageRefreshIsNotActivity(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hdr   []string
+		stays bool
+	}{
+		{"the page's own refreshes", []string{"Elsewhere-Refresh", "auto"}, false},
+		{"a person's requests", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t)
+			_, phone, _ := laptopAndPhone(ta)
+			for range 13 { // 2 h 10 min, a refresh every 10 minutes
+				ta.clock.Advance(10 * time.Minute)
+				r := phone.do("GET", "/account/security", nil, true, tc.hdr...)
+				if r.status != 200 && r.status != 401 {
+					t.Fatalf("refresh: %d", r.status)
+				}
+			}
+			if tc.stays {
+				assertSignedIn(t, phone)
+			} else {
+				assertSignedOut(t, phone, false)
+			}
+		})
+	}
+}

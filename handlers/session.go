@@ -41,9 +41,10 @@ func (a *App) resolve(c *gin.Context) signedIn {
 		lookup := func(ctx context.Context, hash []byte) (models.Session, models.User, error) {
 			return a.sessions.Lookup(ctx, hash, c.ClientIP())
 		}
-		if c.FullPath() == a.eventsRoute {
-			// The live stream is the page's, not the person's: it is no activity, or an
-			// open tab (reconnecting now and then) would keep the device signed in forever.
+		if c.FullPath() == a.eventsRoute || pageRefresh(c) {
+			// The live stream and the refreshes the page makes on its own are the page's,
+			// not the person's: no activity, or an open tab would keep the device signed
+			// in for ever (the thief's included).
 			lookup = a.sessions.Peek
 		}
 		sess, user, err := lookup(c.Request.Context(), models.HashToken(ck.Value))
@@ -61,6 +62,13 @@ func (a *App) resolve(c *gin.Context) signedIn {
 	}
 	a.remember(c, si)
 	return si
+}
+
+// pageRefresh says the request is the Security page refreshing its list on its own (after
+// a live event, or on its timer while the stream is down): the page script marks it.
+// A client that marks its own requests so only ends its session sooner.
+func pageRefresh(c *gin.Context) bool {
+	return c.Request.Method == http.MethodGet && c.GetHeader("Elsewhere-Refresh") == "auto" && isHTMX(c)
 }
 
 // remember makes si the request's answer to "who is signed in", for the rest of it.

@@ -11,7 +11,7 @@
       var dlg = document.getElementById(btn.getAttribute("commandfor"));
       if (!dlg) return;
       var cmd = btn.getAttribute("command");
-      if (cmd === "show-modal") dlg.showModal();
+      if (cmd === "show-modal") { clearDialog(dlg); dlg.showModal(); }
       if (cmd === "close") dlg.close();
     });
   }
@@ -35,37 +35,56 @@
     var label = row.querySelector(".session-label");
     dlg.querySelectorAll("[data-label]").forEach(function (s) { s.textContent = label ? label.textContent : ""; });
     window.htmx.process(form);
+    clearDialog(dlg);
     dlg.showModal();
   });
 
-  // Focus the password field when a confirmation dialog opens.
-  // A dialog opens with the cursor in its password field, and closes forgetting what was
-  // typed and any old error. Clearing happens on close, never on open: the toggle event
-  // arrives after the dialog is shown, and by then a fast typist or a password manager
-  // may already have filled the field.
+  // clearDialog empties every password field of a dialog or form, and its error: nothing
+  // typed for one attempt may survive into the next, or a password typed again after a
+  // refusal would be appended to the old one and set a password nobody chose.
+  function clearDialog(root) {
+    root.querySelectorAll("input[type=password]").forEach(function (f) { f.value = ""; });
+    var err = root.querySelector(".form-error");
+    if (err) err.textContent = "";
+  }
+  // Dialogs opened natively (Invoker Commands) are cleared just before they open.
+  document.addEventListener("command", function (e) {
+    if (e.command === "show-modal" && e.target instanceof HTMLDialogElement) clearDialog(e.target);
+  }, true);
+  document.addEventListener("beforetoggle", function (e) {
+    if (e.newState === "open" && e.target instanceof HTMLDialogElement) clearDialog(e.target);
+  }, true);
+
+  // A dialog opens with the cursor in its first password field, and closes (cancelled,
+  // or done) forgetting everything typed and any old error. The toggle event arrives after
+  // the dialog is shown, when a fast typist or a password manager may already have typed:
+  // the clearing before it opens is done above, at the click or command that opens it.
   document.addEventListener("toggle", function (e) {
     var dlg = e.target;
     if (!(dlg instanceof HTMLDialogElement)) return;
     var pw = dlg.querySelector("input[type=password]");
     if (dlg.open) {
-      if (pw && document.activeElement !== pw) pw.focus();
+      if (pw && !dlg.contains(document.activeElement)) pw.focus();
       return;
     }
-    var err = dlg.querySelector(".form-error");
-    if (err) err.textContent = "";
-    if (pw) pw.value = "";
+    clearDialog(dlg);
   }, true);
 
-  // After a refused confirmation the error is swapped into the open dialog: clear the
-  // password and put the cursor back so the person can try again.
+  // After a refused confirmation the error is swapped into the open dialog: clear every
+  // password field (the current one and a new one alike) and put the cursor back in the
+  // first, so the person types both again from nothing.
   document.addEventListener("htmx:afterSwap", function (e) {
     var t = e.detail.target;
     if (t && t.classList && t.classList.contains("form-error")) {
       var dlg = t.closest("dialog");
-      var pw = dlg && dlg.querySelector("input[type=password]");
-      if (pw) { pw.value = ""; pw.focus(); }
+      if (dlg) {
+        dlg.querySelectorAll("input[type=password]").forEach(function (f) { f.value = ""; });
+        var pw = dlg.querySelector("input[type=password]");
+        if (pw) pw.focus();
+      }
     }
     localizeTimes(document);
+    watchLocks();
   });
 
   // Close the dialog as soon as its action succeeded, before the row fades out. Closing
@@ -94,7 +113,21 @@
       if (!isNaN(d)) { t.textContent = fmt.format(d); t.setAttribute("data-local", "true"); }
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
+  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); watchLocks(); });
+
+  // A lock warning names when the lock ends (data-until); the page refreshes then, so the
+  // warning leaves with the lock.
+  var lockTimer = null;
+  function watchLocks() {
+    if (lockTimer) { clearTimeout(lockTimer); lockTimer = null; }
+    var next = Infinity;
+    document.querySelectorAll("#lock-warning [data-until]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("data-until"));
+      if (t < next) next = t;
+    });
+    if (next === Infinity) return;
+    lockTimer = setTimeout(function () { lockTimer = null; refreshSoon(); }, Math.max(0, next - Date.now()) + 1000);
+  }
 
   // Live list. The page holds a live stream (htmx's SSE extension, #live): "sessions"
   // says the devices changed, so the list is fetched again as soon as no dialog or form
@@ -182,8 +215,8 @@
       if (document.visibilityState === "visible") openLive();
     }, 250 + Math.random() * 1750);
   }
-  // refreshSoon refreshes now, or once the person has finished with the dialog or form
-  // they are using. A hidden page refreshes when it is shown again.
+  // refreshSoon refreshes now, or once the person has closed the dialog they are using.
+  // A hidden page refreshes when it is shown again.
   var waiting = null;
   function refreshSoon() {
     if (waiting) return;
@@ -194,14 +227,13 @@
       refresh();
     })();
   }
-  // Busy: a dialog is open; an action is in flight or fading its row out (a refresh would
-  // cut the fade short or land before the action's own answer); or focus is in the list
-  // or the password form (the swap would take the focused element away and drop a
-  // keyboard user back to the top of the page).
+  // Busy: a dialog is open (the refresh would swap in a closed copy of it and drop what
+  // was typed), or an action is in flight or fading its row out (a refresh would cut the
+  // fade short or land before the action's own answer). Focus alone never holds a
+  // refresh back: news of a thief must show while the owner's focus rests on a button.
+  // The refresh puts focus back where it was instead (keepFocus).
   function inUse() {
-    return document.querySelector("dialog[open]") ||
-      (document.activeElement && document.activeElement.closest &&
-        document.activeElement.closest("#sessions, #others-action, #password-section"));
+    return document.querySelector("dialog[open]");
   }
   function busy() {
     return inUse() || document.querySelector(".htmx-request, .htmx-swapping");
@@ -209,7 +241,33 @@
   function refresh() {
     var list = document.getElementById("sessions");
     if (!list || !window.htmx || document.visibilityState !== "visible" || busy()) return;
-    window.htmx.ajax("GET", list.getAttribute("data-refresh"), { source: list, target: "#sessions", swap: "outerHTML" });
+    // Elsewhere-Refresh says the page asked on its own: the server does not count it as
+    // the person's activity, so an open page alone never keeps a device signed in.
+    window.htmx.ajax("GET", list.getAttribute("data-refresh"), {
+      source: list, target: "#sessions", swap: "outerHTML", headers: { "Elsewhere-Refresh": "auto" }
+    });
+  }
+  // keepFocus remembers the focused element as its nearest ancestor with an id and its
+  // place among that ancestor's focusable elements, and after the refresh focuses the same
+  // place in the new markup (or the list's heading when its row went).
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+  var focusWas = null;
+  function rememberFocus() {
+    var el = document.activeElement;
+    focusWas = null;
+    if (!el || el === document.body || !el.closest) return;
+    var box = el.id ? el : el.parentElement && el.parentElement.closest("[id]");
+    if (!box) return;
+    focusWas = { id: box.id, index: el.id ? -1 : Array.prototype.indexOf.call(box.querySelectorAll(FOCUSABLE), el) };
+  }
+  function restoreFocus() {
+    var was = focusWas;
+    focusWas = null;
+    if (!was || (document.activeElement && document.activeElement !== document.body)) return;
+    var box = document.getElementById(was.id);
+    var el = box && (was.index < 0 ? box : box.querySelectorAll(FOCUSABLE)[was.index]);
+    if (!el) el = document.getElementById("devices-title");
+    if (el) el.focus({ preventScroll: true });
   }
   function period() {
     var list = document.getElementById("sessions");
@@ -220,10 +278,14 @@
   // not land: it would swap in a closed copy of the open dialog, dropping what was typed.
   document.addEventListener("htmx:beforeSwap", function (e) {
     var cfg = e.detail.requestConfig;
-    if (cfg && cfg.verb === "get" && cfg.elt && cfg.elt.id === "sessions" && inUse()) {
+    if (!(cfg && cfg.verb === "get" && cfg.elt && cfg.elt.id === "sessions")) return;
+    if (inUse()) {
       e.detail.shouldSwap = false;
+      return;
     }
+    rememberFocus();
   });
+  document.addEventListener("htmx:afterSettle", function () { if (focusWas) restoreFocus(); });
   function tick() {
     if (!live) refresh();
     setTimeout(tick, period());
