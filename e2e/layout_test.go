@@ -25,7 +25,7 @@ const layoutProblemsJS = `(function () {
 		var b = box.getBoundingClientRect();
 		if (b.right > innerWidth + 0.5 || b.left < -0.5) problems.push(name(box) + " sticks out of the window (" + b.left + " to " + b.right + ")");
 		box.querySelectorAll("*").forEach(function (el) {
-			if (el.closest(".card, dialog[open]") !== box && !(box.matches(".card") && el.closest("dialog[open]"))) return;
+			if (el.closest(".card, dialog[open]") !== box) return;
 			if (el.closest("dialog:not([open])") || !el.checkVisibility() || el.matches(".sr-only, .sr-only *")) return;
 			var r = el.getBoundingClientRect();
 			if (r.width === 0 && r.height === 0) return;
