@@ -27,7 +27,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 4
+const Version = 5
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -49,6 +49,14 @@ var migrations = []string{
 	// is one the account has never seen, whatever its user agent says. (The tables for
 	// devices, mail alerts, the outbox and mail links are new: schema.sql adds them.)
 	`ALTER TABLE sessions ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;`,
+	// 4 to 5: the owner names a browser ("Anna's iPad") once, for all its sign-ins, and
+	// mails tell times in the zone the account's browsers report. (A database older than
+	// 4 has no known_devices yet: it is made as version 4 had it, then given the name.)
+	`CREATE TABLE IF NOT EXISTS known_devices (id INTEGER PRIMARY KEY,
+	   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, device_hash BLOB NOT NULL,
+	   first_seen_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, UNIQUE (user_id, device_hash));
+	 ALTER TABLE known_devices ADD COLUMN name TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';`,
 }
 
 // Engine is the kind of database.

@@ -37,6 +37,9 @@ type Hints struct {
 	// Touch is navigator.maxTouchPoints as the sign-in form's script reported it (0 to
 	// 32; 0 when not reported): a "Mac" with a touch screen is an iPad.
 	Touch int `json:"touch,omitempty"`
+	// TimeZone is the IANA zone the sign-in form's script reported ("Europe/Berlin"),
+	// once models.TimeZone accepted it; "" when not reported.
+	TimeZone string `json:"tz,omitempty"`
 }
 
 // Device is what a person reads about a session's device: "iPhone · Safari 26".
@@ -90,6 +93,9 @@ func (d Device) Name() string {
 
 // OSFamily is the operating system without its version: "iOS" for "iOS 26".
 func (d Device) OSFamily() string {
+	if knownFamilies[d.OS] {
+		return d.OS // "Nokia Series 40"
+	}
 	if i := strings.LastIndexByte(d.OS, ' '); i >= 0 && leadingNumber(d.OS[i+1:]) != "" {
 		return d.OS[:i]
 	}

@@ -11,7 +11,8 @@ import (
 func (h Hints) Clean() Hints {
 	return Hints{UA: text.Clean(h.UA, MaxHintLen), FullVersionList: text.Clean(h.FullVersionList, MaxHintLen),
 		Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
-		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128), Touch: TouchPoints(h.Touch)}
+		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128), Touch: TouchPoints(h.Touch),
+		TimeZone: text.Clean(h.TimeZone, 64)}
 }
 
 // TouchPoints is a reported navigator.maxTouchPoints if it is one a device can have

@@ -230,3 +230,148 @@ func galaxyName(code string) string {
 	}
 	return "Galaxy"
 }
+
+// Rows written by an older version hold labels made before every name came from these
+// tables, so what is read back is checked again: Known and KnownLabel keep a stored name
+// only if this version could have made it.
+
+// builtInBrowsers and builtInSystems are the names the rules in browser.go, hints.go and
+// platform.go write themselves.
+var (
+	builtInBrowsers = []string{"Chrome", "Chromium", "Firefox", "Safari", "Internet Explorer", "Android WebView",
+		"Android Browser", "BlackBerry Browser", "webOS Browser", "Nokia Browser", "Opera", "Opera Mini", "UC Browser",
+		"Brave", "Facebook", "NetFront", "NetFront NX", "Obigo", "Headless Chrome", "PowerShell", "Bot", InAppBrowser}
+	builtInSystems = []string{"Windows", "Windows Phone", "macOS", "iOS", "iPadOS", "Android", "ChromeOS", "Linux",
+		"Ubuntu", "Fedora", "Debian", "FreeBSD", "OpenBSD", "NetBSD", "BSD", "Solaris", "HarmonyOS", "KaiOS",
+		"Sailfish", "MeeGo", "BlackBerry", "Symbian", "webOS", "Tizen", "Firefox OS", "Bada", "BREW", "Brew MP",
+		"Nokia Series 40", "Roku", "WebTV", "Kindle", "tvOS", "watchOS"}
+	builtInModels = []string{"iPhone", "iPad", "iPod touch", "Apple Watch", "Apple TV"}
+)
+
+// knownFamilies is every browser and system name a label may hold.
+var knownFamilies = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, list := range [][]string{builtInBrowsers, builtInSystems, knownApps, knownBots} {
+		for _, n := range list {
+			m[n] = true
+		}
+	}
+	for _, n := range appAliases {
+		m[n] = true
+	}
+	for _, t := range browserTokens {
+		m[t.family] = true
+	}
+	for _, t := range otherProducts {
+		m[t.family] = true
+	}
+	for _, b := range hintBrands {
+		m[b.family] = true
+	}
+	for _, c := range httpClients {
+		m[c.name] = true
+	}
+	for _, b := range botMarks {
+		if b.name != "" {
+			m[b.name] = true
+		}
+	}
+	return m
+}()
+
+// knownWithVersion reports whether s is a known family, alone or followed by a version
+// number as Parse writes them ("Chrome 131", "Windows XP", "macOS 10.13").
+func knownWithVersion(s string) bool {
+	if knownFamilies[s] {
+		return true
+	}
+	i := strings.LastIndexByte(s, ' ')
+	if i < 0 || !knownFamilies[s[:i]] {
+		return false
+	}
+	v := s[i+1:]
+	switch v {
+	case "XP", "Vista", "ME", "2000":
+		return true
+	}
+	for j := 0; j < len(v); j++ {
+		if !(v[j] >= '0' && v[j] <= '9' || v[j] == '.' && j > 0) {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// knownModel reports whether s is a model name this package writes.
+func knownModel(s string) bool {
+	if containsWord(builtInModels, s) || s != "" && modelName(s) == s {
+		return true
+	}
+	rest, ok := strings.CutPrefix(s, "Galaxy")
+	if !ok {
+		return false
+	}
+	switch rest {
+	case "", " Z Fold", " Z Flip", " Note", " A", " M", " Tab", " S9", " S10", " S20", " S21":
+		return true
+	}
+	rest, ok = strings.CutPrefix(rest, " S")
+	rest = strings.TrimSuffix(strings.TrimSuffix(rest, "+"), " Ultra")
+	return ok && len(rest) == 2 && leadingNumber(rest) == rest && rest >= "22" && rest <= "31"
+}
+
+// Known returns d with each field this version's parser could not have written made
+// empty: for a device stored by an older version, whose label may hold words a user
+// agent made up.
+func (d Device) Known() Device {
+	if d.Browser != "" && !knownWithVersion(d.Browser) {
+		d.Browser = ""
+	}
+	if d.OS != "" && !knownWithVersion(d.OS) {
+		d.OS = ""
+	}
+	if d.Model != "" && !knownModel(d.Model) {
+		d.Model = ""
+	}
+	switch d.Type {
+	case Desktop, Phone, Tablet, Bot, Unknown:
+	default:
+		d.Type = Unknown
+	}
+	return d
+}
+
+// KnownLabel returns a stored label (Label's, or an older version's "Chrome 131 on
+// macOS") when every part of it is a name this package writes, and "Unknown device"
+// otherwise.
+func KnownLabel(label string) string {
+	if label == "" || knownLabel(label) {
+		return label
+	}
+	return "Unknown device"
+}
+
+func knownLabel(label string) bool {
+	if name, browser, ok := strings.Cut(label, " · "); ok {
+		return knownDeviceName(name) && (browser == UnknownBrowser || knownWithVersion(browser))
+	}
+	if browser, system, ok := strings.Cut(label, " on "); ok { // before issue 19
+		return knownWithVersion(browser) && knownWithVersion(system)
+	}
+	return label == "Unknown device" || knownDeviceName(label) || knownWithVersion(label)
+}
+
+// knownDeviceName reports whether s is a name Device.Name gives.
+func knownDeviceName(s string) bool {
+	switch s {
+	case "Mac", "Windows PC", "Chromebook", "Linux PC", "Phone", "Tablet", "Computer":
+		return true
+	}
+	if family, ok := strings.CutSuffix(s, " phone"); ok {
+		return knownFamilies[family]
+	}
+	if family, ok := strings.CutSuffix(s, " tablet"); ok {
+		return knownFamilies[family]
+	}
+	return knownModel(s) || knownWithVersion(s)
+}

@@ -116,3 +116,44 @@ func TestModelNames(t *testing.T) {
 		}
 	}
 }
+
+// Every label Parse makes from the corpora passes Known and KnownLabel unchanged, so a
+// stored row is never shown worse than it was made; labels an older version made from
+// a thief's words do not pass.
+func TestKnownAcceptsWhatParseMakes(t *testing.T) {
+	for _, file := range []string{"ua_everyday.jsonl", "uap_core_cases.jsonl"} {
+		for _, r := range loadCorpus(t, file) {
+			for _, h := range []Hints{{}, {Touch: 5}} {
+				d := Parse(r.UA, h)
+				if k := d.Known(); k != d {
+					t.Errorf("Parse(%q) = %+v, Known() = %+v", r.UA, d, k)
+				}
+				if l := d.Label(); KnownLabel(l) != l {
+					t.Errorf("KnownLabel(%q) = %q", l, KnownLabel(l))
+				}
+			}
+		}
+	}
+	for _, m := range []string{"Galaxy S23", "Galaxy S24+", "Galaxy S25 Ultra", "Galaxy Tab", "Pixel 9 Pro XL", "iPad"} {
+		if d := (Device{Model: m, Type: Phone}); d.Known() != d {
+			t.Errorf("model %q not known", m)
+		}
+	}
+	old := Device{Browser: "Call-1-800-555-0199-to-cancel 1", OS: "Windows", Type: Desktop, Model: "Call us"}
+	if k := old.Known(); k.Browser != "" || k.Model != "" || k.OS != "Windows" {
+		t.Errorf("Known() = %+v", k)
+	}
+	for label, want := range map[string]string{
+		"Call-1-800-555-0199-to-cancel 1 on Windows": "Unknown device",
+		"Chrome 131 on macOS":                        "Chrome 131 on macOS",
+		"Windows PC · Call-1-800-555-0199 1":         "Unknown device",
+		"Pixel 8 · Chrome 143":                       "Pixel 8 · Chrome 143",
+		"Call me phone · Chrome 143":                 "Unknown device",
+		"Googlebot 2":                                "Googlebot 2",
+		"":                                           "",
+	} {
+		if got := KnownLabel(label); got != want {
+			t.Errorf("KnownLabel(%q) = %q, want %q", label, got, want)
+		}
+	}
+}
