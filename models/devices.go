@@ -69,7 +69,9 @@ func CheckDeviceName(name string) (string, error) {
 		return "", ErrDeviceNameInvalid
 	}
 	name = strings.Join(strings.Fields(name), " ")
-	if strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.Is(unicode.Cf, r) }) {
+	// Graphic characters only: no controls, and no format characters (U+202E and the
+	// like, which could reorder or hide text), which are not graphic.
+	if strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsGraphic(r) }) {
 		return "", ErrDeviceNameInvalid
 	}
 	if utf8.RuneCountInString(name) > MaxDeviceName {
