@@ -67,7 +67,7 @@ const (
 	labelSafariIPhone  = `^iPhone · Safari \d+$`
 	labelFirefoxWin    = `^Windows PC · Firefox \d+$`
 	labelChromeAndroid = `^Pixel 8 · Chrome \d+$` // the model from the client hints the sign-in page asks for
-	labelSafariIPad    = `^iPad · Safari \d+$`   // the Mac's user agent, told apart by the sign-in form's touch points
+	labelSafariIPad    = `^iPad · Safari \d+$`    // the Mac's user agent, told apart by the sign-in form's touch points
 )
 
 // setMarker puts a value on window that only survives while no page is loaded.
