@@ -381,3 +381,21 @@ func byAttrIn(n *html.Node, key, val string) *html.Node {
 func hasAttr(n *html.Node, key string) bool {
 	return slices.ContainsFunc(n.Attr, func(a html.Attribute) bool { return a.Key == key })
 }
+
+// TestNamedDeviceOnItsConfirmationPages: without JavaScript, "Sign out" and "Lost or
+// stolen?" lead to pages titled with the name the owner gave, as the dialogs are.
+func TestNamedDeviceOnItsConfirmationPages(t *testing.T) {
+	ta := newTestApp(t)
+	laptop := ta.device("laptop", uaChromeMac143, "")
+	laptop.signup("ann@example.com", testPassword)
+	ipad := ta.device("ipad", uaSafariMac26, "")
+	ipad.loginWith(url.Values{"touch": {"5"}})
+	id := ipad.handle()
+	laptop.post("/account/sessions/"+id+"/name", url.Values{"name": {"Anna’s iPad"}})
+	for path, want := range map[string]string{"/revoke": "Sign out Anna’s iPad?", "/lost": "Lost or stolen: Anna’s iPad"} {
+		r := laptop.get("/account/sessions/" + id + path)
+		if h := findByID(t, r.body, "main"); r.status != http.StatusOK || h == nil || !strings.Contains(textOf(h), want) {
+			t.Errorf("%s: %d, want a page titled %q", path, r.status, want)
+		}
+	}
+}

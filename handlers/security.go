@@ -185,7 +185,7 @@ func (a *App) confirmPage(confirmation func(handle, label string) views.Confirma
 		if !ok {
 			return
 		}
-		f := confirmation(target.Handle, target.Device.Label())
+		f := confirmation(target.Handle, shownName(target))
 		a.page(c, http.StatusOK, f.Title, views.ConfirmPage(f, "", a.confirmOpen(current(c), a.now())))
 	}
 }
@@ -259,7 +259,7 @@ func (a *App) revokeOne(c *gin.Context) {
 	if !ok {
 		return
 	}
-	refuse := a.refuseConfirm(c, views.RevokeConfirmation(target.Handle, target.Device.Label()))
+	refuse := a.refuseConfirm(c, views.RevokeConfirmation(target.Handle, shownName(target)))
 	conf, ok := a.confirm(c, c.PostForm("password"), true, refuse)
 	if !ok {
 		return
@@ -280,7 +280,7 @@ func (a *App) reportLost(c *gin.Context) {
 	if !ok {
 		return
 	}
-	refuse := a.refuseConfirm(c, views.LostConfirmation(target.Handle, target.Device.Label()))
+	refuse := a.refuseConfirm(c, views.LostConfirmation(target.Handle, shownName(target)))
 	password, next := c.PostForm("password"), c.PostForm("new_password")
 	// The new password is judged first: a bad one costs no attempt and no hash.
 	if err := models.CheckNewPassword(next); err != nil {
