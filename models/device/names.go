@@ -99,7 +99,6 @@ var appAliases = map[string]string{
 	"mirall":          "Nextcloud",
 	"ViaFree-DK":      "ViaFree",
 	"Viafree-tvOS-DK": "ViaFree",
-	"Safari5530.17":   "CFNetwork",
 }
 
 // knownNames maps every name above, lower-cased, to the name as it is shown.
