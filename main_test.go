@@ -382,7 +382,7 @@ func TestOperatorSessionsCommands(t *testing.T) {
 	d.Close()
 
 	out, err := cli("sessions", "list", "Ann@Example.com")
-	if err != nil || !strings.Contains(out, "Safari 18 on iOS 18") || !strings.Contains(out, "Chrome 131 on macOS") ||
+	if err != nil || !strings.Contains(out, "iPhone · Safari 18") || !strings.Contains(out, "Mac · Chrome 131") ||
 		!strings.Contains(out, "198.51.100.7") || !strings.Contains(out, "2 signed in to ann@example.com") {
 		t.Errorf("sessions list: %v\n%s", err, out)
 	}

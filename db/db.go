@@ -50,9 +50,17 @@ var migrations = []string{
 	// is one the account has never seen, whatever its user agent says. (The tables for
 	// devices, mail alerts, the outbox and mail links are new: schema.sql adds them.)
 	`ALTER TABLE sessions ADD COLUMN device_id INTEGER NOT NULL DEFAULT 0;`,
-	// 4 to 5: an ended session remembers why it ended, so the device is told the true
-	// reason (signed out for guessing, not "from another device").
-	`ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';`,
+	// 4 to 5: the owner names a browser ("Anna's iPad") once, for all its sign-ins, and
+	// mails tell times in the zone the account's browsers report. (A database older than
+	// 4 has no known_devices yet: it is made as version 4 had it, then given the name.)
+	// An ended session remembers why it ended, so the device is told the true reason
+	// (signed out for guessing, not "from another device").
+	`CREATE TABLE IF NOT EXISTS known_devices (id INTEGER PRIMARY KEY,
+	   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, device_hash BLOB NOT NULL,
+	   first_seen_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, UNIQUE (user_id, device_hash));
+	 ALTER TABLE known_devices ADD COLUMN name TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';`,
 }
 
 // Engine is the kind of database.

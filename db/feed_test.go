@@ -240,7 +240,8 @@ func TestPostgresMigratesFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`ALTER TABLE sessions DROP COLUMN device_id`,
+		// What version 3 did not have: the device column and table (4), names, zones and end reasons (5).
+		`ALTER TABLE sessions DROP COLUMN device_id`, `DROP TABLE known_devices`, `ALTER TABLE users DROP COLUMN time_zone`,
 		`ALTER TABLE ended_sessions DROP COLUMN reason`,
 		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
 		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
@@ -262,5 +263,15 @@ func TestPostgresMigratesFromVersion3(t *testing.T) {
 	}
 	if err := d.Read.QueryRow(`SELECT device_id FROM sessions WHERE handle = 'h1'`).Scan(&device); err != nil {
 		t.Errorf("the session did not survive: %v", err)
+	}
+	var tz, name string
+	if err := d.Read.QueryRow(`SELECT time_zone FROM users`).Scan(&tz); err != nil {
+		t.Errorf("users.time_zone: %v", err)
+	}
+	if _, err := d.Write.Exec(`INSERT INTO known_devices (user_id, device_hash, first_seen_at, last_seen_at) SELECT id, '\x01'::bytea, 1, 1 FROM users`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Read.QueryRow(`SELECT name FROM known_devices`).Scan(&name); err != nil || name != "" {
+		t.Errorf("known_devices.name: %q, %v", name, err)
 	}
 }

@@ -86,6 +86,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
 		`ALTER TABLE sessions DROP COLUMN wrong_passwords`, `ALTER TABLE sessions DROP COLUMN device_id`,
 		`ALTER TABLE ended_sessions DROP COLUMN reason`,
+		`DROP TABLE known_devices`,
 		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
 		 VALUES ('h1', x'01', 1, 1, 1, 9999999999, x'02')`,
 		`INSERT INTO lockouts VALUES ('confirm', '1', 9999999999), ('login-ip', '203.0.113.1', 9999999999)`,
@@ -112,5 +113,15 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if n != 1 || ids != 1 || scope != "login-ip" || version != 1 || v != Version || wrong != 0 || locks != 0 {
 		t.Errorf("after migrating: %d failures (%d with ids, first scope %q), password_version %d, schema %d, "+
 			"wrong_passwords %d, %d per-user confirmation locks", n, ids, scope, version, v, wrong, locks)
+	}
+	var tz, name string
+	if err := d.Read.QueryRow(`SELECT time_zone FROM users WHERE email = 'a@example.com'`).Scan(&tz); err != nil || tz != "" {
+		t.Errorf("users.time_zone after migrating: %q, %v", tz, err)
+	}
+	if _, err := d.Write.Exec(`INSERT INTO known_devices (user_id, device_hash, first_seen_at, last_seen_at) VALUES (1, x'01', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Read.QueryRow(`SELECT name FROM known_devices`).Scan(&name); err != nil || name != "" {
+		t.Errorf("known_devices.name after migrating: %q, %v", name, err)
 	}
 }

@@ -147,7 +147,7 @@ const pgSince = 3
 // pgMigrations[v] moves a PostgreSQL database from version v to v+1, for v >= pgSince.
 var pgMigrations = map[int]string{
 	3: `ALTER TABLE sessions ADD COLUMN device_id BIGINT NOT NULL DEFAULT 0;`,
-	4: `ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';`,
+	4: pgTypes.Replace(migrations[3]), // the same words as SQLite's, in PostgreSQL's types
 }
 
 // migratePostgres brings a PostgreSQL schema to Version, under the writer lock, so app

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS users (
     email         TEXT NOT NULL UNIQUE,        -- stored lower-cased: unique case-insensitively
     password_hash TEXT NOT NULL,               -- argon2id, PHC string form
     password_version INTEGER NOT NULL DEFAULT 1, -- bumped by a password change, not by a re-salt
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    time_zone     TEXT NOT NULL DEFAULT ''     -- IANA zone a known browser last reported at sign-in; mails use it
 );
 
 CREATE TABLE IF NOT EXISTS sessions (
@@ -89,6 +90,7 @@ CREATE TABLE IF NOT EXISTS known_devices (
     device_hash   BLOB NOT NULL,
     first_seen_at INTEGER NOT NULL,
     last_seen_at  INTEGER NOT NULL,
+    name          TEXT NOT NULL DEFAULT '',    -- what the owner named this browser ("Anna's iPad"); '' for none
     UNIQUE (user_id, device_hash)
 );
 

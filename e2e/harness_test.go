@@ -97,6 +97,7 @@ type profile struct {
 	width, height int64
 	scale         float64
 	mobile        bool
+	touchPoints   int64 // navigator.maxTouchPoints with touch on (0: one, the default)
 }
 
 var (
@@ -115,6 +116,14 @@ var (
 		name:      "Safari on iPhone",
 		userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
 		width:     390, height: 844, scale: 3, mobile: true,
+	}
+	// Safari on an iPad asks for desktop sites: it sends the Mac's user agent and no client
+	// hints; only its touch screen (five touch points, which the sign-in form reports)
+	// tells it from a Mac.
+	safariIPad = profile{
+		name:      "Safari on iPad",
+		userAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Safari/605.1.15",
+		width:     820, height: 1180, scale: 2, mobile: true, touchPoints: 5,
 	}
 	firefoxWindows = profile{
 		name:      "Firefox on Windows",
@@ -169,7 +178,7 @@ func newDevice(t *testing.T, base string, p profile) *device {
 			return err
 		}
 		if _, err := cdp.Call(ctx, tg, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{
-			Enabled: p.mobile,
+			Enabled: p.mobile, MaxTouchPoints: p.touchPoints,
 		}); err != nil {
 			return err
 		}

@@ -16,7 +16,9 @@ import (
 // screenshotDir is where `task screenshots` writes the README's pictures.
 const screenshotDir = "../docs/screenshots"
 
-// TestScreenshots takes the Security page at laptop and phone widths, light and dark.
+// TestScreenshots takes the Security page at laptop and phone widths, light and dark. The
+// laptop (a Mac) and an iPad whose Safari sends the Mac's user agent sit side by side at
+// the top of the list, told apart.
 // With ELSEWHERE_SCREENSHOTS=1 it writes them to docs/screenshots for the README;
 // otherwise to a temporary folder, so ordinary test runs leave the tree alone.
 func TestScreenshots(t *testing.T) {
@@ -49,11 +51,17 @@ func TestScreenshots(t *testing.T) {
 	// The laptop signs the Edge device out, so the page shows a notice and the log has
 	// more than sign-ins.
 	laptop.open("/account/security")
-	edge := rowLabelled(laptop, `^Edge`)
+	edge := rowLabelled(laptop, `· Edge \d+$`)
 	laptop.openDialog("#session-"+edge.ID+" button[data-dialog=confirm-device]", "confirm-device")
 	laptop.typeInto("#confirm-device-password", password)
 	laptop.click("#confirm-device button[type=submit]")
 	laptop.waitUntil("the row to go", fmt.Sprintf(`!document.getElementById("session-%s") && document.getElementById("notice").innerText !== ""`, edge.ID))
+	// Last, the iPad signs in through its browser, so it is listed right after the Mac.
+	ipad := newDevice(t, base, safariIPad)
+	ipad.mustSignIn(email, password)
+	laptop.waitUntil("the iPad to be listed after the Mac", fmt.Sprintf(
+		`Array.from(document.querySelectorAll("#sessions .session-label")).slice(0, 2).map(function (e) { return e.innerText; }).join("|").match(/%s/)`,
+		`^Mac · Chrome \d+\|iPad · Safari \d+$`))
 	js[bool](laptop, `document.activeElement.blur(); true`) // no focus ring in the picture
 	phone.open("/account/security")
 

@@ -26,7 +26,7 @@ func sessionRows(d *device) []sessionRow {
 	d.t.Helper()
 	raw := js[string](d, `JSON.stringify(Array.from(document.querySelectorAll("#sessions > li")).map(function (li) {
 		var q = function (s) { var e = li.querySelector(s); return e ? e : null; };
-		var btn = q(".session-actions button");
+		var btn = q(".session-actions button[data-dialog=confirm-device]");
 		return {
 			id: li.dataset.sessionId || "",
 			current: li.dataset.current === "true",
@@ -63,10 +63,11 @@ func hasRowJS(re string) string {
 }
 
 const (
-	labelChromeMac     = `^Chrome \d+ on macOS`
-	labelSafariIPhone  = `^Safari \d+ on iOS \d+`
-	labelFirefoxWin    = `^Firefox \d+ on Windows`
-	labelChromeAndroid = `^Chrome \d+ on Android`
+	labelChromeMac     = `^Mac · Chrome \d+$`
+	labelSafariIPhone  = `^iPhone · Safari \d+$`
+	labelFirefoxWin    = `^Windows PC · Firefox \d+$`
+	labelChromeAndroid = `^Pixel 8 · Chrome \d+$` // the model from the client hints the sign-in page asks for
+	labelSafariIPad    = `^iPad · Safari \d+$`    // the Mac's user agent, told apart by the sign-in form's touch points
 )
 
 // setMarker puts a value on window that only survives while no page is loaded.
@@ -324,7 +325,7 @@ func TestSecurityPage(t *testing.T) {
 			if r := sessionRows(a)[0]; !r.Current {
 				t.Errorf("after the refresh the first row is %+v, want A itself", r)
 			}
-			if got := a.text("#security-log li"); !strings.Contains(got, "Signed in on Chrome") || !strings.Contains(got, "Android") {
+			if got := a.text("#security-log li"); !strings.Contains(got, "Signed in on Pixel 8 · Chrome") {
 				t.Errorf("the security log's newest entry is %q, want D's sign-in", got)
 			}
 		}},

@@ -80,7 +80,7 @@ func TestRevokeOneDevice(t *testing.T) {
 					t.Error("htmx answer is a whole page, want a fragment")
 				}
 				notice := findByID(t, r.body, "notice")
-				if notice == nil || attr(notice, "hx-swap-oob") == "" || !strings.Contains(textOf(notice), "Signed out Safari 18 on iOS") {
+				if notice == nil || attr(notice, "hx-swap-oob") == "" || !strings.Contains(textOf(notice), "Signed out iPhone · Safari 18") {
 					t.Errorf("fragment lacks the out-of-band notice naming the device:\n%s", r.body)
 				}
 				if count := findByID(t, r.body, "session-count"); count == nil || textOf(count) != "2 devices" {
@@ -94,7 +94,7 @@ func TestRevokeOneDevice(t *testing.T) {
 					t.Fatalf("plain revoke: %d %s, want 303 /account/security", r.status, r.location())
 				}
 				_, body := a.page()
-				if n := findByID(t, body, "notice"); n == nil || !strings.Contains(textOf(n), "Signed out Safari 18 on iOS") {
+				if n := findByID(t, body, "notice"); n == nil || !strings.Contains(textOf(n), "Signed out iPhone · Safari 18") {
 					t.Error("the page after the redirect does not show the notice")
 				}
 				_, body = a.page()

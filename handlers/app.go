@@ -260,6 +260,8 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/sessions/:id/revoke", a.revokeOne)
 	acct.GET("/sessions/:id/lost", a.confirmPage(views.LostConfirmation)) // without JavaScript
 	acct.POST("/sessions/:id/lost", a.reportLost)
+	acct.GET("/sessions/:id/name", a.namePage) // without JavaScript
+	acct.POST("/sessions/:id/name", a.nameDevice)
 	acct.POST("/password", a.changePassword)
 	if a.cfg.Mailer != nil {
 		g.GET("/account/not-me/:token", a.notMePage)

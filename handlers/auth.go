@@ -28,6 +28,7 @@ func (a *App) loginPage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
+	c.Header("Critical-CH", criticalCH)
 	a.page(c, http.StatusOK, views.TitleSignIn, views.LoginPage(views.AuthForm{
 		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(),
 		MailOn: a.cfg.Mailer != nil,
@@ -145,6 +146,7 @@ func (a *App) signupPage(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 		return
 	}
+	c.Header("Critical-CH", criticalCH)
 	a.page(c, http.StatusOK, views.TitleCreateAccount, views.SignupPage(views.AuthForm{}))
 }
 

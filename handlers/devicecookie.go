@@ -26,7 +26,7 @@ type browser struct {
 // browserOf reads the request's device cookie and device. A value the server did not
 // issue is ignored: it is never adopted, and the browser is given a fresh one at sign-in.
 func (a *App) browserOf(c *gin.Context) browser {
-	b := browser{dev: device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), clientHints(c.Request))}
+	b := browser{dev: device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), signInHints(c))}
 	if ck, err := c.Request.Cookie(a.deviceName); err == nil {
 		switch {
 		case a.devices.Issued(ck.Value):

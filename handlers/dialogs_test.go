@@ -25,9 +25,9 @@ func countElements(t *testing.T, body, tag string) int {
 	return n
 }
 
-// TestEveryRowSharesTheDialogs: the page carries three dialogs however many devices it
-// lists ("Log out other devices", and the "Sign out" and "Lost or stolen?" every row
-// shares), so its size follows its rows; each row's buttons name their device's action
+// TestEveryRowSharesTheDialogs: the page carries four dialogs however many devices it
+// lists ("Log out other devices", and the "Sign out", "Lost or stolen?" and "Rename"
+// every row shares), so its size follows its rows; each row's buttons name their device's action
 // and, without JavaScript, lead to the confirmation as a page of its own.
 func TestEveryRowSharesTheDialogs(t *testing.T) {
 	ta := newTestApp(t)
@@ -41,8 +41,8 @@ func TestEveryRowSharesTheDialogs(t *testing.T) {
 		t.Fatalf("the page lists %d devices, want 12", len(rows))
 	}
 	for _, page := range []string{small, body} {
-		if n := countElements(t, page, "dialog"); n != 3 {
-			t.Errorf("the page holds %d dialogs, want 3", n)
+		if n := countElements(t, page, "dialog"); n != 4 {
+			t.Errorf("the page holds %d dialogs, want 4", n)
 		}
 	}
 	if perRow := (len(body) - len(small)) / 9; perRow > 1500 {
@@ -52,6 +52,7 @@ func TestEveryRowSharesTheDialogs(t *testing.T) {
 	for _, action := range []struct{ path, dialog string }{
 		{"/account/sessions/" + bID + "/revoke", "confirm-device"},
 		{"/account/sessions/" + bID + "/lost", "lost-device"},
+		{"/account/sessions/" + bID + "/name", "name-device"},
 	} {
 		btn := byAttr(t, body, "formaction", action.path)
 		if btn == nil || attr(btn, "form") != "ask" || attr(btn, "data-dialog") != action.dialog {

@@ -117,21 +117,25 @@ func TestHostileDeviceHeadersAreDefused(t *testing.T) {
 
 // TestViewsEscapeWhatTheDatabaseHolds puts markup straight into the stored labels,
 // addresses and security log (as an older version or a parser bug might have left
-// them) and checks every place that shows them renders them as the very same text.
+// them) and checks every place that shows them: a stored label is shown only when it is
+// made of the parser's names (device.Known), so these read as unknown, and what is shown
+// (the addresses, the event kind) is the very same text, escaped.
 func TestViewsEscapeWhatTheDatabaseHolds(t *testing.T) {
 	ta := newTestApp(t)
 	a, b, _ := threeDevices(t, ta)
 	bID := b.handle()
 	const browser, osName, ip = xssScript, xssImg, xssSQL + "<b>"
-	label := browser + " on " + osName
+	stored := browser + " on " + osName
+	// B is the iPhone: its model is a name the parser writes, its browser and system not.
+	const label, logLabel = "iPhone · Unknown browser", "Unknown device"
 	if _, err := ta.db.Write.Exec(`UPDATE sessions SET browser = ?, os = ?, ip = ? WHERE handle = ?`, browser, osName, ip, bID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ta.db.Write.Exec(`UPDATE events SET detail = ?, device = ?, ip = ?`, label, label, ip); err != nil {
+	if _, err := ta.db.Write.Exec(`UPDATE events SET detail = ?, device = ?, ip = ?`, stored, stored, ip); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ta.db.Write.Exec(`INSERT INTO events (user_id, kind, at, ip, device, detail)
-		SELECT user_id, ?, at, ?, ?, ? FROM events LIMIT 1`, xssImg, ip, label, label); err != nil {
+		SELECT user_id, ?, at, ?, ?, ? FROM events LIMIT 1`, xssImg, ip, stored, stored); err != nil {
 		t.Fatal(err)
 	}
 
@@ -151,7 +155,7 @@ func TestViewsEscapeWhatTheDatabaseHolds(t *testing.T) {
 			t.Errorf("%s: the sign-out button's aria-label is not the label as text", where)
 		}
 		log := findByID(t, body, "security-log")
-		if log == nil || !strings.Contains(textOf(log), "Signed in on "+label) || !strings.Contains(textOf(log), ip) {
+		if log == nil || !strings.Contains(textOf(log), "Signed in on "+logLabel) || !strings.Contains(textOf(log), ip) {
 			t.Errorf("%s: the security log does not show the stored text", where)
 		}
 		if byAttr(t, body, "data-event", xssImg) == nil {
@@ -191,7 +195,7 @@ func TestViewsEscapeWhatTheDatabaseHolds(t *testing.T) {
 	}
 	_, body = a.page()
 	assertNoInjectedMarkup(t, "page with the notice", body)
-	if n := findByID(t, body, "notice"); n == nil || !strings.Contains(textOf(n), "Signed out "+label) {
+	if n := findByID(t, body, "notice"); n == nil || !strings.Contains(textOf(n), "Signed out Computer · Unknown browser") {
 		t.Errorf("the notice after the redirect is not the label as text")
 	}
 }

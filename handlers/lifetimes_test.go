@@ -33,7 +33,7 @@ func TestSessionCap(t *testing.T) {
 	if kinds := logKinds(t, body); kinds[0] != "signed-in" || kinds[1] != "session-limit" {
 		t.Errorf("log = %v, want signed-in then session-limit", kinds)
 	}
-	if !strings.Contains(textOf(findByID(t, body, "security-log")), "Safari 18 on iOS 18 was signed out: it was the least recently used") {
+	if !strings.Contains(textOf(findByID(t, body, "security-log")), "iPhone · Safari 18 was signed out: it was the least recently used") {
 		t.Error("the log does not say which device the cap signed out")
 	}
 }

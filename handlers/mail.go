@@ -120,28 +120,22 @@ func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
 	}
 }
 
-// namesItsDevice are the alerted kinds whose sentence already names the device it is about.
-var namesItsDevice = map[models.EventKind]bool{
-	models.EventLockedOut: true, models.EventGuessedOut: true, models.EventSessionLimit: true,
-}
-
-// composeAlert writes one account's alert mail.
+// composeAlert writes one account's alert mail, its times in the account's time zone,
+// each item naming the device that made the change.
 func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
 	m := views.AlertMail{Site: a.cfg.BaseURL, More: b.More, SignIns: b.SignIns}
+	loc := models.In(b.TimeZone)
 	newOnly := true
 	for _, it := range b.Items {
 		dev, detail := views.MailSafe(it.Device), it.Detail
 		if _, err := strconv.Atoi(detail); err != nil {
 			detail = views.MailSafe(detail) // a device's label, not a count
 		}
-		what := views.EventText(models.Event{Kind: it.Kind, Device: dev, Detail: detail})
 		if it.Kind != models.EventNewDevice {
 			newOnly = false
-			if dev != "" && !namesItsDevice[it.Kind] {
-				what += ", from " + dev
-			}
 		}
-		m.Items = append(m.Items, views.AlertItem{What: what, When: it.At, IP: it.IP, Place: a.place(it.IP)})
+		what := views.EventLine(models.Event{Kind: it.Kind, Device: dev, Detail: detail})
+		m.Items = append(m.Items, views.AlertItem{What: what, When: it.At.In(loc), IP: it.IP, Place: a.place(it.IP)})
 	}
 	return models.Outgoing{Subject: m.Subject(newOnly), Text: m.Text(), HTML: render(views.AlertHTML(m))}
 }

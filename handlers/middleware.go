@@ -59,6 +59,15 @@ func (a *App) recoverPanic(c *gin.Context) {
 	c.Next()
 }
 
+// acceptCH asks Chromium browsers for the client hints that name a device: the model
+// ("Pixel 8"), the system's real version and the browser's full version list.
+const acceptCH = "Sec-CH-UA, Sec-CH-UA-Mobile, Sec-CH-UA-Platform, Sec-CH-UA-Platform-Version, Sec-CH-UA-Model, Sec-CH-UA-Full-Version-List"
+
+// criticalCH are the hints a sign-in needs from the very first visit: a browser that
+// did not send them retries the sign-in or sign-up page with them (Critical-CH), so the
+// form's POST carries them too.
+const criticalCH = "Sec-CH-UA-Model, Sec-CH-UA-Platform-Version, Sec-CH-UA-Full-Version-List"
+
 func (a *App) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Content-Security-Policy", csp)
@@ -67,7 +76,7 @@ func (a *App) securityHeaders(c *gin.Context) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-	h.Set("Accept-CH", "Sec-CH-UA, Sec-CH-UA-Mobile, Sec-CH-UA-Platform, Sec-CH-UA-Platform-Version, Sec-CH-UA-Model")
+	h.Set("Accept-CH", acceptCH)
 	if a.secure {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}

@@ -196,8 +196,8 @@ func TestCapEvictionIsAlerted(t *testing.T) {
 		t.Errorf("subject %q", m.Subject)
 	}
 	for _, want := range []string{
-		"Chrome 131 on macOS was signed out: it was the least recently used of too many signed-in devices",
-		"Safari 18 on iOS 18 was signed out: it was the least recently used of too many signed-in devices",
+		"Mac · Chrome 131 was signed out: it was the least recently used of too many signed-in devices",
+		"iPhone · Safari 18 was signed out: it was the least recently used of too many signed-in devices",
 		"from 198.51.100.66",
 		"There were 52 sign-ins to your account in the last hour.",
 	} {
@@ -229,7 +229,7 @@ func TestGraveAlertsAreNeverHeld(t *testing.T) {
 	}
 	ta.releaseAlerts()
 	m := ta.nextMail(sink)
-	if !strings.Contains(m.Text, "Password changed") || !strings.Contains(m.Text, "A new device signed in: Safari") {
+	if !strings.Contains(m.Text, "Password changed") || !strings.Contains(m.Text, "A new device signed in: iPhone · Safari") {
 		t.Errorf("the alert past the cap:\n%s", m.Text)
 	}
 	// The same kind again within the hour: may wait, gathered into the next mail.
@@ -264,7 +264,7 @@ func TestGuessingIsAlerted(t *testing.T) {
 		guessFrom(phone, i)
 	}
 	ta.releaseAlerts()
-	if m := ta.nextMail(sink); !strings.Contains(m.Text, "Confirmation locked on Safari 18 on iOS 18 after too many wrong passwords") {
+	if m := ta.nextMail(sink); !strings.Contains(m.Text, "Confirmation locked on iPhone · Safari 18 after too many wrong passwords") {
 		t.Errorf("the lock's alert:\n%s", m.Text)
 	}
 	for i := models.DefaultLimits().Confirm.Max; i < models.GuessedOutAfter; i++ {
@@ -272,7 +272,7 @@ func TestGuessingIsAlerted(t *testing.T) {
 	}
 	assertSignedOutBecause(t, phone, "signed out after too many wrong passwords")
 	ta.releaseAlerts()
-	if m := ta.nextMail(sink); !strings.Contains(m.Text, "Safari 18 on iOS 18 was signed out after too many wrong passwords") {
+	if m := ta.nextMail(sink); !strings.Contains(m.Text, "iPhone · Safari 18 was signed out after too many wrong passwords") {
 		t.Errorf("the sign-out's alert:\n%s", m.Text)
 	}
 }

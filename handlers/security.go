@@ -34,10 +34,11 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 	now := a.now()
 	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
 		RefreshEvery: a.cfg.RefreshEvery}
+	loc := readerZone(cur, user)
 	v.Sessions = make([]views.SessionView, 0, len(list)+1)
 	seen := false
 	for _, s := range list {
-		row := a.sessionView(s, s.Handle == cur.Handle)
+		row := a.sessionView(s, s.Handle == cur.Handle, loc)
 		if row.Current {
 			seen = true
 			v.LockedUntil = row.LockedUntil
@@ -47,26 +48,36 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 		}
 	}
 	if !seen { // past the list's cap (an account over it, not yet trimmed): still shown first
-		v.Sessions = append([]views.SessionView{a.sessionView(cur, true)}, v.Sessions...)
+		v.Sessions = append([]views.SessionView{a.sessionView(cur, true, loc)}, v.Sessions...)
 	}
 	for _, e := range events {
-		v.Events = append(v.Events, a.eventView(e))
+		v.Events = append(v.Events, a.eventView(e, loc))
 		v.Seen = max(v.Seen, e.ID)
 	}
 	return v, nil
 }
 
-func (a *App) sessionView(s models.Session, isCurrent bool) views.SessionView {
+// readerZone is the time zone a page shows times in: the one the reader's browser
+// reported at sign-in, or else the account's last one (UTC without either).
+func readerZone(cur models.Session, user models.User) *time.Location {
+	if loc, ok := models.TimeZone(cur.Hints.TimeZone); ok {
+		return loc
+	}
+	return models.In(user.TimeZone)
+}
+
+func (a *App) sessionView(s models.Session, isCurrent bool, loc *time.Location) views.SessionView {
 	t := string(s.Device.Type)
 	if t == "" {
 		t = string(device.Unknown)
 	}
-	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Type: t, IP: s.IP, Place: a.place(s.IP),
-		SignedIn: s.CreatedAt, LastActive: s.LastActiveAt, Current: isCurrent, LockedUntil: s.ConfirmLockedUntil}
+	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Name: s.DeviceName, OS: s.Device.OS, Type: t,
+		IP: s.IP, Place: a.place(s.IP), SignedIn: s.CreatedAt.In(loc), LastActive: s.LastActiveAt.In(loc),
+		Current: isCurrent, LockedUntil: s.ConfirmLockedUntil}
 }
 
-func (a *App) eventView(e models.Event) views.EventView {
-	return views.EventView{Kind: string(e.Kind), Text: views.EventText(e), IP: e.IP, Place: a.place(e.IP), At: e.At}
+func (a *App) eventView(e models.Event, loc *time.Location) views.EventView {
+	return views.EventView{Kind: string(e.Kind), Text: views.EventLine(e), IP: e.IP, Place: a.place(e.IP), At: e.At.In(loc)}
 }
 
 func (a *App) securityPage(c *gin.Context) {
@@ -174,7 +185,7 @@ func (a *App) confirmPage(confirmation func(handle, label string) views.Confirma
 		if !ok {
 			return
 		}
-		f := confirmation(target.Handle, target.Device.Label())
+		f := confirmation(target.Handle, shownName(target))
 		a.page(c, http.StatusOK, f.Title, views.ConfirmPage(f, "", a.confirmOpen(current(c), a.now())))
 	}
 }
@@ -248,7 +259,7 @@ func (a *App) revokeOne(c *gin.Context) {
 	if !ok {
 		return
 	}
-	refuse := a.refuseConfirm(c, views.RevokeConfirmation(target.Handle, target.Device.Label()))
+	refuse := a.refuseConfirm(c, views.RevokeConfirmation(target.Handle, shownName(target)))
 	conf, ok := a.confirm(c, c.PostForm("password"), true, refuse)
 	if !ok {
 		return
@@ -269,7 +280,7 @@ func (a *App) reportLost(c *gin.Context) {
 	if !ok {
 		return
 	}
-	refuse := a.refuseConfirm(c, views.LostConfirmation(target.Handle, target.Device.Label()))
+	refuse := a.refuseConfirm(c, views.LostConfirmation(target.Handle, shownName(target)))
 	password, next := c.PostForm("password"), c.PostForm("new_password")
 	// The new password is judged first: a bad one costs no attempt and no hash.
 	if err := models.CheckNewPassword(next); err != nil {
@@ -402,4 +413,100 @@ func (a *App) ownSession(c *gin.Context, handle string) (models.Session, bool, e
 		return models.Session{}, false, nil
 	}
 	return s, err == nil, err
+}
+
+// nameDevice names a device from its row ("Anna's iPad"), this one included. The name
+// belongs to the browser's device cookie, so the browser's later sign-ins carry it; it is
+// never taken from a request header. It asks for no password (it signs nothing out) and
+// is logged. Answers: htmx gets the row and the updates out of band, a plain form post
+// 303 back to the page; 404 for a handle that is not one of the user's live sessions, as
+// the other actions; 422 with the reason for a name refused.
+func (a *App) nameDevice(c *gin.Context) {
+	target, ok := a.nameTarget(c)
+	if !ok {
+		return
+	}
+	cur := current(c)
+	refuse := func(status int, msg string) {
+		if isHTMX(c) {
+			c.Header("HX-Retarget", "#name-device-error")
+			c.Header("HX-Reswap", "innerHTML")
+			a.render(c, status, views.ConfirmError(msg))
+			return
+		}
+		a.page(c, status, views.TitleNameDevice, views.NamePage(target.Handle, shownName(target), c.PostForm("name"), msg))
+	}
+	name, err := models.CheckDeviceName(c.PostForm("name"))
+	if err != nil {
+		refuse(http.StatusUnprocessableEntity, views.Problem(err))
+		return
+	}
+	ev, err := a.sessions.NameDevice(c.Request.Context(), cur.UserID, target.Handle, name,
+		models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()})
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		a.noSuchDevice(c)
+		return
+	case errors.Is(err, models.ErrDeviceUnnamed):
+		refuse(http.StatusConflict, views.Problem(err))
+		return
+	case err != nil:
+		a.fail(c, err)
+		return
+	}
+	a.emit(ev)
+	if !isHTMX(c) {
+		a.setFlash(c, "e"+strconv.FormatInt(ev.ID, 10))
+		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
+		return
+	}
+	v, err := a.securityView(c, views.EventText(ev))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	for _, r := range v.Sessions {
+		if r.Handle == target.Handle {
+			a.render(c, http.StatusOK, templ.Join(views.SessionRow(r, v.ConfirmOpen, v.Now), views.Updates(v, true)))
+			return
+		}
+	}
+	a.render(c, http.StatusOK, templ.Join(views.SessionList(v, true), views.Updates(v, true)))
+}
+
+// namePage is the rename form as a page of its own: where a row's "Rename" leads
+// without JavaScript. It answers 404 as the action does.
+func (a *App) namePage(c *gin.Context) {
+	target, ok := a.nameTarget(c)
+	if !ok {
+		return
+	}
+	a.page(c, http.StatusOK, views.TitleNameDevice, views.NamePage(target.Handle, shownName(target), target.DeviceName, ""))
+}
+
+// nameTarget reads the rename form and resolves its {id}: any of the user's live
+// sessions, this one included; 404 for unknown, ended and other users' handles alike.
+func (a *App) nameTarget(c *gin.Context) (models.Session, bool) {
+	if err := parseForm(c.Request); err != nil {
+		a.badForm(c, err)
+		return models.Session{}, false
+	}
+	target, ok, err := a.ownSession(c, c.Param("id"))
+	if err != nil {
+		a.fail(c, err)
+		return models.Session{}, false
+	}
+	if !ok {
+		a.noSuchDevice(c)
+		return models.Session{}, false
+	}
+	return target, true
+}
+
+// shownName is what a device goes by on the page: the owner's name, or its label.
+func shownName(s models.Session) string {
+	if s.DeviceName != "" {
+		return s.DeviceName
+	}
+	return s.Device.Label()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -216,7 +217,7 @@ func (a *App) begin(c *gin.Context, remember bool,
 	deviceHash, legacy := a.signingIn(c)
 	user, sess, events, err := create(ctx, hash, models.NewSession{
 		Remember: remember, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
-		Hints: clientHints(c.Request), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
+		Hints: signInHints(c), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
 		DeviceHash: deviceHash, LegacyDeviceHash: legacy,
 	})
 	if err != nil {
@@ -263,9 +264,26 @@ func (a *App) cookie(value string, maxAge int) *http.Cookie {
 	}
 }
 
+// signInHints are what a signing-in browser tells of itself: its client hints, and what
+// the sign-in and sign-up forms' script adds as hidden fields where there are none
+// (Safari, Firefox): the time zone and the touch points. Those fields are whatever the
+// poster writes, so only a zone the time package knows and a count a device can have
+// are kept; without script there are none, and the user agent alone names the device.
+func signInHints(c *gin.Context) device.Hints {
+	h := clientHints(c.Request)
+	if _, ok := models.TimeZone(c.PostForm("tz")); ok {
+		h.TimeZone = c.PostForm("tz")
+	}
+	if n, err := strconv.Atoi(c.PostForm("touch")); err == nil {
+		h.Touch = device.TouchPoints(n)
+	}
+	return h
+}
+
 func clientHints(r *http.Request) device.Hints {
 	return device.Hints{
 		UA:              r.Header.Get("Sec-CH-UA"),
+		FullVersionList: r.Header.Get("Sec-CH-UA-Full-Version-List"),
 		Mobile:          r.Header.Get("Sec-CH-UA-Mobile"),
 		Platform:        r.Header.Get("Sec-CH-UA-Platform"),
 		PlatformVersion: r.Header.Get("Sec-CH-UA-Platform-Version"),

@@ -30,10 +30,10 @@ func TestSecurityPageListsEveryDevice(t *testing.T) {
 	other := ta.device("other user", uaChromeMac, "192.0.2.99")
 	other.signup("bob@example.com", testPassword)
 
-	want := map[string]struct{ browser, os, ip string }{
-		"A": {"Chrome 131", "macOS", "203.0.113.10"},
-		"B": {"Safari 18", "iOS 18", "198.51.100.20"},
-		"C": {"Firefox 133", "Windows", "2001:db8::30"},
+	want := map[string]struct{ label, os, ip string }{
+		"A": {"Mac · Chrome 131", "macOS", "203.0.113.10"},
+		"B": {"iPhone · Safari 18", "iOS 18", "198.51.100.20"},
+		"C": {"Windows PC · Firefox 133", "Windows", "2001:db8::30"},
 	}
 	for _, d := range []*device{a, b, c} {
 		rows, body := d.page()
@@ -59,8 +59,8 @@ func TestSecurityPageListsEveryDevice(t *testing.T) {
 			t.Errorf("%s: %d rows marked current, want 1", d.name, currents)
 		}
 		w := want[d.name]
-		if got := rows[0]; !strings.Contains(got.label, w.browser) || !strings.Contains(got.label, w.os) || got.ip != w.ip {
-			t.Errorf("%s: current row = %q from %q, want %s on %s from %s", d.name, got.label, got.ip, w.browser, w.os, w.ip)
+		if got := rows[0]; got.label != w.label || !strings.Contains(got.text, w.os) || got.ip != w.ip {
+			t.Errorf("%s: current row = %q (%q) from %q, want %s, %s from %s", d.name, got.label, got.text, got.ip, w.label, w.os, w.ip)
 		}
 		if !strings.Contains(rows[0].text, "This device") {
 			t.Errorf("%s: current row does not say This device: %q", d.name, rows[0].text)
@@ -416,8 +416,8 @@ func TestClientHintsReachTheLabel(t *testing.T) {
 		t.Fatalf("login: %d", r.status)
 	}
 	rows, _ := win.page()
-	if got := rows[0].label; got != "Brave 142 on Windows 11" {
-		t.Errorf("label with hints = %q, want Brave 142 on Windows 11", got)
+	if got := rows[0]; got.label != "Windows PC · Brave 142" || !strings.Contains(got.text, "Windows 11") {
+		t.Errorf("row with hints = %q (%q), want Windows PC · Brave 142 on Windows 11", got.label, got.text)
 	}
 	if hints := ta.query(`SELECT client_hints FROM sessions WHERE browser LIKE 'Brave%'`); !strings.Contains(hints, "15.0.0") {
 		t.Errorf("hints not stored with the session: %q", hints)

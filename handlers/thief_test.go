@@ -64,7 +64,7 @@ func TestThiefGuessingLocksOnlyItself(t *testing.T) {
 			// The owner's page names the device someone is guessing on, up front.
 			_, body := owner.page()
 			warning := findByID(t, body, "lock-warning")
-			if warning == nil || !strings.Contains(textOf(warning), "Someone typed wrong passwords on Safari 18 on iOS 18") {
+			if warning == nil || !strings.Contains(textOf(warning), "Someone typed wrong passwords on iPhone · Safari 18") {
 				t.Errorf("the owner's page does not name the guessing device: %q", textOf(warning))
 			}
 			kinds := strings.Join(logKinds(t, body), " ")

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 )
@@ -20,29 +23,101 @@ const (
 )
 
 // deviceTx records that the browser with device hash signed in to the user's account and
-// returns its known_devices id and whether the account knew it before. legacy is the hash
-// an older version kept for the same browser (its unauthenticated cookie), or nil: a row
-// under it is moved to hash, so an upgrade does not make every browser new again.
-func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash, legacy []byte) (int64, deviceKnown, error) {
+// returns its known_devices id, the name the owner gave it, and whether the account knew
+// it before. legacy is the hash an older version kept for the same browser (its
+// unauthenticated cookie), or nil: a row under it is moved to hash, so an upgrade does
+// not make every browser new again.
+func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash, legacy []byte) (int64, string, deviceKnown, error) {
 	if len(hash) == 0 {
-		return 0, deviceUnknown, nil
+		return 0, "", deviceUnknown, nil
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device_hash = ? RETURNING id`,
-		unix(now), userID, hash).Scan(&id)
+	var (
+		id   int64
+		name string
+	)
+	err := tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device_hash = ? RETURNING id, name`,
+		unix(now), userID, hash).Scan(&id, &name)
 	if errors.Is(err, sql.ErrNoRows) && len(legacy) > 0 {
-		err = tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ?, device_hash = ? WHERE user_id = ? AND device_hash = ? RETURNING id`,
-			unix(now), hash, userID, legacy).Scan(&id)
+		err = tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ?, device_hash = ? WHERE user_id = ? AND device_hash = ? RETURNING id, name`,
+			unix(now), hash, userID, legacy).Scan(&id, &name)
 	}
 	if err == nil {
-		return id, deviceSeen, nil
+		return id, name, deviceSeen, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, deviceUnknown, fmt.Errorf("known device: %w", err)
+		return 0, "", deviceUnknown, fmt.Errorf("known device: %w", err)
 	}
 	if err := tx.QueryRowContext(ctx, `INSERT INTO known_devices (user_id, device_hash, first_seen_at, last_seen_at)
 		VALUES (?, ?, ?, ?) RETURNING id`, userID, hash, unix(now), unix(now)).Scan(&id); err != nil {
-		return 0, deviceUnknown, fmt.Errorf("new device: %w", err)
+		return 0, "", deviceUnknown, fmt.Errorf("new device: %w", err)
 	}
-	return id, deviceNew, nil
+	return id, "", deviceNew, nil
+}
+
+// MaxDeviceName is the longest name, in characters, an owner may give a device.
+const MaxDeviceName = 40
+
+// What can be wrong with a device's name; views put each in words.
+var (
+	ErrDeviceNameTooLong = errors.New("device name too long")
+	ErrDeviceNameInvalid = errors.New("device name is not plain text")
+	// ErrDeviceUnnamed: the session signed in without a device cookie (before there
+	// were any, or from a client that keeps no cookies), so there is no browser to name.
+	ErrDeviceUnnamed = errors.New("this sign-in has no device to name")
+)
+
+// CheckDeviceName returns the form a device name the owner typed is kept in, "" to go
+// back to the parsed label, or ErrDeviceNameTooLong, ErrDeviceNameInvalid. It is shown
+// escaped, like everything else; controls and invisible characters (which could reorder
+// or hide what is shown, or the label beside it) are refused.
+func CheckDeviceName(name string) (string, error) {
+	if !utf8.ValidString(name) {
+		return "", ErrDeviceNameInvalid
+	}
+	name = strings.Join(strings.Fields(name), " ")
+	// Graphic characters only: no controls, and no format characters (U+202E and the
+	// like, which could reorder or hide text), which are not graphic.
+	if strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsGraphic(r) }) {
+		return "", ErrDeviceNameInvalid
+	}
+	if utf8.RuneCountInString(name) > MaxDeviceName {
+		return "", ErrDeviceNameTooLong
+	}
+	return name, nil
+}
+
+// NameDevice names the browser behind the user's live session with that handle: the name
+// belongs to the browser (its device cookie's known_devices row), so the browser's later
+// sign-ins carry it too. It is logged, and the user's open pages hear of it. ErrNotFound
+// for an unknown, ended or another user's handle alike; ErrDeviceUnnamed for a session
+// without a device cookie. name must have passed CheckDeviceName.
+func (s *Sessions) NameDevice(ctx context.Context, userID int64, handle, name string, actor Actor) (Event, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return Event{}, fmt.Errorf("name device: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.now()
+	var deviceID int64
+	_, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+`, s.device_id FROM sessions s
+		WHERE s.handle = ? AND s.user_id = ? AND `+liveCond, append([]any{handle, userID}, s.liveArgs(now)...)...), &deviceID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Event{}, ErrNotFound
+	case err != nil:
+		return Event{}, fmt.Errorf("name device: %w", err)
+	case deviceID == 0:
+		return Event{}, ErrDeviceUnnamed
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET name = ? WHERE id = ? AND user_id = ?`, name, deviceID, userID); err != nil {
+		return Event{}, fmt.Errorf("name device: %w", err)
+	}
+	ev, err := recordTx(ctx, tx, now, userID, EventDeviceNamed, actor, name)
+	if err != nil {
+		return Event{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Event{}, fmt.Errorf("name device: commit: %w", err)
+	}
+	return ev, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/models/device"
 	"github.com/elsewhere-dev/elsewhere/models/text"
 )
 
@@ -44,6 +45,9 @@ const (
 	// EventAccountRecovered: "This wasn't me" from an alert mail signed every device out
 	// and set a new password.
 	EventAccountRecovered EventKind = "account-recovered"
+	// EventDeviceNamed: the owner named a device ("Anna's iPad"); the detail is the name,
+	// "" when the name was taken away.
+	EventDeviceNamed EventKind = "device-named"
 	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
 	// account has not signed in from within the log's retention; it is not stored.
 	EventNewDevice EventKind = "new-device"
@@ -177,7 +181,20 @@ func scanEvent(r rowScanner) (Event, error) {
 		return Event{}, err
 	}
 	ev.Kind, ev.At = EventKind(kind), fromUnix(at)
+	ev.Device, ev.Detail = knownLabels(ev.Kind, ev.Device, ev.Detail)
 	return ev, nil
+}
+
+// knownLabels checks again the device labels an entry was stored with (see
+// device.KnownLabel): an older version copied words of a user agent into them. detail
+// is a label only for the kinds that are about one device; for the others it is a count.
+func knownLabels(kind EventKind, dev, detail string) (string, string) {
+	switch kind {
+	case EventSignedIn, EventSignedOut, EventSessionRevoked, EventStampMismatch, EventGuessedOut,
+		EventSessionLimit, EventDeviceLost, EventNewDevice:
+		detail = device.KnownLabel(detail)
+	}
+	return device.KnownLabel(dev), detail
 }
 
 // Sweep deletes events older than EventRetention.

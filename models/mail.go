@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -61,19 +62,23 @@ type Outgoing struct {
 
 // AlertItem is one change an alert mail tells of.
 type AlertItem struct {
-	Kind   EventKind // EventNewDevice for a new device's sign-in
-	At     time.Time
-	IP     string
-	Device string // label of the device that acted
-	Detail string
+	EventID int64     // its security-log entry; entries are numbered in the order they happened
+	Kind    EventKind // EventNewDevice for a new device's sign-in
+	At      time.Time
+	IP      string
+	Device  string // label of the device that acted
+	Detail  string
 }
 
 // AlertBatch is one account's changes, gathered into one mail.
 type AlertBatch struct {
 	UserID int64
 	Email  string
-	Items  []AlertItem // oldest first; the gravest alertItems of them
-	More   int         // changes left out of Items
+	// TimeZone is the zone the account's browsers last reported ("" for none): the mail
+	// tells its times in it.
+	TimeZone string
+	Items    []AlertItem // in the order they happened; the gravest alertItems of them
+	More     int         // changes left out of Items
 	// SignIns counts the account's sign-ins in the last hour, from any device, known or
 	// new: a burst of them (a thief signing in again and again to push the owner's
 	// devices past the cap) is told as a number.
@@ -156,14 +161,14 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 	}
 	for _, uid := range users {
 		b := AlertBatch{UserID: uid}
-		if err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ?`, uid).Scan(&b.Email); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT email, time_zone FROM users WHERE id = ?`, uid).Scan(&b.Email, &b.TimeZone); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
 		var total int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_items WHERE user_id = ?`, uid).Scan(&total); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
-		items, err := tx.QueryContext(ctx, `SELECT a.kind, e.at, e.ip, e.device, e.detail
+		items, err := tx.QueryContext(ctx, `SELECT e.id, a.kind, e.at, e.ip, e.device, e.detail
 			FROM alert_items a JOIN events e ON e.id = a.event_id WHERE a.user_id = ?
 			ORDER BY `+alertRank+`, a.at DESC, a.id DESC LIMIT ?`, uid, alertItems)
 		if err != nil {
@@ -175,18 +180,23 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 				kind string
 				at   int64
 			)
-			if err := items.Scan(&kind, &at, &it.IP, &it.Device, &it.Detail); err != nil {
+			if err := items.Scan(&it.EventID, &kind, &at, &it.IP, &it.Device, &it.Detail); err != nil {
 				items.Close()
 				return 0, fmt.Errorf("batch alerts: %w", err)
 			}
 			it.Kind, it.At = EventKind(kind), time.Unix(at, 0).UTC()
+			it.Device, it.Detail = knownLabels(it.Kind, it.Device, it.Detail)
 			b.Items = append(b.Items, it)
 		}
 		items.Close()
 		if err := items.Err(); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
-		slices.SortStableFunc(b.Items, func(x, y AlertItem) int { return x.At.Compare(y.At) })
+		// In the order they happened: the log's order, since times have one-second steps
+		// (a new device's copy of a sign-in comes right after it).
+		slices.SortStableFunc(b.Items, func(x, y AlertItem) int {
+			return cmp.Or(x.At.Compare(y.At), cmp.Compare(x.EventID, y.EventID))
+		})
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_kinds_mailed (user_id, kind, at)
 			SELECT DISTINCT user_id, kind, ? FROM alert_items WHERE user_id = ?
 			ON CONFLICT (user_id, kind) DO UPDATE SET at = excluded.at`, unix(now), uid); err != nil {

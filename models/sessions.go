@@ -22,16 +22,19 @@ const touchEvery = time.Minute
 
 // Session is one signed-in device.
 type Session struct {
-	Handle         string // public id, safe for markup and URLs
-	UserID         int64
-	CreatedAt      time.Time
-	LastActiveAt   time.Time
-	ExpiresAt      time.Time
-	Remember       bool
-	IP             string
-	UserAgent      string
-	Hints          device.Hints
-	Device         device.Device
+	Handle       string // public id, safe for markup and URLs
+	UserID       int64
+	CreatedAt    time.Time
+	LastActiveAt time.Time
+	ExpiresAt    time.Time
+	Remember     bool
+	IP           string
+	UserAgent    string
+	Hints        device.Hints
+	Device       device.Device
+	// DeviceName is what the owner named the browser ("Anna's iPad"), "" for none: it
+	// belongs to the browser's device cookie, so every sign-in of that browser has it.
+	DeviceName     string
 	ConfirmedUntil time.Time // end of the password-confirmation window
 	WrongPasswords int       // wrong confirmations since the last right one
 	// ConfirmLockedUntil is when this session's confirmations unlock after too many
@@ -228,9 +231,19 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
 		}
 	}
-	deviceID, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash, n.LegacyDeviceHash)
+	deviceID, deviceName, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash, n.LegacyDeviceHash)
 	if err != nil {
 		return Session{}, nil, err
+	}
+	sess.DeviceName = deviceName
+	// The account's time zone, for its mails: what a browser it knows reports (a new
+	// device's says nothing, unless the account has none yet), so a thief's first sign-in
+	// does not move the owner's clock.
+	if _, ok := TimeZone(hints.TimeZone); ok {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET time_zone = ? WHERE id = ? AND (? OR time_zone = '')`,
+			hints.TimeZone, n.UserID, known == deviceSeen || n.signUp); err != nil {
+			return Session{}, nil, fmt.Errorf("create session: time zone: %w", err)
+		}
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sessions
 		(handle, token_hash, user_id, created_at, last_active_at, expires_at, remember, ip, user_agent,
@@ -337,6 +350,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID 
 			return nil, fmt.Errorf("oldest sessions: %w", err)
 		}
 		g.dev.Type = device.Type(dtype)
+		g.dev = g.dev.Known()
 		out = append(out, g)
 	}
 	rows.Close()
@@ -362,7 +376,8 @@ func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID 
 }
 
 const sessionColumns = `s.handle, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.remember, s.ip,
-	s.user_agent, s.client_hints, s.browser, s.os, s.device_type, s.device_model, s.confirmed_until, s.wrong_passwords, s.data`
+	s.user_agent, s.client_hints, s.browser, s.os, s.device_type, s.device_model, s.confirmed_until, s.wrong_passwords, s.data,
+	COALESCE((SELECT k.name FROM known_devices k WHERE k.id = s.device_id), '')`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -373,7 +388,7 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 		hints, browser, osName, dtype, dmodel string
 	)
 	dest := append([]any{&ss.Handle, &ss.UserID, &created, &active, &expires, &ss.Remember, &ss.IP,
-		&ss.UserAgent, &hints, &browser, &osName, &dtype, &dmodel, &confirmed, &ss.WrongPasswords, &ss.Data}, extra...)
+		&ss.UserAgent, &hints, &browser, &osName, &dtype, &dmodel, &confirmed, &ss.WrongPasswords, &ss.Data, &ss.DeviceName}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return Session{}, err
 	}
@@ -382,7 +397,8 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	if hints != "" {
 		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by Create; a bad value only loses the hints
 	}
-	ss.Device = device.Device{Browser: browser, OS: osName, Type: device.Type(dtype), Model: dmodel}
+	// Checked again: an older version stored words of the user agent (device.Known).
+	ss.Device = device.Device{Browser: browser, OS: osName, Type: device.Type(dtype), Model: dmodel}.Known()
 	return ss, nil
 }
 
@@ -432,10 +448,10 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	)
 	args := s.liveArgs(now)
 	ss, err := scanSession(s.db.Read.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+`, s.stamp, u.id, u.email, u.password_hash, u.password_version
+		`SELECT `+sessionColumns+`, s.stamp, u.id, u.email, u.password_hash, u.password_version, u.time_zone
 		 FROM sessions s JOIN users u ON u.id = s.user_id
 		 WHERE s.token_hash = ? AND `+liveCond, append([]any{tokenHash}, args...)...),
-		&stamp, &u.ID, &u.Email, &u.PasswordHash, &u.PasswordVersion)
+		&stamp, &u.ID, &u.Email, &u.PasswordHash, &u.PasswordVersion, &u.TimeZone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, s.whyGone(ctx, tokenHash, now)
 	}
@@ -541,18 +557,18 @@ func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Eve
 	}
 	defer tx.Rollback()
 	var (
-		userID                    int64
-		ip, browser, osName, kind string
+		userID                           int64
+		ip, browser, osName, kind, model string
 	)
-	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE handle = ? RETURNING user_id, ip, browser, os, device_type`, handle).
-		Scan(&userID, &ip, &browser, &osName, &kind)
+	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE handle = ? RETURNING user_id, ip, browser, os, device_type, device_model`, handle).
+		Scan(&userID, &ip, &browser, &osName, &kind, &model)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, nil
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("sign out: %w", err)
 	}
-	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind)}.Label()
+	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
 	if actor.Device == "" {
 		actor.Device = label
 	}

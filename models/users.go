@@ -24,6 +24,9 @@ type User struct {
 	// PasswordVersion counts password changes (a re-salt keeps it), so a write can check
 	// that the password it was given is still the user's.
 	PasswordVersion int64
+	// TimeZone is the IANA zone the account's browsers last reported ("" for none); its
+	// mails tell times in it.
+	TimeZone string
 }
 
 // Users stores accounts.

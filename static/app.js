@@ -34,9 +34,28 @@
     if (form.hasAttribute("data-row-target")) form.setAttribute("hx-target", "#" + row.id);
     var label = row.querySelector(".session-label");
     dlg.querySelectorAll("[data-label]").forEach(function (s) { s.textContent = label ? label.textContent : ""; });
+    var name = dlg.querySelector("input[data-name]");
+    if (name) name.value = btn.getAttribute("data-name") || "";
     window.htmx.process(form);
     clearDialog(dlg);
     dlg.showModal();
+  });
+
+  // The sign-in and sign-up forms tell the server what a browser without client hints
+  // (Safari, Firefox) does not: the time zone, for times in mails and the log, and the
+  // touch points, since an iPad sends a Mac's user agent. The server keeps only values it
+  // recognises; without script the user agent alone names the device.
+  document.querySelectorAll("form[data-device-hints]").forEach(function (form) {
+    function add(name, value) {
+      if (value === undefined || value === null || value === "") return;
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = String(value);
+      form.appendChild(input);
+    }
+    try { add("tz", Intl.DateTimeFormat().resolvedOptions().timeZone); } catch (e) { /* no Intl: no zone */ }
+    add("touch", navigator.maxTouchPoints || 0);
   });
 
   // clearDialog empties every password field of a dialog or form, and its error: nothing

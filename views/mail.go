@@ -42,7 +42,7 @@ func (m AlertMail) MoreText() string {
 
 // AlertItem is one change, in words.
 type AlertItem struct {
-	What  string // "A new device signed in: Chrome 131 on macOS"
+	What  string // "A new device signed in: Mac · Chrome 131"
 	When  time.Time
 	IP    string
 	Place string // "Berlin, Germany", or ""
@@ -59,8 +59,9 @@ func (it AlertItem) Where() string {
 	return it.IP + " (" + it.Place + ")"
 }
 
-// WhenText is the item's time, in UTC.
-func (it AlertItem) WhenText() string { return it.When.UTC().Format("2 Jan 2006, 15:04 MST") }
+// WhenText is the item's time in the zone When carries (the account's): "4 Dec 2026,
+// 14:05 CET".
+func (it AlertItem) WhenText() string { return TimeText(it.When) }
 
 // Subject is the alert's subject line.
 func (m AlertMail) Subject(newDeviceOnly bool) string {
@@ -110,16 +111,17 @@ func (m ResetMail) Text() string {
 }
 
 var (
-	notLabel   = regexp.MustCompile(`[^\p{L}\p{N} ().-]+`)
+	notLabel   = regexp.MustCompile(`[^\p{L}\p{N} ().·+-]+`)
 	strayPoint = regexp.MustCompile(`(^|[^0-9])\.|\.($|[^0-9])`)
 	spaces     = regexp.MustCompile(` {2,}`)
 )
 
-// MailSafe is a device label fit for a security mail. Labels come from user agents and
-// client hints, which whoever signs in writes: a thief could name their browser
-// "No action needed, visit evil.example". In a mail only letters, digits, spaces,
-// brackets and hyphens stay, and a point only between digits ("14.5"), so no address or
-// link can be spelled; the label is cut to 60 characters.
+// MailSafe is a device label fit for a security mail. Labels are made only of the device
+// parser's names (device.KnownLabel), so a thief cannot name their browser "No action
+// needed, visit evil.example"; this is a second line. In a mail only letters, digits,
+// spaces, brackets, hyphens, plus signs and the label's middle dot stay, and a point only
+// between digits ("14.5"), so no address or link can be spelled; the label is cut to 60
+// characters.
 func MailSafe(label string) string {
 	s := notLabel.ReplaceAllString(label, " ")
 	for strayPoint.MatchString(s) {

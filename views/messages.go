@@ -45,6 +45,7 @@ const (
 	TextSamePassword         = "The new password is the same as the current one."
 	TextPasswordChanged      = "Your password was changed."
 	TitleSecurity            = "Security"
+	TitleNameDevice          = "Rename a device"
 )
 
 // TextNotSignedOut says a sign-out could not be recorded and the device is still signed in.

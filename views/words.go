@@ -24,6 +24,12 @@ func Problem(err error) string {
 		return fmt.Sprintf("Use at most %d characters for the password.", models.MaxPasswordLen)
 	case errors.Is(err, models.ErrPasswordCommon):
 		return "That password is one of the most common ones and easy to guess. Choose another."
+	case errors.Is(err, models.ErrDeviceNameTooLong):
+		return fmt.Sprintf("Use at most %d characters for the name.", models.MaxDeviceName)
+	case errors.Is(err, models.ErrDeviceNameInvalid):
+		return "The name contains characters that cannot be shown."
+	case errors.Is(err, models.ErrDeviceUnnamed):
+		return "This device signed in before devices could be named. Sign in on it again to name it."
 	case err != nil:
 		return "That was not accepted."
 	}
@@ -71,8 +77,32 @@ func EventText(e models.Event) string {
 		return "\u201cThis wasn\u2019t me\u201d: " + devices(e, "device", "devices") + " signed out and the password changed"
 	case models.EventNewDevice:
 		return "A new device signed in: " + e.Detail
+	case models.EventDeviceNamed:
+		if e.Detail == "" {
+			return "A device's name was taken away"
+		}
+		return "A device was named \u201c" + e.Detail + "\u201d"
 	}
 	return string(e.Kind)
+}
+
+// maxDeviceName is the longest name the rename field takes.
+const maxDeviceName = models.MaxDeviceName
+
+// EventLine is an entry as the security log and the alert mails show it: EventText, and
+// for a change one device made to others, which device made it ("Password changed; 2
+// other devices signed out, from Mac · Chrome 143"). Entries whose text names their
+// device already (signed in on, wrong password on) are left as they are.
+func EventLine(e models.Event) string {
+	text := EventText(e)
+	switch e.Kind {
+	case models.EventSessionRevoked, models.EventOthersRevoked, models.EventPasswordChanged, models.EventDeviceLost,
+		models.EventPasswordReset, models.EventAccountRecovered, models.EventDeviceNamed:
+		if e.Device != "" {
+			text += ", from " + e.Device
+		}
+	}
+	return text
 }
 
 // devices says the count of devices an event signed out ("2 other devices"); a detail

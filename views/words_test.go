@@ -23,7 +23,7 @@ func TestEventText(t *testing.T) {
 		{models.EventPasswordChanged, "other devices stay signed in", "Password changed; other devices stay signed in"},
 		{models.EventPasswordChanged, "2 other devices signed out", "Password changed; 2 other devices signed out"},
 		{models.EventOperatorRevoked, "1", "An administrator signed out 1 device"},
-		{models.EventDeviceLost, "Safari 18 on iOS 18", "Safari 18 on iOS 18 was signed out as lost or stolen; the password was changed and every other device signed out"},
+		{models.EventDeviceLost, "iPhone · Safari 18", "iPhone · Safari 18 was signed out as lost or stolen; the password was changed and every other device signed out"},
 	} {
 		if got := EventText(models.Event{Kind: tc.kind, Detail: tc.detail}); got != tc.want {
 			t.Errorf("EventText(%s, %q) = %q, want %q", tc.kind, tc.detail, got, tc.want)
@@ -34,6 +34,7 @@ func TestEventText(t *testing.T) {
 func TestMailSafe(t *testing.T) {
 	for in, want := range map[string]string{
 		"Chrome 131 on macOS 14.5":                  "Chrome 131 on macOS 14.5",
+		"Galaxy S24+ · Samsung Internet 29":         "Galaxy S24+ · Samsung Internet 29",
 		"Safari 18 on iOS 18":                       "Safari 18 on iOS 18",
 		"Chrome 131 on Android (Pixel 8)":           "Chrome 131 on Android (Pixel 8)",
 		"No-action-needed visit evil.example.com 1": "No-action-needed visit evil example com 1",

@@ -158,23 +158,9 @@ func botToken(ua string, i int) (name, version string, ok bool) {
 		return "", "", false
 	}
 	name, version, _ = strings.Cut(token, "/")
-	if !isProductName(name) {
+	known, ok := knownName(name)
+	if !ok {
 		return "", "", false
 	}
-	return name, version, true
-}
-
-// isProductName reports whether s looks like the name of a program, as
-// opposed to noise: a letter, then letters, digits and a little punctuation.
-func isProductName(s string) bool {
-	if len(s) < 2 || len(s) > 40 || !isLetterASCII(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		b := s[i]
-		if !(isLetterASCII(b) || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '.' || b == ' ') {
-			return false
-		}
-	}
-	return true
+	return known, version, true
 }

@@ -16,7 +16,7 @@ var browserTokens = []struct{ needle, family string }{
 	{"OPX/", "Opera GX"},
 	{"OPR/", "Opera"},
 	{"OPT/", "Opera"},
-	{"OPiOS/", "Opera"},
+	{"OPiOS/", "Opera Mini"},
 	{"Vivaldi/", "Vivaldi"},
 	{"EdgA/", "Edge"},
 	{"EdgiOS/", "Edge"},
@@ -63,6 +63,21 @@ func parseBrowser(ua string, plat uaPlatform) (family, version string) {
 	if strings.Contains(ua, "[FBAN") || strings.Contains(ua, "[FB_IAB") {
 		return "Facebook", ""
 	}
+	if family, version, ok := consoleBrowser(ua); ok {
+		return family, version
+	}
+	for _, t := range otherProducts {
+		if !strings.HasSuffix(t.needle, "/") {
+			if hasWord(ua, t.needle) {
+				v, _ := productVersion(ua, t.needle+"/")
+				return t.family, v
+			}
+			continue
+		}
+		if v, ok := productVersion(ua, t.needle); ok {
+			return t.family, v
+		}
+	}
 	for _, t := range browserTokens {
 		if v, ok := productVersion(ua, t.needle); ok {
 			return t.family, v
@@ -81,6 +96,13 @@ func parseBrowser(ua string, plat uaPlatform) (family, version string) {
 	}
 	if v, ok := productVersion(ua, "Fennec/"); ok {
 		return "Firefox", v
+	}
+	if v, ok := versionAfter(ua, "MSIE "); ok {
+		return "Internet Explorer", v
+	}
+	if strings.Contains(ua, "Trident/") {
+		v, _ := versionAfter(ua, "rv:")
+		return "Internet Explorer", v
 	}
 	if v, ok := productVersion(ua, "Chrome/"); ok {
 		if plat.os == "Android" && isAndroidWebView(ua) {
@@ -104,6 +126,8 @@ func parseBrowser(ua string, plat uaPlatform) (family, version string) {
 		return "BlackBerry Browser", v
 	case plat.os == "webOS" && hasWord(ua, "Safari"):
 		return "webOS Browser", v
+	case plat.os == "Symbian":
+		return "Nokia Browser", v
 	case hasWord(ua, "Safari") && (hasVersion || apple):
 		return "Safari", v
 	case apple:
@@ -112,8 +136,39 @@ func parseBrowser(ua string, plat uaPlatform) (family, version string) {
 		if app, appVersion, ok := tokenAfter(ua, "Mobile/"); ok {
 			return app, appVersion
 		}
+		if !hasWord(ua, "Safari") && !strings.Contains(ua, "Safari/") && plat.os != "macOS" {
+			return InAppBrowser, ""
+		}
 	}
 	return "", ""
+}
+
+// InAppBrowser names the web view an app shows pages in when the app does not sign the
+// user agent with a name this package knows.
+const InAppBrowser = "In-app browser"
+
+// consoleBrowser names the browsers of game consoles, feature phones and e-readers,
+// which sign no product token of their own or sign it inside another: NetFront, its
+// WebKit successor NetFront NX, and Obigo.
+func consoleBrowser(ua string) (family, version string, ok bool) {
+	switch {
+	case strings.Contains(ua, "NetFront"):
+		i := strings.Index(ua, "NetFront/")
+		if i >= 0 {
+			version = untilEdge(ua[i+len("NetFront/"):])
+		}
+		return "NetFront", version, true
+	case strings.Contains(ua, "Obigo"):
+		return "Obigo", "", true
+	case strings.HasPrefix(ua, "Opera"):
+		return "", "", false
+	case strings.Contains(ua, "PlayStation Vita"), strings.Contains(ua, "Nintendo 3DS"), strings.Contains(ua, "Nintendo Wii"),
+		strings.Contains(ua, "PLAYSTATION 3") && strings.Contains(ua, "AppleWebKit/"):
+		return "NetFront NX", "", true
+	case strings.Contains(ua, "PLAYSTATION 3"), strings.Contains(ua, "PlayStation Portable"):
+		return "NetFront", "", true
+	}
+	return "", "", false
 }
 
 // isAndroidWebView reports whether an Android string comes from the WebView
@@ -137,10 +192,14 @@ func tokenAfter(ua, needle string) (name, version string, ok bool) {
 	if version == "" {
 		version = untilEdge(strings.TrimLeft(rest[len(token):], " "))
 	}
-	if !isProductName(name) || name == "Safari" || name == "Mobile" {
+	if name == "Safari" || name == "Mobile" {
 		return "", "", false
 	}
-	return name, version, true
+	known, ok := knownName(name)
+	if !ok {
+		return "", "", false
+	}
+	return known, version, true
 }
 
 // legacyOpera reads the Opera versions before Opera 15: Presto ("Opera/9.80 ...

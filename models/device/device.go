@@ -25,32 +25,102 @@ const (
 	Unknown Type = "unknown"
 )
 
-// Hints holds the raw User-Agent Client Hint headers a browser sent.
+// Hints holds what a browser tells of itself besides its user agent: the raw
+// User-Agent Client Hint headers, and what the sign-in page's script saw.
 type Hints struct {
-	UA              string `json:"ua,omitempty"`               // Sec-CH-UA
-	Mobile          string `json:"mobile,omitempty"`           // Sec-CH-UA-Mobile
-	Platform        string `json:"platform,omitempty"`         // Sec-CH-UA-Platform
-	PlatformVersion string `json:"platform_version,omitempty"` // Sec-CH-UA-Platform-Version
-	Model           string `json:"model,omitempty"`            // Sec-CH-UA-Model
+	UA              string `json:"ua,omitempty"`                // Sec-CH-UA
+	FullVersionList string `json:"full_version_list,omitempty"` // Sec-CH-UA-Full-Version-List
+	Mobile          string `json:"mobile,omitempty"`            // Sec-CH-UA-Mobile
+	Platform        string `json:"platform,omitempty"`          // Sec-CH-UA-Platform
+	PlatformVersion string `json:"platform_version,omitempty"`  // Sec-CH-UA-Platform-Version
+	Model           string `json:"model,omitempty"`             // Sec-CH-UA-Model
+	// Touch is navigator.maxTouchPoints as the sign-in form's script reported it (0 to
+	// 32; 0 when not reported): a "Mac" with a touch screen is an iPad.
+	Touch int `json:"touch,omitempty"`
+	// TimeZone is the IANA zone the sign-in form's script reported ("Europe/Berlin"),
+	// once models.TimeZone accepted it; "" when not reported.
+	TimeZone string `json:"tz,omitempty"`
 }
 
-// Device is what a person reads about a session's device: "Chrome 131 on macOS".
+// Device is what a person reads about a session's device: "iPhone · Safari 26".
 type Device struct {
 	Browser string // browser with major version, "Chrome 131"; "" when unknown
 	OS      string // operating system with version where known, "macOS", "Windows 11"; "" when unknown
 	Type    Type   // desktop, phone, tablet, bot or unknown
-	Model   string // hardware model where known, "Pixel 8"; often ""
+	Model   string // hardware model where known, "Pixel 8", "iPhone", "iPad"; often ""
 }
 
-// Label is the one-line name of the device, "Chrome 131 on macOS".
+// Name is the device as people call it: "iPhone", "iPad", "Pixel 8", "Mac", "Windows
+// PC", "Chromebook"; for a bot, the bot. "" when nothing is known of the hardware.
+func (d Device) Name() string {
+	if d.Type == Bot {
+		return d.Browser
+	}
+	if d.Model != "" {
+		return d.Model
+	}
+	family := d.OSFamily()
+	switch family {
+	case "macOS":
+		return "Mac"
+	case "Windows":
+		return "Windows PC"
+	case "ChromeOS":
+		return "Chromebook"
+	case "Linux", "Ubuntu", "Fedora", "Debian", "FreeBSD", "OpenBSD", "NetBSD", "BSD", "Solaris":
+		return "Linux PC"
+	case "iOS":
+		return "iPhone"
+	case "iPadOS":
+		return "iPad"
+	}
+	switch d.Type {
+	case Phone:
+		if family != "" {
+			return family + " phone"
+		}
+		return "Phone"
+	case Tablet:
+		if family != "" {
+			return family + " tablet"
+		}
+		return "Tablet"
+	case Desktop:
+		return "Computer"
+	}
+	return ""
+}
+
+// OSFamily is the operating system without its version: "iOS" for "iOS 26".
+func (d Device) OSFamily() string {
+	if knownFamilies[d.OS] {
+		return d.OS // "Nokia Series 40"
+	}
+	if i := strings.LastIndexByte(d.OS, ' '); i >= 0 && leadingNumber(d.OS[i+1:]) != "" {
+		return d.OS[:i]
+	}
+	return d.OS
+}
+
+// UnknownBrowser stands for a browser this package cannot name.
+const UnknownBrowser = "Unknown browser"
+
+// Label is the one-line name of the device, the device first and its browser second:
+// "iPhone · Safari 26", "Pixel 8 · Chrome 143", "Windows PC · Edge 143". A Chromebook's
+// own Chrome goes without saying.
 func (d Device) Label() string {
+	name := d.Name()
 	switch {
-	case d.Browser != "" && d.OS != "":
-		return d.Browser + " on " + d.OS
+	case d.Type == Bot && name != "":
+		return name
+	case name != "" && d.Browser == "":
+		return name + " · " + UnknownBrowser
+	case name == "Chromebook" && strings.HasPrefix(d.Browser, "Chrome"):
+		return name
+	case name != "":
+		return name + " · " + d.Browser
 	case d.Browser != "":
 		return d.Browser
-	case d.OS != "":
-		return d.OS
 	}
 	return "Unknown device"
 }
@@ -83,11 +153,18 @@ func Parse(ua string, hints Hints) Device {
 		if !ok {
 			name, version = "Headless Chrome", h.version
 		}
-		return Device{Browser: text.Label(withMajor(name, version), maxFieldLength), Type: Bot}
+		d := Device{Browser: text.Label(withMajor(name, version), maxFieldLength), Type: Bot}
+		if plat := h.apply(parsePlatform(ua), ua); plat.os != "" {
+			d.OS = text.Label(plat.String(), maxFieldLength)
+		}
+		return d
 	}
 
 	plat := parsePlatform(ua)
 	family, version := parseBrowser(ua, plat)
+	if family == "" {
+		family, version = firstProduct(ua)
+	}
 	if family == "" {
 		family, version = fallbackBrowser(base)
 	}
@@ -139,7 +216,8 @@ func withMajor(family, version string) string {
 }
 
 // fallbackBrowser takes mssola/useragent's browser when no rule here named
-// one, as long as it is a real product name and not a default guess.
+// one, as long as it is a name this package knows (names.go) and not a default
+// guess: the library copies product tokens out of the string as they are.
 func fallbackBrowser(base *useragent.UserAgent) (family, version string) {
 	name, version := base.Browser()
 	switch name {
@@ -147,19 +225,37 @@ func fallbackBrowser(base *useragent.UserAgent) (family, version string) {
 		return "", "" // default guesses, or browsers the rules here would have named
 	case "Ubuntu", "Fedora", "Debian", "Linux", "Windows", "Gecko", "AppleWebKit", "KHTML", "Version", "Mobile":
 		return "", "" // a system or engine read as the browser
-	case "Internet Explorer", "Google App", "Coc Coc", "Electron":
-		return name, version
 	}
-	if !isProductName(name) || leadingNumber(version) == "" {
+	known, ok := knownName(name)
+	if !ok {
 		return "", ""
 	}
-	return name, version
+	return known, version
+}
+
+// firstProduct names an app that starts the string with its own product token
+// ("Reader Notifier/5 CFNetwork/596.3.3 Darwin/12.3.0") when it is one this package
+// knows.
+func firstProduct(ua string) (family, version string) {
+	name, rest, ok := strings.Cut(ua, "/")
+	if !ok || strings.ContainsAny(name, "();") {
+		if name, _, ok = strings.Cut(ua, " CFNetwork/"); !ok {
+			return "", ""
+		}
+		rest = ""
+	}
+	known, ok := knownName(name)
+	if !ok {
+		return "", ""
+	}
+	return known, untilEdge(rest)
 }
 
 // claimsIPad reports whether a string that claims a Mac comes from an iPad
 // asking for desktop sites. Safari on iPad sends exactly what Safari on a Mac
 // does, so only a browser that exists only on iOS, WebKit's "Mobile/" build
-// token, or client hints naming iOS or a mobile device can tell.
+// token, client hints naming iOS or a mobile device, or the touch points the
+// sign-in page's script saw can tell.
 func claimsIPad(ua string, h uaHints) bool {
 	for _, t := range iOSOnlyTokens {
 		if _, ok := productVersion(ua, t); ok {
@@ -169,5 +265,6 @@ func claimsIPad(ua string, h uaHints) bool {
 	if _, ok := productVersion(ua, "Mobile/"); ok {
 		return true
 	}
-	return h.platform == "iOS" || h.mobile == 1 && (h.platform == "" || h.platform == "macOS")
+	// A Mac has no touch screen; an iPad's script reports five touch points.
+	return h.platform == "iOS" || h.mobile == 1 && (h.platform == "" || h.platform == "macOS") || h.touch > 1
 }

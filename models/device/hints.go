@@ -9,8 +9,19 @@ import (
 // Clean returns the hints made fit to store: valid UTF-8 without control
 // characters, each header cut to what a session keeps of it.
 func (h Hints) Clean() Hints {
-	return Hints{UA: text.Clean(h.UA, MaxHintLen), Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
-		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128)}
+	return Hints{UA: text.Clean(h.UA, MaxHintLen), FullVersionList: text.Clean(h.FullVersionList, MaxHintLen),
+		Mobile: text.Clean(h.Mobile, 8), Platform: text.Clean(h.Platform, 64),
+		PlatformVersion: text.Clean(h.PlatformVersion, 64), Model: text.Clean(h.Model, 128), Touch: TouchPoints(h.Touch),
+		TimeZone: text.Clean(h.TimeZone, 64)}
+}
+
+// TouchPoints is a reported navigator.maxTouchPoints if it is one a device can have
+// (1 to 32), 0 otherwise.
+func TouchPoints(n int) int {
+	if n < 1 || n > 32 {
+		return 0
+	}
+	return n
 }
 
 // uaHints is what the User-Agent Client Hints say, once parsed.
@@ -21,7 +32,8 @@ type uaHints struct {
 	mobile          int    // Sec-CH-UA-Mobile: 1 for "?1", 0 for "?0", -1 when absent or malformed
 	platform        string // "Windows", "macOS", "Android", "ChromeOS", "Linux", "iOS"; "" when absent or unknown
 	platformVersion string // "15.0.0"
-	model           string // "Pixel 8"
+	model           string // "Pixel 8", named from the model hint by modelName
+	touch           int    // touch points the sign-in page's script saw
 }
 
 // hintBrands maps the brands browsers put in Sec-CH-UA to the family a person
@@ -45,7 +57,11 @@ var hintBrands = []struct{ brand, family string }{
 func parseHints(h Hints) uaHints {
 	out := uaHints{mobile: -1}
 	rank := len(hintBrands)
-	forEachBrand(boundBytes(h.UA, MaxHintLen), func(brand, version string) {
+	brands := h.UA
+	if h.FullVersionList != "" {
+		brands = h.FullVersionList // the same brands, with full versions
+	}
+	forEachBrand(boundBytes(brands, MaxHintLen), func(brand, version string) {
 		switch {
 		case isGreaseBrand(brand):
 			return
@@ -87,7 +103,8 @@ func parseHints(h Hints) uaHints {
 		out.platform = "iOS"
 	}
 	out.platformVersion = sfString(h.PlatformVersion)
-	out.model = sfString(h.Model)
+	out.model = modelName(sfString(h.Model))
+	out.touch = TouchPoints(h.Touch)
 	return out
 }
 
@@ -319,7 +336,7 @@ func (h uaHints) apply(p uaPlatform, ua string) uaPlatform {
 		}
 		p = q
 	}
-	if h.model != "" && h.model != "K" {
+	if h.model != "" {
 		p.model = h.model
 	}
 	return p

@@ -26,7 +26,7 @@ func (p uaPlatform) String() string {
 func parsePlatform(ua string) uaPlatform {
 	c := platformComment(ua)
 	switch {
-	case strings.Contains(ua, "Windows Phone") || strings.Contains(ua, "Windows Mobile"):
+	case strings.Contains(ua, "Windows Phone") || strings.Contains(ua, "Windows Mobile") || strings.Contains(c, "ZuneWP7") || strings.Contains(c, "XBLWP7"):
 		v, _ := versionAfter(ua, "Windows Phone OS ")
 		if v == "" {
 			v, _ = versionAfter(ua, "Windows Phone ")
@@ -50,6 +50,9 @@ func parsePlatform(ua string) uaPlatform {
 			p.model = "iPod touch"
 		}
 		return p
+	case strings.Contains(ua, "tvOS"):
+		v, _ := versionAfter(ua, "tvOS ")
+		return uaPlatform{os: "tvOS", version: leadingNumber(v), typ: Unknown, model: "Apple TV"}
 	case strings.Contains(ua, "watchOS"):
 		v, _ := versionAfter(ua, "watchOS/")
 		return uaPlatform{os: "watchOS", version: leadingNumber(v), typ: Unknown, model: "Apple Watch"}
@@ -61,6 +64,30 @@ func parsePlatform(ua string) uaPlatform {
 		return uaPlatform{os: "MeeGo", typ: Phone}
 	case strings.Contains(ua, "CFNetwork/") && strings.Contains(ua, "Darwin/"):
 		return darwinPlatform(ua)
+	case strings.Contains(ua, "Bada/"):
+		return uaPlatform{os: "Bada", typ: Phone}
+	case strings.Contains(ua, "BREW") || strings.Contains(ua, "Brew MP") || strings.Contains(ua, " BMP/") || strings.HasPrefix(c, "BMP "):
+		if strings.Contains(ua, "Brew MP") || strings.Contains(ua, "BMP") {
+			return uaPlatform{os: "Brew MP", typ: Phone}
+		}
+		return uaPlatform{os: "BREW", typ: Phone}
+	case strings.Contains(ua, "Series40"):
+		return uaPlatform{os: "Nokia Series 40", typ: Phone}
+	case strings.Contains(ua, "SymbianOS") || strings.Contains(ua, "Series 60") || strings.Contains(ua, "S60V5"):
+		return uaPlatform{os: "Symbian", typ: Phone}
+	case strings.HasPrefix(ua, "Roku/"):
+		return uaPlatform{os: "Roku", typ: Unknown}
+	case strings.Contains(ua, "Web0S"):
+		return uaPlatform{os: "webOS", typ: Unknown}
+	case strings.Contains(ua, "WebTV/"):
+		return uaPlatform{os: "WebTV", typ: Unknown}
+	case strings.Contains(ua, "Kindle/"):
+		return uaPlatform{os: "Kindle", typ: Tablet}
+	case hasWord(c, "iOS") || strings.Contains(c, ";iOS ") || strings.Contains(c, "; iOS "):
+		v, _ := versionAfter(c, "iOS ")
+		return uaPlatform{os: "iOS", version: leadingNumber(v), typ: Phone}
+	case strings.Contains(ua, ";Darwin/") && (strings.Contains(ua, ";i386") || strings.Contains(ua, ";x86_64") || strings.Contains(ua, ";arm64")):
+		return uaPlatform{os: "macOS", typ: Desktop, mac: true}
 	}
 	if p, ok := androidPlatform(ua, c); ok {
 		return p
@@ -93,6 +120,8 @@ func parsePlatform(ua string) uaPlatform {
 		return uaPlatform{os: "OpenBSD", typ: Desktop}
 	case strings.Contains(ua, "NetBSD"):
 		return uaPlatform{os: "NetBSD", typ: Desktop}
+	case strings.Contains(c, "BSD"):
+		return uaPlatform{os: "BSD", typ: Desktop}
 	case strings.Contains(ua, "SunOS"):
 		return uaPlatform{os: "Solaris", typ: Desktop}
 	case strings.Contains(ua, "Linux") || hasWord(c, "X11"):
@@ -170,13 +199,11 @@ func androidPlatform(ua, comment string) (uaPlatform, bool) {
 		v, _ = versionAfter(ua[at:], "Android/")
 	}
 	p.version = leadingNumber(v)
-	p.model = androidModel(comment)
+	raw := androidModel(comment)
+	p.model = modelName(raw)
 	// Chrome's reduced User-Agent freezes every device at "Android 10; K".
-	if p.model == "K" {
-		p.model = ""
-		if p.version == "10" {
-			p.version = ""
-		}
+	if raw == "K" && p.version == "10" {
+		p.version = ""
 	}
 	return p, true
 }
