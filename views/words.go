@@ -80,7 +80,7 @@ func EventText(e models.Event) string {
 	case models.EventDeviceBound:
 		return e.Detail + " bound its sign-in to a key that never leaves the device"
 	case models.EventKeyMissing:
-		return e.Detail + ": this device's sign-in was used without its key, from " + e.IP
+		return e.Detail + ": this device's sign-in was used without its key"
 	case models.EventDeviceNamed:
 		if e.Detail == "" {
 			return "A device's name was taken away"

@@ -1,0 +1,284 @@
+package handlers_test
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
+)
+
+// deviceKey is a browser's DBSC key, made in the test: what Chromium keeps in its TPM or,
+// in tests, in software.
+type deviceKey struct {
+	alg  jose.SignatureAlgorithm
+	priv crypto.Signer
+}
+
+func newES256Key(t testing.TB) *deviceKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deviceKey{alg: jose.ES256, priv: k}
+}
+
+func newRS256Key(t testing.TB) *deviceKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deviceKey{alg: jose.RS256, priv: k}
+}
+
+// proof is a dbsc+jwt answering challenge, signed by k, with k's public key in the
+// header when embed (registration) and none otherwise (refresh), as Chromium sends them.
+func (k *deviceKey) proof(t testing.TB, challenge string, embed bool) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{EmbedJWK: embed}).WithType("dbsc+jwt")
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.priv}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]string{"jti": challenge})
+	jws, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// proofWithJWK is a proof signed by k whose header carries other's public key.
+func (k *deviceKey) proofWithJWK(t testing.TB, challenge string, other *deviceKey) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithType("dbsc+jwt").WithHeader("jwk", jose.JSONWebKey{Key: other.priv.Public()})
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.priv}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]string{"jti": challenge})
+	jws, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := jws.CompactSerialize()
+	return out
+}
+
+// forgedProof is a proof made by hand, as an attacker would: alg "none" with no
+// signature, or "HS256" keyed with the public key's own JWK (the classic confusion).
+func (k *deviceKey) forgedProof(t testing.TB, alg, challenge string) string {
+	t.Helper()
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: k.priv.Public()})
+	header, _ := json.Marshal(map[string]any{"alg": alg, "typ": "dbsc+jwt", "jwk": json.RawMessage(jwk)})
+	payload, _ := json.Marshal(map[string]string{"jti": challenge})
+	enc := base64.RawURLEncoding.EncodeToString
+	input := enc(header) + "." + enc(payload)
+	switch alg {
+	case "none":
+		return input + "."
+	case "HS256":
+		m := hmac.New(sha256.New, jwk)
+		m.Write([]byte(input))
+		return input + "." + enc(m.Sum(nil))
+	}
+	t.Fatalf("no forgery for %s", alg)
+	return ""
+}
+
+var (
+	registrationRe = regexp.MustCompile(`^\(ES256 RS256\);path="([^"]+)";challenge="([^"]+)"$`)
+	challengeRe    = regexp.MustCompile(`^"([^"]+)";id="([^"]+)"$`)
+)
+
+// registration reads the offer of a sign-in's answer: the endpoint and the challenge.
+func registration(t testing.TB, r response) (path, challenge string) {
+	t.Helper()
+	m := registrationRe.FindStringSubmatch(r.header.Get("Secure-Session-Registration"))
+	if m == nil {
+		t.Fatalf("no registration offered: Secure-Session-Registration %q", r.header.Get("Secure-Session-Registration"))
+	}
+	return m[1], m[2]
+}
+
+// dbscPost is a POST as Chromium makes it to the DBSC endpoints: an empty body, the
+// cookies, and no Origin or Sec-Fetch-* headers.
+func (d *device) dbscPost(path string, hdr ...string) response {
+	d.t.Helper()
+	return d.send("POST", path, nil, "", append([]string{"Origin", "", "Sec-Fetch-Site", ""}, hdr...)...)
+}
+
+// dbscLogin signs in and returns the registration offered.
+func (d *device) dbscLogin(email string) (path, challenge string) {
+	d.t.Helper()
+	r := d.post("/login", url.Values{"email": {email}, "password": {testPassword}})
+	if r.status != http.StatusSeeOther {
+		d.t.Fatalf("%s: login: %d", d.name, r.status)
+	}
+	return registration(d.t, r)
+}
+
+// register answers a registration challenge with k and expects it taken.
+func (d *device) register(path, challenge string, k *deviceKey) map[string]any {
+	d.t.Helper()
+	r := d.dbscPost(path, "Secure-Session-Response", k.proof(d.t, challenge, true))
+	if r.status != http.StatusOK {
+		d.t.Fatalf("%s: register: %d %s", d.name, r.status, r.body)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(r.body), &cfg); err != nil {
+		d.t.Fatalf("%s: register: %v in %s", d.name, err, r.body)
+	}
+	return cfg
+}
+
+// refreshChallenge asks the refresh endpoint for a challenge, as the browser's first POST.
+func (d *device) refreshChallenge(path, id string) string {
+	d.t.Helper()
+	r := d.dbscPost(path, "Sec-Secure-Session-Id", id)
+	if r.status != http.StatusForbidden {
+		d.t.Fatalf("%s: refresh without a proof: %d, want 403", d.name, r.status)
+	}
+	m := challengeRe.FindStringSubmatch(r.header.Get("Secure-Session-Challenge"))
+	if m == nil || m[2] != id {
+		d.t.Fatalf("%s: refresh challenge header %q", d.name, r.header.Get("Secure-Session-Challenge"))
+	}
+	return m[1]
+}
+
+// refresh is the browser's whole refresh: challenge, proof, new bound cookie.
+func (d *device) refresh(path, id string, k *deviceKey) {
+	d.t.Helper()
+	ch := d.refreshChallenge(path, id)
+	r := d.dbscPost(path, "Sec-Secure-Session-Id", id, "Secure-Session-Response", k.proof(d.t, ch, false))
+	if r.status != http.StatusOK || boundSetCookie(r) == nil {
+		d.t.Fatalf("%s: refresh: %d %s (bound cookie set: %v)", d.name, r.status, r.body, boundSetCookie(r) != nil)
+	}
+}
+
+// boundSetCookie is the bound cookie a response sets, or nil.
+func boundSetCookie(r response) *http.Cookie {
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if strings.HasSuffix(c.Name, "elsewhere_bound") && c.MaxAge > 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// thief is a plain HTTP client holding a copy of d's session cookie and nothing else.
+func (d *device) thief(ip string) *device {
+	th := d.ta.device("thief", d.ua, ip)
+	th.setCookie(d.cookie())
+	return th
+}
+
+// boundFlow signs ann in on a laptop that registers key k, and returns the laptop, its
+// handle and the refresh URL.
+func boundFlow(t *testing.T, ta *testApp, k *deviceKey) (laptop *device, id, refreshURL string) {
+	t.Helper()
+	ta.device("setup", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	laptop = ta.device("laptop", uaChromeMac, "203.0.113.10")
+	path, ch := laptop.dbscLogin("ann@example.com")
+	cfg := laptop.register(path, ch, k)
+	id, _ = cfg["session_identifier"].(string)
+	refreshURL, _ = cfg["refresh_url"].(string)
+	if id != laptop.handle() || refreshURL == "" {
+		t.Fatalf("session config %v; the laptop's handle is %s", cfg, laptop.handle())
+	}
+	return laptop, id, refreshURL
+}
+
+// TestDeviceBoundSession: a browser that registers a key (ES256 or RS256) stays signed in
+// across several bound-cookie lifetimes by refreshing with proofs of that key, its row says
+// "Bound to this device"; a copy of its session cookie is refused once the bound cookie it
+// was copied with has expired, and the owner's log, the row and an alert mail say so, with
+// the address.
+func TestDeviceBoundSession(t *testing.T) {
+	for _, mk := range []func(testing.TB) *deviceKey{newES256Key, newRS256Key} {
+		k := mk(t)
+		t.Run(string(k.alg), func(t *testing.T) {
+			sink := mailtest.Start(t, "")
+			ta := newTestApp(t, withMail(sink.Addr))
+			laptop, id, refreshURL := boundFlow(t, ta, k)
+			if refreshURL != "/dbsc/refresh" {
+				t.Errorf("refresh_url %q", refreshURL)
+			}
+			if n := ta.query(`SELECT COUNT(*) FROM session_keys WHERE handle = ? AND alg = ?`, id, string(k.alg)); n != "1" {
+				t.Fatalf("%s keys stored for the session", n)
+			}
+			thief := laptop.thief("192.0.2.66") // the cookie copied now, with nothing else
+
+			for i := range 3 { // three lifetimes, each ended by a refresh
+				ta.clock.Advance(9 * time.Minute)
+				laptop.refresh(refreshURL, id, k)
+				ta.clock.Advance(2 * time.Minute)
+				if r := laptop.get("/account/security"); r.status != http.StatusOK {
+					t.Fatalf("lifetime %d: the bound laptop is refused: %d %s", i, r.status, r.location())
+				}
+			}
+			rows, _ := laptop.page()
+			if len(rows) != 2 || !rows[0].current || !strings.Contains(rows[0].text, "Bound to this device") ||
+				strings.Contains(rows[1].text, "Bound to this device") {
+				t.Fatalf("the laptop's row, and only it, should say it is bound: %+v", rows)
+			}
+
+			// The copy: refused as signed out, on a page, a fragment and the stream alike.
+			for _, r := range []response{thief.get("/account/security"), thief.do("GET", "/account/security", nil, true),
+				thief.get("/account/events")} {
+				if r.status != http.StatusSeeOther && r.status != http.StatusUnauthorized {
+					t.Fatalf("the copied cookie got %d", r.status)
+				}
+			}
+			_, body := laptop.page()
+			if kinds := logKinds(t, body); len(kinds) == 0 || kinds[0] != "key-missing" {
+				t.Errorf("the log does not say the sign-in was used without its key: %v", kinds)
+			}
+			if entry := textOf(findByID(t, body, "security-log")); !strings.Contains(entry, "this device's sign-in was used without its key") ||
+				!strings.Contains(entry, "192.0.2.66") {
+				t.Errorf("the log does not say it with the copy's address: %s", entry)
+			}
+			rows, _ = laptop.page()
+			if !strings.Contains(rows[0].text, "This device's sign-in was used without its key") {
+				t.Errorf("the row does not say it was used without its key: %s", rows[0].text)
+			}
+			if n := ta.query(`SELECT COUNT(*) FROM events WHERE kind = 'key-missing'`); n != "1" {
+				t.Errorf("%s key-missing entries for three refused requests, want 1", n)
+			}
+			// The new device's alert may have gone already, on its own.
+			said := regexp.MustCompile(`this device's sign-in was used without its key\s+\S.*from 192\.0\.2\.66`)
+			for i := 0; ; i++ {
+				ta.releaseAlerts()
+				m := ta.nextMail(sink)
+				if said.MatchString(m.Text) {
+					break
+				}
+				if i == 1 {
+					t.Fatalf("no alert says the sign-in was used without its key; the last:\n%s", m.Text)
+				}
+			}
+			// The copy kept nothing alive: the row's address is still the laptop's.
+			if ip := ta.query(`SELECT ip FROM sessions WHERE handle = ?`, id); ip != "203.0.113.10" {
+				t.Errorf("the refused copy left its address on the session: %s", ip)
+			}
+		})
+	}
+}
