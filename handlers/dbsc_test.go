@@ -19,6 +19,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
 )
 
@@ -279,6 +280,270 @@ func TestDeviceBoundSession(t *testing.T) {
 			if ip := ta.query(`SELECT ip FROM sessions WHERE handle = ?`, id); ip != "203.0.113.10" {
 				t.Errorf("the refused copy left its address on the session: %s", ip)
 			}
+		})
+	}
+}
+
+// keyState is what a refused proof must leave as it was: the stored keys, the bound
+// cookies handed out, the security log.
+func keyState(ta *testApp) string {
+	return ta.query(`SELECT COUNT(*) || ':' || COALESCE(MAX(jwk), '') || ':' || COALESCE(MAX(bound_at), 0) FROM session_keys`) +
+		" events " + ta.query(`SELECT COUNT(*) FROM events`)
+}
+
+// refused checks that r refused a proof: a 4xx, no bound cookie, never a 500.
+func refused(t *testing.T, what string, r response, want ...int) {
+	t.Helper()
+	ok := false
+	for _, w := range want {
+		ok = ok || r.status == w
+	}
+	if !ok {
+		t.Errorf("%s: %d, want one of %v", what, r.status, want)
+	}
+	if c := boundSetCookie(r); c != nil {
+		t.Errorf("%s: a bound cookie was set", what)
+	}
+}
+
+// TestDeviceKeyProofsRefused: every proof that is not the session's own key answering
+// the session's own fresh challenge is refused, and changes nothing: no key stored or
+// replaced, no bound cookie, nothing in the log.
+func TestDeviceKeyProofsRefused(t *testing.T) {
+	ta := newTestApp(t)
+	key, other := newES256Key(t), newES256Key(t)
+
+	t.Run("registration", func(t *testing.T) {
+		ta.device("ann-setup", uaChromeMac, "").signup("ann@example.com", testPassword)
+		ta.device("bob-setup", uaChromeMac, "").signup("bob@example.com", testPassword)
+		ann := ta.device("ann", uaChromeMac, "203.0.113.10")
+		path, annCh := ann.dbscLogin("ann@example.com")
+		bob := ta.device("bob", uaChromeMac, "203.0.113.20")
+		_, bobCh := bob.dbscLogin("bob@example.com")
+		before := keyState(ta)
+		for _, c := range []struct {
+			name  string
+			proof string
+		}{
+			{"another session's challenge", key.proof(t, bobCh, true)},
+			{"alg none", key.forgedProof(t, "none", annCh)},
+			{"alg HS256", key.forgedProof(t, "HS256", annCh)},
+			{"no key in the header", key.proof(t, annCh, false)},
+			{"signed by another key than the header's", key.proofWithJWK(t, annCh, other)},
+			{"an unknown challenge", key.proof(t, "made-up", true)},
+			{"garbage", "not.a.jws"},
+			{"empty", ""},
+		} {
+			refused(t, c.name, ann.dbscPost(path, "Secure-Session-Response", c.proof), http.StatusBadRequest)
+		}
+		if got := keyState(ta); got != before {
+			t.Fatalf("refused registrations changed the keys or the log: %s, was %s", got, before)
+		}
+		// No session cookie: nobody to bind.
+		stranger := ta.device("stranger", uaChromeMac, "")
+		refused(t, "no session", stranger.dbscPost(path, "Secure-Session-Response", key.proof(t, annCh, true)), http.StatusUnauthorized)
+
+		// The challenges were not spent by the refusals: each still binds its own session, once.
+		ann.register(path, annCh, key)
+		bob.register(path, bobCh, other)
+		refused(t, "a replayed registration challenge", ann.dbscPost(path, "Secure-Session-Response", other.proof(t, annCh, true)),
+			http.StatusBadRequest)
+		if tp := ta.query(`SELECT jwk FROM session_keys WHERE handle = ?`, ann.handle()); !strings.Contains(tp, `"EC"`) ||
+			ta.query(`SELECT COUNT(*) FROM session_keys`) != "2" {
+			t.Fatalf("keys after the replay: %s", ta.query(`SELECT COUNT(*) FROM session_keys`))
+		}
+	})
+
+	t.Run("refresh", func(t *testing.T) {
+		ta := newTestApp(t)
+		laptop, id, refreshURL := boundFlow(t, ta, key)
+		before := keyState(ta)
+		ch := laptop.refreshChallenge(refreshURL, id)
+		hs := key.forgedProof(t, "HS256", ch)
+		none := key.forgedProof(t, "none", ch)
+		for _, c := range []struct {
+			name  string
+			proof string
+			want  []int
+		}{
+			{"signed by another key", other.proof(t, ch, false), []int{http.StatusBadRequest}},
+			{"a jwk swapped in, signed by it", other.proof(t, ch, true), []int{http.StatusBadRequest}},
+			{"a jwk swapped in, signed by the stored key", key.proofWithJWK(t, ch, other), []int{http.StatusBadRequest}},
+			{"alg none", none, []int{http.StatusBadRequest}},
+			{"alg HS256", hs, []int{http.StatusBadRequest}},
+			{"an unknown challenge", key.proof(t, "made-up", false), []int{http.StatusForbidden}},
+			{"garbage", "x.y.z", []int{http.StatusBadRequest}},
+		} {
+			refused(t, c.name, laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id, "Secure-Session-Response", c.proof), c.want...)
+		}
+		// The right proof of that challenge still works, once.
+		good := key.proof(t, ch, false)
+		if r := laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id, "Secure-Session-Response", good); r.status != http.StatusOK ||
+			boundSetCookie(r) == nil {
+			t.Fatalf("the right proof after the refusals: %d", r.status)
+		}
+		refused(t, "a replayed refresh proof", laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id, "Secure-Session-Response", good),
+			http.StatusForbidden)
+		// A registration challenge is not a refresh challenge, and a refresh challenge
+		// does not outlive its minute.
+		ch = laptop.refreshChallenge(refreshURL, id)
+		ta.clock.Advance(61 * time.Second)
+		refused(t, "a challenge past its lifetime", laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id,
+			"Secure-Session-Response", key.proof(t, ch, false)), http.StatusForbidden)
+		refused(t, "another session's id", laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", "0123456789abcdef0123456789abcdef"),
+			http.StatusUnauthorized)
+		if got := keyState(ta); got != before {
+			t.Fatalf("refused refreshes changed the keys or the log: %s, was %s", got, before)
+		}
+	})
+
+	t.Run("revoked session", func(t *testing.T) {
+		ta := newTestApp(t)
+		laptop, id, refreshURL := boundFlow(t, ta, key)
+		ch := laptop.refreshChallenge(refreshURL, id)
+		phone := ta.device("phone", uaSafariIPhone, "198.51.100.2")
+		phone.login("ann@example.com", testPassword)
+		if r := phone.post("/account/sessions/"+id+"/revoke", url.Values{"password": {testPassword}}); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke the laptop: %d", r.status)
+		}
+		refused(t, "a refresh for a revoked session", laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id,
+			"Secure-Session-Response", key.proof(t, ch, false)), http.StatusUnauthorized)
+		if n := ta.query(`SELECT COUNT(*) FROM session_keys WHERE handle = ?`, id); n != "0" {
+			t.Errorf("the revoked session's key is still stored")
+		}
+		if n := ta.query(`SELECT COUNT(*) FROM session_challenges WHERE handle = ?`, id); n != "0" {
+			t.Errorf("the revoked session's challenges are still stored")
+		}
+	})
+}
+
+// TestBoundCookieRules: the bound cookie is refused when it expired, when it was made for
+// another session, or altered; a bound session is let through without it only in the
+// moment right after registration; the cookie is HttpOnly, and Secure and __Host- named
+// on https.
+func TestBoundCookieRules(t *testing.T) {
+	key := newES256Key(t)
+	ta := newTestApp(t)
+	laptop, id, refreshURL := boundFlow(t, ta, key)
+
+	// Right after registration, a request without the bound cookie still gets through
+	// (Chromium may follow the sign-in's redirect before storing it); seconds later not.
+	bare := laptop.thief("203.0.113.10")
+	if r := bare.get("/account/security"); r.status != http.StatusOK {
+		t.Fatalf("without the bound cookie right after registration: %d", r.status)
+	}
+	ta.clock.Advance(6 * time.Second)
+	if r := bare.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Fatalf("without the bound cookie 6 s after registration: %d", r.status)
+	}
+
+	// Another session's bound cookie is no use.
+	bob := ta.device("bob", uaChromeMac, "")
+	bob.signup("bob@example.com", testPassword)
+	bobPath, bobCh := bob.dbscLogin("bob@example.com")
+	bob.register(bobPath, bobCh, newES256Key(t))
+	u, _ := url.Parse(ta.srv.URL)
+	var bobBound string
+	for _, c := range bob.client.Jar.Cookies(u) {
+		if c.Name == "elsewhere_bound" {
+			bobBound = c.Value
+		}
+	}
+	swapped := laptop.thief("192.0.2.7")
+	swapped.client.Jar.SetCookies(u, []*http.Cookie{{Name: "elsewhere_bound", Value: bobBound, Path: "/"}})
+	if r := swapped.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Errorf("ann's session with bob's bound cookie: %d", r.status)
+	}
+	// An altered one neither.
+	altered := []byte(bobBound)
+	altered[3] ^= 1
+	swapped.client.Jar.SetCookies(u, []*http.Cookie{{Name: "elsewhere_bound", Value: string(altered), Path: "/"}})
+	if r := swapped.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Errorf("an altered bound cookie: %d", r.status)
+	}
+
+	// The laptop's own: good until it expires, by the server's clock whatever the browser keeps.
+	laptop.refresh(refreshURL, id, key)
+	if r := laptop.get("/account/security"); r.status != http.StatusOK {
+		t.Fatalf("with a fresh bound cookie: %d", r.status)
+	}
+	ta.clock.Advance(10*time.Minute + time.Second)
+	if r := laptop.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Fatalf("with a bound cookie past its lifetime: %d", r.status)
+	}
+
+	// https: HttpOnly, Secure, __Host-, Path=/.
+	tls := newTestApp(t, func(c *handlers.Config) { c.BaseURL = "https://app.example" })
+	d := tls.device("laptop", uaChromeMac, "")
+	d.signup("ann@example.com", testPassword)
+	login := d.post("/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}})
+	path, ch := registration(t, login)
+	var session string
+	for _, c := range (&http.Response{Header: login.header}).Cookies() {
+		if c.Name == "__Host-elsewhere_session" {
+			session = c.Value
+		}
+	}
+	// The test's jar keeps Secure cookies from plain http: the browser's cookie by hand.
+	r := d.dbscPost(path, "Secure-Session-Response", key.proof(t, ch, true), "Cookie", "__Host-elsewhere_session="+session)
+	c := boundSetCookie(r)
+	if r.status != http.StatusOK || c == nil || c.Name != "__Host-elsewhere_bound" || !c.Secure || !c.HttpOnly || c.Path != "/" {
+		t.Fatalf("bound cookie on https: %d %+v", r.status, c)
+	}
+	var cfg struct {
+		Credentials []struct{ Name, Attributes string }
+	}
+	json.Unmarshal([]byte(r.body), &cfg)
+	if len(cfg.Credentials) != 1 || cfg.Credentials[0].Name != c.Name || !strings.Contains(cfg.Credentials[0].Attributes, "Secure") {
+		t.Errorf("session config credentials %+v", cfg.Credentials)
+	}
+}
+
+// TestBoundSessionEndsAsAnyOther: "Lost or stolen?", a password change, signing out and
+// the lifetimes end a bound session as any other, and its key goes with it.
+func TestBoundSessionEndsAsAnyOther(t *testing.T) {
+	key := newES256Key(t)
+	for _, c := range []struct {
+		name string
+		end  func(ta *testApp, laptop *device, id string)
+	}{
+		{"lost or stolen", func(ta *testApp, laptop *device, id string) {
+			phone := ta.device("phone", uaSafariIPhone, "")
+			phone.login("ann@example.com", testPassword)
+			if r := phone.post("/account/sessions/"+id+"/lost", url.Values{"password": {testPassword}, "new_password": {"a brand new passphrase 7"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("lost: %d %s", r.status, r.body)
+			}
+		}},
+		{"password change", func(ta *testApp, laptop *device, id string) {
+			phone := ta.device("phone", uaSafariIPhone, "")
+			phone.login("ann@example.com", testPassword)
+			if r := phone.post("/account/password", url.Values{"current_password": {testPassword}, "new_password": {"a brand new passphrase 7"}, "logout_others": {"on"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("password change: %d", r.status)
+			}
+		}},
+		{"sign out", func(ta *testApp, laptop *device, id string) {
+			if r := laptop.post("/logout", nil); r.status != http.StatusSeeOther {
+				t.Fatalf("logout: %d", r.status)
+			}
+		}},
+		{"idle lifetime", func(ta *testApp, laptop *device, id string) {
+			ta.clock.Advance(3 * time.Hour)
+			if err := ta.app.Sweep(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ta := newTestApp(t)
+			laptop, id, refreshURL := boundFlow(t, ta, key)
+			c.end(ta, laptop, id)
+			if n := ta.query(`SELECT COUNT(*) FROM session_keys`); n != "0" {
+				t.Errorf("%s keys left after the session ended", n)
+			}
+			if r := laptop.get("/account/security"); r.status != http.StatusSeeOther {
+				t.Errorf("the ended bound session still gets the page: %d", r.status)
+			}
+			refused(t, "refresh after the end", laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id), http.StatusUnauthorized)
 		})
 	}
 }
