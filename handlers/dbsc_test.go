@@ -10,17 +10,23 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
+	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
 // deviceKey is a browser's DBSC key, made in the test: what Chromium keeps in its TPM or,
@@ -545,5 +551,112 @@ func TestBoundSessionEndsAsAnyOther(t *testing.T) {
 			}
 			refused(t, "refresh after the end", laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id), http.StatusUnauthorized)
 		})
+	}
+}
+
+// TestEmbeddedDeviceBoundSession: mounted under /auth, the registration and refresh
+// endpoints are under /auth, and the binding holds on the host's own route behind
+// RequireUser: the bound device gets through, a copy of its session cookie does not.
+func TestEmbeddedDeviceBoundSession(t *testing.T) {
+	key := newES256Key(t)
+	clk := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	d := modelstest.OpenDB(t)
+	srv := httptest.NewUnstartedServer(nil)
+	a, err := handlers.New(t.Context(), d, handlers.Config{BaseURL: "http://" + srv.Listener.Addr().String(), SignupOpen: true,
+		HashParams: &fastHash, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	if err := r.SetTrustedProxies(nil); err != nil {
+		t.Fatal(err)
+	}
+	a.Mount(r.Group("/auth"))
+	r.GET("/dash", a.RequireUser, func(c *gin.Context) { c.String(http.StatusOK, "dash") })
+	srv.Config.Handler = r
+	srv.Start()
+	t.Cleanup(srv.Close)
+	h := &hostApp{t: t, srv: srv, app: a, db: d}
+
+	laptop := h.client()
+	res := laptop.do("POST", "/auth/signup", url.Values{"email": {"ann@example.com"}, "password": {testPassword}})
+	path, ch := registration(t, res)
+	if path != "/auth/dbsc/register" {
+		t.Fatalf("registration path %q, want it under the mount", path)
+	}
+	reg := laptop.do("POST", path, nil, "Secure-Session-Response", key.proof(t, ch, true))
+	var cfg struct {
+		SessionIdentifier string `json:"session_identifier"`
+		RefreshURL        string `json:"refresh_url"`
+		Scope             struct{ Origin string }
+		Credentials       []struct{ Name, Attributes string }
+	}
+	if err := json.Unmarshal([]byte(reg.body), &cfg); reg.status != http.StatusOK || err != nil {
+		t.Fatalf("register: %d %s", reg.status, reg.body)
+	}
+	if cfg.RefreshURL != "/auth/dbsc/refresh" || cfg.Scope.Origin != srv.URL || len(cfg.Credentials) != 1 ||
+		!strings.Contains(cfg.Credentials[0].Attributes, "Path=/") {
+		t.Errorf("session config under /auth: %+v", cfg)
+	}
+	u, _ := url.Parse(srv.URL)
+	var session string
+	for _, c := range laptop.c.Jar.Cookies(u) {
+		if c.Name == "elsewhere_session" {
+			session = c.Value
+		}
+	}
+	thief := h.client()
+	thief.c.Jar.SetCookies(u, []*http.Cookie{{Name: "elsewhere_session", Value: session, Path: "/"}})
+	clk.Advance(6 * time.Second) // past the moment after registration
+
+	if r := laptop.do("GET", "/dash", nil); r.status != http.StatusOK {
+		t.Fatalf("the bound laptop on the host's route: %d", r.status)
+	}
+	if r := thief.do("GET", "/dash", nil); r.status != http.StatusSeeOther || r.location() != "/auth/login" {
+		t.Fatalf("the copy on the host's route: %d %s", r.status, r.location())
+	}
+	// A refresh through /auth keeps the host's route open past the bound cookie's lifetime.
+	clk.Advance(10 * time.Minute)
+	ch1 := laptop.do("POST", cfg.RefreshURL, nil, "Sec-Secure-Session-Id", cfg.SessionIdentifier)
+	m := challengeRe.FindStringSubmatch(ch1.header.Get("Secure-Session-Challenge"))
+	if ch1.status != http.StatusForbidden || m == nil {
+		t.Fatalf("refresh under /auth: %d %q", ch1.status, ch1.header.Get("Secure-Session-Challenge"))
+	}
+	if r := laptop.do("POST", cfg.RefreshURL, nil, "Sec-Secure-Session-Id", cfg.SessionIdentifier,
+		"Secure-Session-Response", key.proof(t, m[1], false)); r.status != http.StatusOK {
+		t.Fatalf("refresh under /auth with the proof: %d", r.status)
+	}
+	if r := laptop.do("GET", "/dash", nil); r.status != http.StatusOK {
+		t.Fatalf("the bound laptop on the host's route after the refresh: %d", r.status)
+	}
+}
+
+// TestTwoAppServersDeviceBound: a key registered through server A is proved at refresh
+// through server B (the challenge made by B, on one PostgreSQL), and the bound cookie B
+// hands out is taken by A; a copy of the session cookie is refused by both.
+func TestTwoAppServersDeviceBound(t *testing.T) {
+	dsn := dbtest.PostgresDSN(t)
+	a := newTestAppOn(t, dsn, []string{"127.0.0.1/32"}, noPolling)
+	b := newTestAppOn(t, dsn, []string{"127.0.0.1/32"}, noPolling)
+	key := newES256Key(t)
+	laptopOnA, id, refreshURL := boundFlow(t, a, key)
+	laptopOnB := *laptopOnA
+	laptopOnB.ta = b
+	thief := laptopOnA.thief("192.0.2.9")
+	a.clock.Advance(11 * time.Minute)
+	b.clock.Advance(11 * time.Minute)
+	if r := laptopOnA.get("/account/security"); r.status != http.StatusSeeOther {
+		t.Fatalf("past its bound cookie, without a refresh: %d", r.status)
+	}
+	laptopOnB.refresh(refreshURL, id, key)
+	if r := laptopOnA.get("/account/security"); r.status != http.StatusOK {
+		t.Fatalf("A with the bound cookie B handed out: %d", r.status)
+	}
+	thiefOnB := *thief
+	thiefOnB.ta = b
+	for _, d := range []*device{thief, &thiefOnB} {
+		if r := d.get("/account/security"); r.status != http.StatusSeeOther {
+			t.Errorf("the copy on %s: %d", d.ta.base.Host, r.status)
+		}
 	}
 }
