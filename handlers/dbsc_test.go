@@ -73,6 +73,22 @@ func (k *deviceKey) proof(t testing.TB, challenge string, embed bool) string {
 	return out
 }
 
+// proofTyped is a registration proof by k whose typ is typ.
+func (k *deviceKey) proofTyped(t testing.TB, challenge, typ string) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.priv}, (&jose.SignerOptions{EmbedJWK: true}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(map[string]string{"jti": challenge})
+	jws, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := jws.CompactSerialize()
+	return out
+}
+
 // proofWithJWK is a proof signed by k whose header carries other's public key.
 func (k *deviceKey) proofWithJWK(t testing.TB, challenge string, other *deviceKey) string {
 	t.Helper()
@@ -327,6 +343,11 @@ func TestDeviceKeyProofsRefused(t *testing.T) {
 		bob := ta.device("bob", uaChromeMac, "203.0.113.20")
 		_, bobCh := bob.dbscLogin("bob@example.com")
 		before := keyState(ta)
+		weak, err := rsa.GenerateKey(rand.Reader, 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		weakRSA := &deviceKey{alg: jose.RS256, priv: weak}
 		for _, c := range []struct {
 			name  string
 			proof string
@@ -337,6 +358,8 @@ func TestDeviceKeyProofsRefused(t *testing.T) {
 			{"no key in the header", key.proof(t, annCh, false)},
 			{"signed by another key than the header's", key.proofWithJWK(t, annCh, other)},
 			{"an unknown challenge", key.proof(t, "made-up", true)},
+			{"typ other than dbsc+jwt", key.proofTyped(t, annCh, "JWT")},
+			{"an RSA key of 1024 bits", weakRSA.proof(t, annCh, true)},
 			{"garbage", "not.a.jws"},
 			{"empty", ""},
 		} {
