@@ -238,8 +238,12 @@ func (a *App) refreshKey(c *gin.Context) {
 		return
 	}
 	key, err := a.keys.Key(c.Request.Context(), handle)
-	if err != nil {
-		a.fail(c, err) // the lookup said bound a moment ago; the database could not be asked
+	switch {
+	case errors.Is(err, models.ErrNotFound): // signed out since the lookup a moment ago
+		c.JSON(http.StatusUnauthorized, gin.H{"session_identifier": handle, "continue": false})
+		return
+	case err != nil:
+		a.fail(c, err)
 		return
 	}
 	proof, err := verifyProof(token, &key)
@@ -266,7 +270,11 @@ func (a *App) refreshKey(c *gin.Context) {
 // challenge answers 403 with a fresh refresh challenge for the session handle.
 func (a *App) challenge(c *gin.Context, handle string) {
 	ch, err := a.keys.Challenge(context.WithoutCancel(c.Request.Context()), handle, models.ChallengeRefresh)
-	if err != nil {
+	switch {
+	case errors.Is(err, models.ErrNotFound): // signed out since the lookup a moment ago
+		c.JSON(http.StatusUnauthorized, gin.H{"session_identifier": handle, "continue": false})
+		return
+	case err != nil:
 		a.fail(c, err)
 		return
 	}

@@ -177,8 +177,8 @@ func (d *device) register(path, challenge string, k *deviceKey) map[string]any {
 func (d *device) refreshChallenge(path, id string) string {
 	d.t.Helper()
 	r := d.dbscPost(path, "Sec-Secure-Session-Id", id)
-	if r.status != http.StatusForbidden {
-		d.t.Fatalf("%s: refresh without a proof: %d, want 403", d.name, r.status)
+	if r.status != http.StatusForbidden || boundSetCookie(r) != nil {
+		d.t.Fatalf("%s: refresh without a proof: %d (bound cookie set: %v), want 403 and none", d.name, r.status, boundSetCookie(r) != nil)
 	}
 	m := challengeRe.FindStringSubmatch(r.header.Get("Secure-Session-Challenge"))
 	if m == nil || m[2] != id {
@@ -466,11 +466,12 @@ func TestBoundCookieRules(t *testing.T) {
 		t.Fatalf("without the bound cookie 6 s after registration: %d", r.status)
 	}
 
-	// Another session's bound cookie is no use.
+	// Another session's bound cookie is no use, even one made for the same key (a browser
+	// may use one key for several sessions).
 	bob := ta.device("bob", uaChromeMac, "")
 	bob.signup("bob@example.com", testPassword)
 	bobPath, bobCh := bob.dbscLogin("bob@example.com")
-	bob.register(bobPath, bobCh, newES256Key(t))
+	bob.register(bobPath, bobCh, key)
 	u, _ := url.Parse(ta.srv.URL)
 	var bobBound string
 	for _, c := range bob.client.Jar.Cookies(u) {
