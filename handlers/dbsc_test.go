@@ -684,3 +684,54 @@ func TestTwoAppServersDeviceBound(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileProofsNeverFail: whatever a client puts in the DBSC headers is answered with a
+// 4xx, never a 5xx: oversized, not base64, not JSON, a payload without a string jti, a jti
+// too long, a jwk that is a private or symmetric key.
+func TestHostileProofsNeverFail(t *testing.T) {
+	ta := newTestApp(t)
+	key := newES256Key(t)
+	laptop, id, refreshURL := boundFlow(t, ta, key)
+	enc := base64.RawURLEncoding.EncodeToString
+	privJWK, _ := json.Marshal(jose.JSONWebKey{Key: key.priv})
+	octJWK, _ := json.Marshal(jose.JSONWebKey{Key: []byte("0123456789abcdef0123456789abcdef")})
+	signed := func(header, payload string) string {
+		input := enc([]byte(header)) + "." + enc([]byte(payload))
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key.priv}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, _ := s.Sign([]byte(payload))
+		parts := strings.Split(func() string { out, _ := jws.CompactSerialize(); return out }(), ".")
+		return input + "." + parts[2] // a signature over other bytes: must simply not verify
+	}
+	hostile := []string{
+		strings.Repeat("A", 9000),
+		"\xff\xfe.\x80.\x81",
+		"a.b.c.d.e",
+		enc([]byte(`{"alg":"ES256","typ":"dbsc+jwt","jwk":`+string(privJWK)+`}`)) + "." + enc([]byte(`{"jti":"x"}`)) + "." + enc([]byte("sig")),
+		enc([]byte(`{"alg":"ES256","typ":"dbsc+jwt","jwk":`+string(octJWK)+`}`)) + "." + enc([]byte(`{"jti":"x"}`)) + "." + enc([]byte("sig")),
+		signed(`{"alg":"ES256","typ":"dbsc+jwt"}`, `not json`),
+		signed(`{"alg":"ES256","typ":"dbsc+jwt","crit":["exp"]}`, `{"jti":"x"}`),
+		key.proof(t, strings.Repeat("j", 300), false),
+		key.proof(t, "", false),
+	}
+	payloadNotJSON := func() string {
+		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key.priv}, (&jose.SignerOptions{}).WithType("dbsc+jwt"))
+		jws, _ := s.Sign([]byte(`{"jti": 7}`))
+		out, _ := jws.CompactSerialize()
+		return out
+	}()
+	hostile = append(hostile, payloadNotJSON)
+	for i, h := range hostile {
+		for _, r := range []response{
+			laptop.dbscPost("/dbsc/register", "Secure-Session-Response", h),
+			laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", id, "Secure-Session-Response", h),
+			laptop.dbscPost(refreshURL, "Sec-Secure-Session-Id", h[:min(len(h), 100)]),
+		} {
+			if r.status < 400 || r.status >= 500 || boundSetCookie(r) != nil {
+				t.Errorf("hostile proof %d: %d", i, r.status)
+			}
+		}
+	}
+}
