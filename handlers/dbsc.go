@@ -317,6 +317,24 @@ func (a *App) holdsKey(c *gin.Context, ss models.Session) bool {
 	return now.Before(ss.BoundAt.Add(boundGrace))
 }
 
+// streamLifetime is how long the live stream of session ss may stay open: liveLifetime,
+// or for a bound session until the bound cookie it was opened with expires (or the moment
+// after registration ends), so a stream is never held open by a cookie that would no
+// longer open one. The page then opens another, which its browser refreshes the cookie for.
+func (a *App) streamLifetime(c *gin.Context, ss models.Session) time.Duration {
+	if !ss.Bound() {
+		return liveLifetime
+	}
+	now := a.now()
+	until := ss.BoundAt.Add(boundGrace)
+	if ck, err := c.Request.Cookie(a.boundName); err == nil {
+		if exp, ok := a.bound.Expiry(ck.Value, ss.Handle, ss.KeyThumbprint, now); ok && exp.After(until) {
+			until = exp
+		}
+	}
+	return min(max(until.Sub(now), time.Second), liveLifetime)
+}
+
 // usedWithoutKey handles a bound session's cookie that came without its key: the request
 // is signed out, and the owner hears of it in the log, on the device's row and by mail.
 func (a *App) usedWithoutKey(c *gin.Context, ss models.Session) {

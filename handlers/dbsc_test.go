@@ -735,3 +735,26 @@ func TestHostileProofsNeverFail(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundStreamEndsWithItsCookie: the live stream of a bound session ends, asking the
+// page to reconnect, when the bound cookie it was opened with expires: it is never held
+// open by a cookie that could no longer open one.
+func TestBoundStreamEndsWithItsCookie(t *testing.T) {
+	key := newES256Key(t)
+	ta := newTestApp(t, noPolling, func(c *handlers.Config) { c.BoundCookieAge = handlers.MinBoundCookieAge })
+	laptop, _, _ := boundFlow(t, ta, key)
+	s := laptop.openStream(ta.query(`SELECT MAX(id) FROM events`))
+	start := time.Now()
+	for {
+		ev, ok := s.next(handlers.MinBoundCookieAge + 10*time.Second)
+		if !ok {
+			t.Fatalf("the stream still runs %s after it was opened with a %s bound cookie", time.Since(start).Round(time.Second), handlers.MinBoundCookieAge)
+		}
+		if ev.name == "reconnect" {
+			break
+		}
+	}
+	if d := time.Since(start); d < handlers.MinBoundCookieAge-2*time.Second {
+		t.Errorf("the stream ended after %s, before its bound cookie", d.Round(time.Millisecond))
+	}
+}

@@ -54,6 +54,16 @@ func (bc *BoundCookies) Valid(v, handle string, thumbprint []byte, now time.Time
 	return int64(binary.BigEndian.Uint64(b[:8])) > now.Unix()
 }
 
+// Expiry is when the value v, valid for handle and thumbprint, ends (see Valid); ok is
+// false for a value that is not valid at now.
+func (bc *BoundCookies) Expiry(v, handle string, thumbprint []byte, now time.Time) (time.Time, bool) {
+	if !bc.Valid(v, handle, thumbprint, now) {
+		return time.Time{}, false
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(v)
+	return time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0), true
+}
+
 func (bc *BoundCookies) mac(expiry []byte, handle string, thumbprint []byte) []byte {
 	m := hmac.New(sha256.New, bc.key)
 	m.Write(expiry)
