@@ -118,6 +118,13 @@ func TestDeviceCookieMustBeIssued(t *testing.T) {
 	if issued == "" {
 		t.Fatal("the sign-up gave no device cookie")
 	}
+	// Kept only as a 32-byte hash, never in clear.
+	if n := ta.query(`SELECT COUNT(*) FROM known_devices WHERE device_hash = ?`, []byte(issued)); n != "0" {
+		t.Error("the device cookie is kept in clear")
+	}
+	if n := ta.query(`SELECT length(device_hash) FROM known_devices`); n != "32" {
+		t.Errorf("the device cookie is kept as %s bytes, want a 32-byte hash", n)
+	}
 	random, _ := models.NewToken()
 	forged := map[string]string{
 		"a plain token":            random,
