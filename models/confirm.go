@@ -125,7 +125,7 @@ func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, a
 	kind, detail, result := EventConfirmFailed, "", error(ErrWrongPassword)
 	switch {
 	case wrong >= GuessedOutAfter:
-		if err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
 			return 0, nil, err
 		}
 		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
@@ -162,7 +162,7 @@ func (cf *Confirmations) whileLocked(ctx context.Context, cur Session, actor Act
 	}
 	kind, detail, result := EventConfirmRefused, "", error(&LockedError{Wait: wait})
 	if wrong >= GuessedOutAfter {
-		if err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
 			return 0, nil, err
 		}
 		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut

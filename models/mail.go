@@ -370,7 +370,7 @@ func (m *Mail) TakeBack(ctx context.Context, kind, token, newHash string, actor 
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, uid, unix(now)).Scan(&n); err != nil {
 		return Event{}, fmt.Errorf("follow link: %w", err)
 	}
-	if err := endSessions(ctx, tx, endedElsewhere, `user_id = ?`, uid); err != nil {
+	if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ?`, uid); err != nil {
 		return Event{}, fmt.Errorf("follow link: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + 1 WHERE id = ?`,

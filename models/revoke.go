@@ -47,7 +47,7 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 		if revoked, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
-		if err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, handle); err != nil {
 			return "", "", err
 		}
 		return EventSessionRevoked, revoked.Device.Label(), nil
@@ -223,7 +223,7 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.
 	if ch.NewHash != "" {
 		// Sessions whose stamp is already stale (the hash changed behind their backs, or
 		// the stamp secret did) end here; re-stamping them would bring them back.
-		if err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
+		if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
 			return Event{}, err
 		}
 		bump := 0
@@ -254,34 +254,6 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.
 	return ev, nil
 }
 
-// Why a session ended, as ended_sessions keeps it for the device's next request.
-const (
-	endedElsewhere = ""            // signed out from another device, by a password change or a mailed link
-	endedGuessing  = "guessed-out" // too many wrong confirmations typed on the device itself
-)
-
-// endSessions deletes the sessions matching where, remembering their token hashes so
-// those devices can be told why they were signed out. Their browsers are no longer known
-// to the account: one signed out from elsewhere that signs in again is a new device, and
-// the owner is alerted, for whoever holds it may not be the owner.
-//
-// reason is what the device is told at its next request (endedElsewhere, endedGuessing).
-func endSessions(ctx context.Context, tx *db.Tx, reason, where string, args ...any) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ended_sessions (token_hash, expires_at, reason)
-		SELECT token_hash, expires_at, ? FROM sessions WHERE `+where+` ON CONFLICT (token_hash) DO NOTHING`,
-		append([]any{reason}, args...)...); err != nil {
-		return fmt.Errorf("remember ended sessions: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM known_devices WHERE id IN
-		(SELECT device_id FROM sessions WHERE device_id <> 0 AND `+where+`)`, args...); err != nil {
-		return fmt.Errorf("forget ended sessions' devices: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+where, args...); err != nil {
-		return fmt.Errorf("delete sessions: %w", err)
-	}
-	return nil
-}
-
 // endOthers ends every session of the user but the acting one and says how many of them
 // were still signed in at now (rows that ended by their lifetimes go too, uncounted).
 func (s *Sessions) endOthers(ctx context.Context, tx *db.Tx, now time.Time, ch Change) (int64, error) {
@@ -291,5 +263,6 @@ func (s *Sessions) endOthers(ctx context.Context, tx *db.Tx, now time.Time, ch C
 		append([]any{ch.UserID, ch.Current}, args...)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)
 	}
-	return n, endSessions(ctx, tx, endedElsewhere, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
+	_, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
+	return n, err
 }

@@ -96,13 +96,6 @@ func NewSessions(d *db.DB, secret []byte, life Lifetimes, maxPerUser int, now Cl
 	return &Sessions{db: d, secret: secret, life: life, maxPerUser: maxPerUser, now: now}
 }
 
-// liveCond is the condition, on the sessions table aliased s, that a session is still
-// signed in under the current lifetimes, whatever expires_at was written under older
-// ones; liveArgs gives its arguments. It is a constant, so every query that uses it is
-// one fixed statement.
-const liveCond = `s.expires_at > ? AND ((s.remember <> 0 AND s.created_at > ?) OR ` +
-	`(s.remember = 0 AND s.last_active_at > ? AND s.created_at > ?))`
-
 // forUserSQL reads one user's live session by handle; its arguments are the handle, the
 // user and liveArgs.
 const forUserSQL = `SELECT ` + sessionColumns + ` FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND ` + liveCond
@@ -113,27 +106,6 @@ func flag(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// liveArgs are liveCond's arguments at now.
-func (s *Sessions) liveArgs(now time.Time) []any {
-	maxAgeCut := int64(-1) // no absolute lifetime: every sign-in time passes
-	if s.life.MaxAge > 0 {
-		maxAgeCut = unix(now.Add(-s.life.MaxAge))
-	}
-	return []any{unix(now), unix(now.Add(-s.life.Remember)), unix(now.Add(-s.life.Idle)), maxAgeCut}
-}
-
-// expiry is when a session signed in at created and last active at active ends.
-func (s *Sessions) expiry(remember bool, created, active time.Time) time.Time {
-	if remember {
-		return created.Add(s.life.Remember)
-	}
-	end := active.Add(s.life.Idle)
-	if s.life.MaxAge > 0 && created.Add(s.life.MaxAge).Before(end) {
-		end = created.Add(s.life.MaxAge)
-	}
-	return end
 }
 
 // stamp is the keyed hash of a password hash that a session carries; never the hash itself.
@@ -227,8 +199,8 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 		return Session{}, nil, ErrPasswordChanged
 	}
 	if n.Replaces != "" {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, n.Replaces); err != nil {
-			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
+		if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, n.Replaces); err != nil {
+			return Session{}, nil, fmt.Errorf("create session: end the replaced one: %w", err)
 		}
 	}
 	deviceID, deviceName, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash, n.LegacyDeviceHash)
@@ -359,7 +331,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID 
 	}
 	var events []Event
 	for _, g := range out {
-		if err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, g.handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, g.handle); err != nil {
 			return nil, err
 		}
 		by := actor
@@ -507,7 +479,7 @@ func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time)
 		return ErrNotFound
 	case err != nil:
 		return fmt.Errorf("look up ended session: %w", err)
-	case reason == endedGuessing:
+	case reason == endedGuessing.told:
 		return ErrGuessedOut
 	}
 	return ErrSessionEnded
@@ -536,7 +508,7 @@ func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) e
 	if hmac.Equal(stamp, s.stamp(pwHash)) {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+	if _, err := endSessions(ctx, tx, endedStale, `s.token_hash = ?`, tokenHash); err != nil {
 		return fmt.Errorf("end stale session: %w", err)
 	}
 	if _, err := recordTx(ctx, tx, s.now(), ss.UserID, EventStampMismatch,
@@ -560,12 +532,15 @@ func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Eve
 		userID                           int64
 		ip, browser, osName, kind, model string
 	)
-	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE handle = ? RETURNING user_id, ip, browser, os, device_type, device_model`, handle).
+	err = tx.QueryRowContext(ctx, `SELECT user_id, ip, browser, os, device_type, device_model FROM sessions WHERE handle = ?`, handle).
 		Scan(&userID, &ip, &browser, &osName, &kind, &model)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, nil
 	}
 	if err != nil {
+		return Event{}, fmt.Errorf("sign out: %w", err)
+	}
+	if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, handle); err != nil {
 		return Event{}, fmt.Errorf("sign out: %w", err)
 	}
 	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
@@ -659,6 +634,23 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 	return ss, nil
 }
 
+// sweepExpired ends the sessions whose lifetime ran out, in a transaction of its own.
+func (s *Sessions) sweepExpired(ctx context.Context, liveArgs []any) (int64, error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sweep sessions: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := endSessions(ctx, tx, endedExpired, `NOT (`+liveCond+`)`, liveArgs...)
+	if err != nil {
+		return 0, fmt.Errorf("sweep sessions: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sweep sessions: %w", err)
+	}
+	return n, nil
+}
+
 // Sweep deletes sessions that ended under the current lifetimes (and expired records of
 // ended ones), signs out the least recently active sessions of accounts over the cap (a
 // lowered cap, or rows from before there was one), and returns how many sessions went and
@@ -666,14 +658,13 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 	now := s.now()
 	args := s.liveArgs(now)
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions AS s WHERE NOT (`+liveCond+`)`, args...)
+	n, err := s.sweepExpired(ctx, args)
 	if err != nil {
-		return 0, nil, fmt.Errorf("sweep sessions: %w", err)
+		return 0, nil, err
 	}
 	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at <= ?`, unix(now)); err != nil {
 		return 0, nil, fmt.Errorf("sweep ended sessions: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	if s.maxPerUser <= 0 {
 		return n, nil, nil
 	}
