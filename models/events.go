@@ -48,8 +48,9 @@ const (
 	// EventDeviceNamed: the owner named a device ("Anna's iPad"); the detail is the name,
 	// "" when the name was taken away.
 	EventDeviceNamed EventKind = "device-named"
-	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
-	// account has not signed in from within the log's retention; it is not stored.
+	// EventNewDevice follows the sign-in of a browser the account does not know: it goes
+	// to Config.OnEvent and, for a browser with a device cookie, is queued as an alert
+	// item; the log itself keeps only the sign-in.
 	EventNewDevice EventKind = "new-device"
 )
 

@@ -79,12 +79,9 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
+		// Every other session ends, so no other confirmation window is left to close.
 		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = 0 WHERE user_id = ? AND handle <> ?`,
-			ch.UserID, ch.Current); err != nil {
-			return "", "", fmt.Errorf("close confirmation windows: %w", err)
 		}
 		return EventDeviceLost, lost.Device.Label(), nil
 	})

@@ -120,8 +120,8 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // sign-in racing a password rotation is never stamped stale), signs out the least
 // recently active devices beyond the cap, and every other device in single-session mode,
 // and records it all in the security log. It returns the session and the events recorded,
-// in order, plus an EventNewDevice copy of the sign-in when the account's log has no
-// earlier sign-in from a device with this label.
+// in order, plus an EventNewDevice copy of the sign-in when the account does not know
+// the browser (by its device cookie; a browser without one, by its label in the log).
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
@@ -367,7 +367,7 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	ss.CreatedAt, ss.LastActiveAt, ss.ExpiresAt = fromUnix(created), fromUnix(active), fromUnix(expires)
 	ss.ConfirmedUntil = fromUnix(confirmed)
 	if hints != "" {
-		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by Create; a bad value only loses the hints
+		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by SignIn; a bad value only loses the hints
 	}
 	// Checked again: an older version stored words of the user agent (device.Known).
 	ss.Device = device.Device{Browser: browser, OS: osName, Type: device.Type(dtype), Model: dmodel}.Known()
