@@ -198,7 +198,7 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 			return cmp.Or(x.At.Compare(y.At), cmp.Compare(x.EventID, y.EventID))
 		})
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_kinds_mailed (user_id, kind, at)
-			SELECT DISTINCT user_id, kind, ? FROM alert_items WHERE user_id = ?
+			SELECT DISTINCT user_id, kind, CAST(? AS BIGINT) FROM alert_items WHERE user_id = ?
 			ON CONFLICT (user_id, kind) DO UPDATE SET at = excluded.at`, unix(now), uid); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
