@@ -117,7 +117,7 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 	// ends at a sign-in page that someone keeps locked by guessing at the email.
 	user, err := a.users.ByID(ctx, l.UserID)
 	if err == nil {
-		err = a.signIn(c, user, false, user.PasswordVersion)
+		err = a.signInRescued(c, user)
 	}
 	if err != nil {
 		// The new password is set all the same; say so, and let the person sign in.

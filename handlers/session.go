@@ -199,6 +199,17 @@ func (a *App) signIn(c *gin.Context, user models.User, remember bool, checkedVer
 	})
 }
 
+// signInRescued signs in the browser that has just set the password from a mailed link:
+// known to the account from now on, and not alerted as a new device (the mail's owner
+// is the one acting).
+func (a *App) signInRescued(c *gin.Context, user models.User) error {
+	return a.begin(c, false, func(ctx context.Context, token []byte, n models.NewSession) (models.User, models.Session, []models.Event, error) {
+		n.UserID, n.PasswordVersion, n.Quiet = user.ID, user.PasswordVersion, true
+		sess, events, err := a.sessions.SignIn(ctx, token, n)
+		return user, sess, events, err
+	})
+}
+
 // signUp creates the account and signs the device in as it, in one model call: a sign-up
 // that fails part-way leaves no account behind. ErrEmailTaken when it exists.
 func (a *App) signUp(c *gin.Context, email, passwordHash string) error {
@@ -214,11 +225,11 @@ func (a *App) begin(c *gin.Context, remember bool,
 	create func(ctx context.Context, tokenHash []byte, n models.NewSession) (models.User, models.Session, []models.Event, error)) error {
 	ctx := context.WithoutCancel(c.Request.Context())
 	token, hash := models.NewToken()
-	deviceHash, legacy := a.signingIn(c)
+	deviceHash := a.signingIn(c)
 	user, sess, events, err := create(ctx, hash, models.NewSession{
 		Remember: remember, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
 		Hints: signInHints(c), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
-		DeviceHash: deviceHash, LegacyDeviceHash: legacy,
+		DeviceHash: deviceHash,
 	})
 	if err != nil {
 		return err

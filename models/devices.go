@@ -24,24 +24,26 @@ const (
 
 // deviceTx records that the browser with device hash signed in to the user's account and
 // returns its known_devices id, the name the owner gave it, and whether the account knew
-// it before. legacy is the hash an older version kept for the same browser (its
-// unauthenticated cookie), or nil: a row under it is moved to hash, so an upgrade does
-// not make every browser new again.
-func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash, legacy []byte) (int64, string, deviceKnown, error) {
+// it before.
+func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash []byte) (int64, string, deviceKnown, error) {
 	if len(hash) == 0 {
 		return 0, "", deviceUnknown, nil
 	}
 	var (
-		id   int64
-		name string
+		id        int64
+		name      string
+		signedOut bool
 	)
-	err := tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device_hash = ? RETURNING id, name`,
-		unix(now), userID, hash).Scan(&id, &name)
-	if errors.Is(err, sql.ErrNoRows) && len(legacy) > 0 {
-		err = tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ?, device_hash = ? WHERE user_id = ? AND device_hash = ? RETURNING id, name`,
-			unix(now), hash, userID, legacy).Scan(&id, &name)
-	}
+	err := tx.QueryRowContext(ctx, `SELECT id, name, signed_out <> 0 FROM known_devices WHERE user_id = ? AND device_hash = ?`,
+		userID, hash).Scan(&id, &name, &signedOut)
 	if err == nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET last_seen_at = ?, signed_out = 0 WHERE id = ?`, unix(now), id); err != nil {
+			return 0, "", deviceUnknown, fmt.Errorf("known device: %w", err)
+		}
+		if signedOut {
+			// Signed out from elsewhere since: whoever signs in on it now is told of as new.
+			return id, name, deviceNew, nil
+		}
 		return id, name, deviceSeen, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {

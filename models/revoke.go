@@ -47,7 +47,7 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 		if revoked, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
-		if _, err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedTarget, `handle = ?`, handle); err != nil {
 			return "", "", err
 		}
 		return EventSessionRevoked, revoked.Device.Label(), nil
@@ -79,10 +79,15 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
-		// Every other session ends, so no other confirmation window is left to close.
+		// The lost device is forgotten; every other session ends as a bystander, so no
+		// other confirmation window is left to close.
+		if _, err := endSessions(ctx, tx, endedTarget, `handle = ?`, handle); err != nil {
+			return "", "", err
+		}
 		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
+		n++ // the lost one
 		return EventDeviceLost, lost.Device.Label(), nil
 	})
 	if err != nil {

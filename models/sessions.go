@@ -63,9 +63,9 @@ type NewSession struct {
 	// account has not seen is a new device: the owner is alerted by mail. Without one, a
 	// device label the account's log has not seen counts as new.
 	DeviceHash []byte
-	// LegacyDeviceHash is the hash of the browser's device cookie from before they were
-	// authenticated (HashToken of the plain value), or nil; see deviceTx.
-	LegacyDeviceHash []byte
+	// Quiet signs in a browser that just proved itself another way (it followed a mailed
+	// link and set the password): it becomes known, and its sign-in is not alerted.
+	Quiet bool
 
 	signUp bool // the account's first sign-in, at its creation: nobody to alert yet
 }
@@ -198,12 +198,11 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 	if n.PasswordVersion != 0 && n.PasswordVersion != pwVersion {
 		return Session{}, nil, ErrPasswordChanged
 	}
-	if n.Replaces != "" {
-		if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, n.Replaces); err != nil {
-			return Session{}, nil, fmt.Errorf("create session: end the replaced one: %w", err)
-		}
+	replaced, err := s.replaceTx(ctx, tx, now, n)
+	if err != nil {
+		return Session{}, nil, err
 	}
-	deviceID, deviceName, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash, n.LegacyDeviceHash)
+	deviceID, deviceName, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash)
 	if err != nil {
 		return Session{}, nil, err
 	}
@@ -213,7 +212,7 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 	// does not move the owner's clock.
 	if _, ok := TimeZone(hints.TimeZone); ok {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET time_zone = ? WHERE id = ? AND (? OR time_zone = '')`,
-			hints.TimeZone, n.UserID, known == deviceSeen || n.signUp); err != nil {
+			hints.TimeZone, n.UserID, known == deviceSeen || n.signUp || n.Quiet); err != nil {
 			return Session{}, nil, fmt.Errorf("create session: time zone: %w", err)
 		}
 	}
@@ -227,11 +226,45 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
 	}
-	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession, known, !n.signUp)
+	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession, known, !n.signUp && !n.Quiet)
 	if err != nil {
 		return Session{}, nil, err
 	}
+	events = append(replaced, events...)
 	return sess, events, nil
+}
+
+// replaceTx ends the session the signing-in browser had (n.Replaces). When it was another
+// account's (a shared computer), that account's log says it was signed out there, and its
+// open pages hear of it.
+func (s *Sessions) replaceTx(ctx context.Context, tx *db.Tx, now time.Time, n NewSession) ([]Event, error) {
+	if n.Replaces == "" {
+		return nil, nil
+	}
+	var (
+		owner                            int64
+		ip, browser, osName, kind, model string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT user_id, ip, browser, os, device_type, device_model FROM sessions WHERE handle = ?`,
+		n.Replaces).Scan(&owner, &ip, &browser, &osName, &kind, &model)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create session: the replaced one: %w", err)
+	}
+	if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, n.Replaces); err != nil {
+		return nil, fmt.Errorf("create session: end the replaced one: %w", err)
+	}
+	if owner == n.UserID {
+		return nil, nil
+	}
+	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
+	ev, err := recordTx(ctx, tx, now, owner, EventSignedOut, Actor{IP: text.Clean(n.IP, 64), Device: label}, label)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
 }
 
 // afterSignInTx does, inside the sign-in's transaction, what a new session brings about:

@@ -19,17 +19,35 @@ type endReason struct {
 	// told is what it is told ("" signed out from elsewhere, "guessed-out").
 	remember bool
 	told     string
-	// forget takes the browser off the account's known devices: one signed out against
-	// its holder's will that signs in again is new, and the owner hears of it.
-	forget bool
+	// device is what becomes of the browser's place among the account's known devices.
+	device deviceFate
 }
 
+// deviceFate is what becomes of an ended session's browser among the known devices.
+type deviceFate int
+
+const (
+	// keepDevice: the browser stays known as it was.
+	keepDevice deviceFate = iota
+	// markDevice: a bystander signed out from elsewhere (log out the others, a password
+	// change, a mailed link, the cap) stays known, so its sign-in budget is its own and
+	// nobody who knows the email can lock it out, but its next sign-in is alerted as a
+	// new device, for whoever holds it may not be the owner.
+	markDevice
+	// forgetDevice: the device itself was the one signed out (revoked, lost, guessing):
+	// the account no longer knows it at all.
+	forgetDevice
+)
+
 var (
-	// endedElsewhere: another device, a password change, a mailed link, an operator or
-	// the cap signed it out.
-	endedElsewhere = endReason{remember: true, forget: true}
+	// endedElsewhere: a bystander that another device, a password change, a mailed link,
+	// an operator or the cap signed out.
+	endedElsewhere = endReason{remember: true, device: markDevice}
+	// endedTarget: the device another one signed out by name ("Sign out", "Lost or
+	// stolen?").
+	endedTarget = endReason{remember: true, device: forgetDevice}
 	// endedGuessing: too many wrong confirmations typed on the device itself.
-	endedGuessing = endReason{remember: true, told: "guessed-out", forget: true}
+	endedGuessing = endReason{remember: true, told: "guessed-out", device: forgetDevice}
 	// endedByItself: the device signed out, or signed in again and replaced it; it knows,
 	// and stays known.
 	endedByItself = endReason{}
@@ -51,10 +69,16 @@ func endSessions(ctx context.Context, tx *db.Tx, why endReason, where string, ar
 			return 0, fmt.Errorf("remember ended sessions: %w", err)
 		}
 	}
-	if why.forget {
+	switch why.device {
+	case forgetDevice:
 		if _, err := tx.ExecContext(ctx, `DELETE FROM known_devices WHERE id IN
 			(SELECT s.device_id FROM sessions s WHERE s.device_id <> 0 AND `+where+`)`, args...); err != nil {
 			return 0, fmt.Errorf("forget ended sessions' devices: %w", err)
+		}
+	case markDevice:
+		if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET signed_out = 1 WHERE id IN
+			(SELECT s.device_id FROM sessions s WHERE s.device_id <> 0 AND `+where+`)`, args...); err != nil {
+			return 0, fmt.Errorf("mark ended sessions' devices: %w", err)
 		}
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions AS s WHERE `+where, args...)
