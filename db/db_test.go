@@ -240,7 +240,7 @@ func TestOpenRefusesAnotherApplicationsDatabase(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	for name, setup := range map[string][]string{
-		"another app's": {`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)`, `INSERT INTO notes (body) VALUES ('keep me')`},
+		"another app's":   {`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)`, `INSERT INTO notes (body) VALUES ('keep me')`},
 		"a newer build's": {`CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL)`, `PRAGMA user_version = 99`},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".db")
