@@ -94,32 +94,28 @@ func CheckDeviceName(name string) (string, error) {
 // for an unknown, ended or another user's handle alike; ErrDeviceUnnamed for a session
 // without a device cookie. name must have passed CheckDeviceName.
 func (s *Sessions) NameDevice(ctx context.Context, userID int64, handle, name string, actor Actor) (Event, error) {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return Event{}, fmt.Errorf("name device: %w", err)
-	}
-	defer tx.Rollback()
 	now := s.now()
-	var deviceID int64
-	_, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+`, s.device_id FROM sessions s
-		WHERE s.handle = ? AND s.user_id = ? AND `+liveCond, append([]any{handle, userID}, s.liveArgs(now)...)...), &deviceID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Event{}, ErrNotFound
-	case err != nil:
-		return Event{}, fmt.Errorf("name device: %w", err)
-	case deviceID == 0:
-		return Event{}, ErrDeviceUnnamed
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET name = ? WHERE id = ? AND user_id = ?`, name, deviceID, userID); err != nil {
-		return Event{}, fmt.Errorf("name device: %w", err)
-	}
-	ev, err := recordTx(ctx, tx, now, userID, EventDeviceNamed, actor, name)
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var deviceID int64
+		_, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+`, s.device_id FROM sessions s
+			WHERE s.handle = ? AND s.user_id = ? AND `+liveCond, append([]any{handle, userID}, s.liveArgs(now)...)...), &deviceID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case deviceID == 0:
+			return ErrDeviceUnnamed
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET name = ? WHERE id = ? AND user_id = ?`, name, deviceID, userID); err != nil {
+			return err
+		}
+		ev, err = recordTx(ctx, tx, now, userID, EventDeviceNamed, actor, name)
+		return err
+	})
 	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("name device: commit: %w", err)
+		return Event{}, fmt.Errorf("name device: %w", err)
 	}
 	return ev, nil
 }

@@ -93,16 +93,12 @@ func NewEvents(d *db.DB, now Clock) *Events {
 
 // Record appends an event and returns it as stored.
 func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
-	tx, err := e.db.Begin(ctx)
+	var ev Event
+	err := e.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		ev, err = recordTx(ctx, tx, e.now(), userID, kind, a, detail)
+		return err
+	})
 	if err != nil {
-		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
-	}
-	defer tx.Rollback()
-	ev, err := recordTx(ctx, tx, e.now(), userID, kind, a, detail)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
 	return ev, nil

@@ -115,20 +115,18 @@ func (s *Sessions) targetTx(ctx context.Context, tx *db.Tx, now time.Time, userI
 // of them were signed in.
 func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (int, Event, error) {
 	now := s.now()
-	tx, err := s.db.Begin(ctx)
+	var (
+		n  int64
+		ev Event
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		if n, err = s.endOthers(ctx, tx, now, Change{UserID: userID}); err != nil {
+			return err
+		}
+		ev, err = recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, strconv.FormatInt(n, 10))
+		return err
+	})
 	if err != nil {
-		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
-	}
-	defer tx.Rollback()
-	n, err := s.endOthers(ctx, tx, now, Change{UserID: userID})
-	if err != nil {
-		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
-	}
-	ev, err := recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, strconv.FormatInt(n, 10))
-	if err != nil {
-		return 0, Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
 	}
 	return int(n), ev, nil
@@ -184,74 +182,70 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 // confirmation window, and the security-log entry. All of it happens or none of it.
 func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.Time) (EventKind, string, error)) (Event, error) {
 	now := s.now()
-	tx, err := s.db.Begin(ctx)
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var (
+			curHash    string
+			curVersion int64
+		)
+		if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`,
+			ch.UserID).Scan(&curHash, &curVersion); err != nil {
+			return fmt.Errorf("read password hash: %w", err)
+		}
+		if ch.CheckedVersion != 0 && ch.CheckedVersion != curVersion {
+			return ErrPasswordChanged
+		}
+		oldStamp := s.stamp(curHash)
+		// The acting session must still exist, and still carry the current stamp: a device
+		// signed out (or made stale by a password change) a moment ago cannot act. An action
+		// the confirmation window let through needs that window still open, checked here in
+		// the writer's transaction, so a password change that closed it cannot be overtaken.
+		args := s.liveArgs(now)
+		var confirmedUntil int64
+		err := tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+liveCond,
+			append([]any{ch.Current, ch.UserID, oldStamp}, args...)...).Scan(&confirmedUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrSessionEnded
+		}
+		if err != nil {
+			return fmt.Errorf("check acting session: %w", err)
+		}
+		if ch.ViaWindow && confirmedUntil <= unix(now) {
+			return ErrConfirmationNeeded
+		}
+		kind, detail, err := act(tx, now)
+		if err != nil {
+			return err
+		}
+		if ch.NewHash != "" {
+			// Sessions whose stamp is already stale (the hash changed behind their backs, or
+			// the stamp secret did) end here; re-stamping them would bring them back.
+			if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
+				return err
+			}
+			bump := 0
+			if ch.PasswordChange {
+				bump = 1
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
+				ch.NewHash, bump, ch.UserID); err != nil {
+				return fmt.Errorf("rotate password hash: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {
+				return fmt.Errorf("re-stamp sessions: %w", err)
+			}
+		}
+		if !ch.ConfirmUntil.IsZero() {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = ? WHERE handle = ?`,
+				unix(ch.ConfirmUntil), ch.Current); err != nil {
+				return fmt.Errorf("open confirmation window: %w", err)
+			}
+		}
+		ev, err = recordTx(ctx, tx, now, ch.UserID, kind, ch.Actor, detail)
+		return err
+	})
 	if err != nil {
 		return Event{}, err
-	}
-	defer tx.Rollback()
-	var (
-		curHash    string
-		curVersion int64
-	)
-	if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`,
-		ch.UserID).Scan(&curHash, &curVersion); err != nil {
-		return Event{}, fmt.Errorf("read password hash: %w", err)
-	}
-	if ch.CheckedVersion != 0 && ch.CheckedVersion != curVersion {
-		return Event{}, ErrPasswordChanged
-	}
-	oldStamp := s.stamp(curHash)
-	// The acting session must still exist, and still carry the current stamp: a device
-	// signed out (or made stale by a password change) a moment ago cannot act. An action
-	// the confirmation window let through needs that window still open, checked here in
-	// the writer's transaction, so a password change that closed it cannot be overtaken.
-	args := s.liveArgs(now)
-	var confirmedUntil int64
-	err = tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+liveCond,
-		append([]any{ch.Current, ch.UserID, oldStamp}, args...)...).Scan(&confirmedUntil)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, ErrSessionEnded
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("check acting session: %w", err)
-	}
-	if ch.ViaWindow && confirmedUntil <= unix(now) {
-		return Event{}, ErrConfirmationNeeded
-	}
-	kind, detail, err := act(tx, now)
-	if err != nil {
-		return Event{}, err
-	}
-	if ch.NewHash != "" {
-		// Sessions whose stamp is already stale (the hash changed behind their backs, or
-		// the stamp secret did) end here; re-stamping them would bring them back.
-		if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
-			return Event{}, err
-		}
-		bump := 0
-		if ch.PasswordChange {
-			bump = 1
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
-			ch.NewHash, bump, ch.UserID); err != nil {
-			return Event{}, fmt.Errorf("rotate password hash: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {
-			return Event{}, fmt.Errorf("re-stamp sessions: %w", err)
-		}
-	}
-	if !ch.ConfirmUntil.IsZero() {
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = ? WHERE handle = ?`,
-			unix(ch.ConfirmUntil), ch.Current); err != nil {
-			return Event{}, fmt.Errorf("open confirmation window: %w", err)
-		}
-	}
-	ev, err := recordTx(ctx, tx, now, ch.UserID, kind, ch.Actor, detail)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("commit: %w", err)
 	}
 	return ev, nil
 }

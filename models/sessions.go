@@ -123,17 +123,16 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // in order, plus an EventNewDevice copy of the sign-in when the account does not know
 // the browser (by its device cookie; a browser without one, by its label in the log).
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
-	tx, err := s.db.Begin(ctx)
+	var (
+		sess   Session
+		events []Event
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		sess, events, err = s.signInTx(ctx, tx, tokenHash, n)
+		return err
+	})
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: %w", err)
-	}
-	defer tx.Rollback()
-	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
-	if err != nil {
-		return Session{}, nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Session{}, nil, fmt.Errorf("create session: commit: %w", err)
 	}
 	return sess, events, nil
 }
@@ -143,27 +142,26 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 // sign-up that fails part-way leaves nothing behind. ErrEmailTaken when the email has an
 // account already.
 func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, tokenHash []byte, n NewSession) (User, Session, []Event, error) {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
-	}
-	defer tx.Rollback()
 	u := User{Email: email, PasswordHash: passwordHash, PasswordVersion: 1}
-	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (email) DO NOTHING RETURNING id`, email, passwordHash, unix(s.now())).Scan(&u.ID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return User{}, Session{}, nil, ErrEmailTaken
-	case err != nil:
-		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
-	}
-	n.UserID, n.PasswordVersion, n.signUp = u.ID, 0, true
-	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
+	var (
+		sess   Session
+		events []Event
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (email) DO NOTHING RETURNING id`, email, passwordHash, unix(s.now())).Scan(&u.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrEmailTaken
+		}
+		if err != nil {
+			return err
+		}
+		n.UserID, n.PasswordVersion, n.signUp = u.ID, 0, true
+		sess, events, err = s.signInTx(ctx, tx, tokenHash, n)
+		return err
+	})
 	if err != nil {
-		return User{}, Session{}, nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return User{}, Session{}, nil, fmt.Errorf("sign up: commit: %w", err)
+		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, sess, events, nil
 }
@@ -521,34 +519,33 @@ func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time)
 // endStale deletes a session whose stamp went stale, checking again inside the write
 // transaction so a session re-stamped in the meantime is left alone.
 func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) error {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("end stale session: %w", err)
-	}
-	defer tx.Rollback()
-	var (
-		stamp  []byte
-		pwHash string
-	)
-	err = tx.QueryRowContext(ctx, `SELECT s.stamp, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, tokenHash).Scan(&stamp, &pwHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // already gone
-	}
-	if err != nil {
-		return fmt.Errorf("end stale session: %w", err)
-	}
-	if hmac.Equal(stamp, s.stamp(pwHash)) {
-		return nil
-	}
-	if _, err := endSessions(ctx, tx, endedStale, `s.token_hash = ?`, tokenHash); err != nil {
-		return fmt.Errorf("end stale session: %w", err)
-	}
-	if _, err := recordTx(ctx, tx, s.now(), ss.UserID, EventStampMismatch,
-		Actor{IP: ss.IP, Device: ss.Device.Label()}, ss.Device.Label()); err != nil {
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var (
+			stamp  []byte
+			pwHash string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT s.stamp, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.token_hash = ?`, tokenHash).Scan(&stamp, &pwHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // already gone
+		}
+		if err != nil {
+			return err
+		}
+		if hmac.Equal(stamp, s.stamp(pwHash)) {
+			return nil // re-stamped meanwhile
+		}
+		if _, err := endSessions(ctx, tx, endedStale, `s.token_hash = ?`, tokenHash); err != nil {
+			return err
+		}
+		_, err = recordTx(ctx, tx, s.now(), ss.UserID, EventStampMismatch,
+			Actor{IP: ss.IP, Device: ss.Device.Label()}, ss.Device.Label())
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end stale session: %w", err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // SignOut ends the session with that handle, as its own device asked, and logs it, in
@@ -556,39 +553,35 @@ func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) e
 // the session's own, as stored. Signing out one that is gone is not an error: the Event
 // is then zero.
 func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Event, error) {
-	tx, err := s.db.Begin(ctx)
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var (
+			userID                           int64
+			ip, browser, osName, kind, model string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT user_id, ip, browser, os, device_type, device_model FROM sessions WHERE handle = ?`, handle).
+			Scan(&userID, &ip, &browser, &osName, &kind, &model)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // gone already: nothing to log
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, handle); err != nil {
+			return err
+		}
+		label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
+		if actor.Device == "" {
+			actor.Device = label
+		}
+		if actor.IP == "" {
+			actor.IP = ip
+		}
+		ev, err = recordTx(ctx, tx, s.now(), userID, EventSignedOut, actor, label)
+		return err
+	})
 	if err != nil {
 		return Event{}, fmt.Errorf("sign out: %w", err)
-	}
-	defer tx.Rollback()
-	var (
-		userID                           int64
-		ip, browser, osName, kind, model string
-	)
-	err = tx.QueryRowContext(ctx, `SELECT user_id, ip, browser, os, device_type, device_model FROM sessions WHERE handle = ?`, handle).
-		Scan(&userID, &ip, &browser, &osName, &kind, &model)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, nil
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("sign out: %w", err)
-	}
-	if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, handle); err != nil {
-		return Event{}, fmt.Errorf("sign out: %w", err)
-	}
-	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
-	if actor.Device == "" {
-		actor.Device = label
-	}
-	if actor.IP == "" {
-		actor.IP = ip
-	}
-	ev, err := recordTx(ctx, tx, s.now(), userID, EventSignedOut, actor, label)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("sign out: commit: %w", err)
 	}
 	return ev, nil
 }
@@ -669,16 +662,12 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 
 // sweepExpired ends the sessions whose lifetime ran out, in a transaction of its own.
 func (s *Sessions) sweepExpired(ctx context.Context, liveArgs []any) (int64, error) {
-	tx, err := s.db.Begin(ctx)
+	var n int64
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		n, err = endSessions(ctx, tx, endedExpired, `NOT (`+liveCond+`)`, liveArgs...)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("sweep sessions: %w", err)
-	}
-	defer tx.Rollback()
-	n, err := endSessions(ctx, tx, endedExpired, `NOT (`+liveCond+`)`, liveArgs...)
-	if err != nil {
-		return 0, fmt.Errorf("sweep sessions: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sweep sessions: %w", err)
 	}
 	return n, nil
@@ -729,16 +718,12 @@ func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 
 // trim brings one user's sessions down to the cap, in a transaction of its own.
 func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
-	tx, err := s.db.Begin(ctx)
+	var evs []Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		evs, err = s.trimTx(ctx, tx, s.now(), userID, "", Actor{})
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("trim sessions: %w", err)
-	}
-	defer tx.Rollback()
-	evs, err := s.trimTx(ctx, tx, s.now(), userID, "", Actor{})
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("trim sessions: %w", err)
 	}
 	return evs, nil
