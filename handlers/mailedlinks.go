@@ -174,7 +174,7 @@ func (a *App) forgot(c *gin.Context) {
 	default:
 		m := views.ResetMail{Site: a.cfg.BaseURL}
 		if err := a.mail.Queue(context.WithoutCancel(ctx), models.Outgoing{UserID: u.ID, Kind: models.MailReset, To: u.Email,
-			Subject: m.Subject(), Text: m.Text(), HTML: render(views.ResetHTML(m))}); err != nil {
+			Subject: m.Subject(), Text: m.Text(), HTML: mailBody(views.ResetHTML(m))}); err != nil {
 			a.fail(c, err)
 			return
 		}
