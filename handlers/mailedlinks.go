@@ -103,7 +103,7 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		return
 	}
 	label := device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), clientHints(c.Request)).Label()
-	ev, err := a.mail.TakeBack(ctx, lp.kind, token, hash, models.Actor{IP: c.ClientIP(), Device: label})
+	ev, err := a.sessions.TakeBack(ctx, lp.kind, token, hash, models.Actor{IP: c.ClientIP(), Device: label})
 	switch {
 	case errors.Is(err, models.ErrNotFound): // used a moment ago, by another request
 		a.linkGone(c, lp)

@@ -223,13 +223,8 @@ func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.
 			if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
 				return err
 			}
-			bump := 0
-			if ch.PasswordChange {
-				bump = 1
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
-				ch.NewHash, bump, ch.UserID); err != nil {
-				return fmt.Errorf("rotate password hash: %w", err)
+			if err := setPasswordTx(ctx, tx, ch.UserID, ch.NewHash, ch.PasswordChange); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {
 				return fmt.Errorf("re-stamp sessions: %w", err)
@@ -261,4 +256,57 @@ func (s *Sessions) endOthers(ctx context.Context, tx *db.Tx, now time.Time, ch C
 	}
 	_, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
 	return n, err
+}
+
+// setPasswordTx stores hash as the user's password hash: the one statement that sets one.
+// A new password (not the same one re-salted) bumps the password version, so a sign-in
+// checked against the old one is refused.
+func setPasswordTx(ctx context.Context, tx *db.Tx, userID int64, hash string, newPassword bool) error {
+	bump := 0
+	if newPassword {
+		bump = 1
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
+		hash, bump, userID); err != nil {
+		return fmt.Errorf("set password hash: %w", err)
+	}
+	return nil
+}
+
+// TakeBack follows a mailed link (LinkNotMe or LinkReset) in one transaction: it spends
+// the link (and every other of the account), signs every device of the account out, and
+// sets newHash as the password. A "This wasn't me" link works whatever the password is
+// now: it is how the owner takes the account back from someone who changed it.
+// ErrNotFound when the link does not work.
+func (s *Sessions) TakeBack(ctx context.Context, kind, token, newHash string, actor Actor) (Event, error) {
+	now := s.now()
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		uid, err := consumeLinkTx(ctx, tx, kind, token, now)
+		if err != nil {
+			return err
+		}
+		// The log counts devices that were signed in, not rows whose lifetime had run out.
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND `+liveCond,
+			append([]any{uid}, s.liveArgs(now)...)...).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ?`, uid); err != nil {
+			return err
+		}
+		if err := setPasswordTx(ctx, tx, uid, newHash, true); err != nil {
+			return err
+		}
+		evKind := EventAccountRecovered
+		if kind == LinkReset {
+			evKind = EventPasswordReset
+		}
+		ev, err = recordTx(ctx, tx, now, uid, evKind, actor, strconv.FormatInt(n, 10))
+		return err
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	return ev, nil
 }
