@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	_ "embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -54,13 +55,15 @@ var migrations = []string{
 	// mails tell times in the zone the account's browsers report. (A database older than
 	// 4 has no known_devices yet: it is made as version 4 had it, then given the name.)
 	// An ended session remembers why it ended, so the device is told the true reason
-	// (signed out for guessing, not "from another device").
+	// (signed out for guessing, not "from another device"); a browser signed out from
+	// elsewhere stays known (its sign-in budget) but its next sign-in is alerted.
 	`CREATE TABLE IF NOT EXISTS known_devices (id INTEGER PRIMARY KEY,
 	   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, device_hash BLOB NOT NULL,
 	   first_seen_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, UNIQUE (user_id, device_hash));
 	 ALTER TABLE known_devices ADD COLUMN name TEXT NOT NULL DEFAULT '';
 	 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
-	 ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';`,
+	 ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+	 ALTER TABLE known_devices ADD COLUMN signed_out INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Engine is the kind of database.
@@ -336,34 +339,47 @@ func makePrivate(path string) error {
 // sqliteHeader is how every SQLite database file begins.
 const sqliteHeader = "SQLite format 3\x00"
 
-// checkSQLiteFile says whether path can be used as an SQLite database without changing
-// anything: absent (it will be created), empty (SQLite makes it a database), or a regular
-// file that starts with SQLite's header. It only reads.
+// checkSQLiteFile says whether path can be used as Elsewhere's SQLite database without
+// changing anything: absent (it will be created), empty (SQLite makes it a database), or a
+// regular file that starts with SQLite's header and is neither a newer build's database
+// nor another application's (tables, and no schema version of ours). It only reads, and
+// looks at what path is before opening it, so a FIFO or a device cannot make it wait.
 func checkSQLiteFile(path string) error {
-	f, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("open database %s: %w", path, err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("open database %s: %w", path, err)
-	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("open database %s: not a regular file (%s); nothing was changed", path, fi.Mode().Type())
 	}
-	head := make([]byte, len(sqliteHeader))
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", path, err)
+	}
+	defer f.Close()
+	// The 100-byte database header (https://www.sqlite.org/fileformat.html).
+	head := make([]byte, 100)
 	n, err := io.ReadFull(f, head)
 	switch {
 	case n == 0 && (err == io.EOF || err == nil):
 		return nil
 	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("open database %s: %w", path, err)
-	case string(head[:n]) != sqliteHeader:
+	case n < len(sqliteHeader) || string(head[:len(sqliteHeader)]) != sqliteHeader:
 		return fmt.Errorf("open database %s: the file is not an SQLite database; nothing was changed", path)
+	case n < len(head):
+		return fmt.Errorf("open database %s: the file is a damaged SQLite database; nothing was changed", path)
+	}
+	version := binary.BigEndian.Uint32(head[60:64]) // PRAGMA user_version
+	pages := binary.BigEndian.Uint32(head[28:32])   // the database's size in pages
+	switch {
+	case version > Version:
+		return fmt.Errorf("open database %s: it is at schema version %d, newer than this build's %d; nothing was changed", path, version, Version)
+	case version == 0 && pages > 1:
+		return fmt.Errorf("open database %s: it holds another application's tables; nothing was changed (give -db a file of its own)", path)
 	}
 	return nil
 }

@@ -232,3 +232,44 @@ func TestOpenRefusesAFileItCannotUse(t *testing.T) {
 	}
 	d.Close()
 }
+
+// TestOpenRefusesAnotherApplicationsDatabase: -db pointed at another application's SQLite
+// database, or at a newer build's, is refused before anything is done to it: mode and
+// bytes as they were, no Elsewhere table written into it.
+func TestOpenRefusesAnotherApplicationsDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, setup := range map[string][]string{
+		"another app's":   {`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)`, `INSERT INTO notes (body) VALUES ('keep me')`},
+		"a newer build's": {`CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL)`, `PRAGMA user_version = 99`},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".db")
+		other, err := sql.Open("sqlite", "file:"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range setup {
+			if _, err := other.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other.Close()
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := os.ReadFile(path)
+		if d, err := Open(ctx, path); err == nil {
+			d.Close()
+			t.Errorf("%s database: opened", name)
+			continue
+		} else if !strings.Contains(err.Error(), "nothing was changed") {
+			t.Errorf("%s database: %v", name, err)
+		}
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s database: mode %v after the refusal", name, fi.Mode().Perm())
+		}
+		if after, _ := os.ReadFile(path); string(after) != string(before) {
+			t.Errorf("%s database: its bytes changed", name)
+		}
+	}
+}

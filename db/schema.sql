@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS known_devices (
     first_seen_at INTEGER NOT NULL,
     last_seen_at  INTEGER NOT NULL,
     name          TEXT NOT NULL DEFAULT '',    -- what the owner named this browser ("Anna's iPad"); '' for none
+    signed_out    INTEGER NOT NULL DEFAULT 0,  -- signed out from elsewhere: its next sign-in is alerted as new
     UNIQUE (user_id, device_hash)
 );
 

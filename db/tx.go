@@ -61,3 +61,22 @@ func (d *DB) Watch(userID int64) (<-chan struct{}, func()) {
 	}
 	return d.feed.watch(userID)
 }
+
+// InTx runs f in a write transaction and commits it when f succeeds. On an error, from f
+// or from the commit, the transaction rolls back and nothing of it remains. It is the one
+// place the begin, roll back, commit dance is written; f hands its results out through
+// the variables it closes over.
+func (d *DB) InTx(ctx context.Context, f func(*Tx) error) error {
+	tx, err := d.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -107,7 +107,8 @@ type profile struct {
 	width, height int64
 	scale         float64
 	mobile        bool
-	touchPoints   int64 // navigator.maxTouchPoints with touch on (0: one, the default)
+	touchPoints   int64         // navigator.maxTouchPoints with touch on (0: one, the default)
+	clockAhead    time.Duration // how far the page's clock (Date) runs ahead of the server's
 }
 
 var (
@@ -220,6 +221,20 @@ func newDeviceIn(t *testing.T, parent context.Context, isolated bool, base strin
 		}); err != nil {
 			return err
 		}
+		if p.clockAhead != 0 {
+			// A device whose clock is off: every Date the page makes is shifted.
+			if _, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: fmt.Sprintf(`(function () {
+					var Real = Date, off = %d;
+					function Shifted() { return arguments.length ? new (Function.prototype.bind.apply(Real, [null].concat([].slice.call(arguments))))() : new Real(Real.now() + off); }
+					Shifted.now = function () { return Real.now() + off; };
+					Shifted.parse = Real.parse; Shifted.UTC = Real.UTC; Shifted.prototype = Real.prototype;
+					window.Date = Shifted;
+				})();`, p.clockAhead.Milliseconds()),
+			}); err != nil {
+				return err
+			}
+		}
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watchJS})
 		return err
 	}))
@@ -233,7 +248,11 @@ func newDeviceIn(t *testing.T, parent context.Context, isolated bool, base strin
 // listener (the page's script moves focus there), per dialog. With scripts turned off
 // it still runs but its listeners do not, and neither do htmx and app.js, so a missing
 // window.htmx says there is nothing to wait for.
-const watchJS = `window.__e2e = { htmxLoaded: false, toggles: {} };
+const watchJS = `window.__e2e = { htmxLoaded: false, toggles: {}, refreshes: 0 };
+document.addEventListener("htmx:beforeRequest", function (e) {
+	var c = e.detail && e.detail.requestConfig;
+	if (c && c.verb === "get" && c.elt && c.elt.id === "sessions") window.__e2e.refreshes++;
+});
 document.addEventListener("htmx:load", function (e) {
 	if (e.target === document.body) window.__e2e.htmxLoaded = true;
 });

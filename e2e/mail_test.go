@@ -101,7 +101,7 @@ func TestNotMeAndReset(t *testing.T) {
 		t.Errorf("after asking, the page says %q", got)
 	}
 	var reset string
-	for reset == "" { // the account-recovered alert may come first
+	for reset == "" { // another mail (an alert) may come first
 		if m := sink.Next(t); m.Subject == "Reset your password" {
 			reset = linkPath(t, m)
 		}

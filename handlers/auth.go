@@ -119,22 +119,20 @@ func (a *App) login(c *gin.Context) {
 	}
 }
 
-// knownBrowser returns the sign-in budget's key of this browser when the account with
-// that email knows it (by its device cookie, issued by this server, in the same kind of
+// knownBrowser returns the sign-in budget's key of this browser for this account (one
+// browser shared by two accounts has a budget for each) when the account with that email
+// knows it (by its device cookie, issued by this server, in the same kind of
 // browser), or "" when the account does not, or does not exist.
 func (a *App) knownBrowser(c *gin.Context, email string) (string, error) {
-	hash, legacy := a.browserOf(c).hashes()
-	if email == "" || (hash == nil && legacy == nil) {
+	hash := a.browserOf(c).hash()
+	if email == "" || hash == nil {
 		return "", nil
 	}
-	known, err := a.users.KnowsDevice(c.Request.Context(), email, hash, legacy)
+	known, err := a.users.KnowsDevice(c.Request.Context(), email, hash)
 	if err != nil || !known {
 		return "", err
 	}
-	if hash == nil {
-		hash = legacy
-	}
-	return hex.EncodeToString(hash), nil
+	return email + " " + hex.EncodeToString(hash), nil
 }
 
 func (a *App) signupPage(c *gin.Context) {

@@ -19,45 +19,37 @@ const deviceCookieAge = 400 * 24 * time.Hour
 // cookie's value when the server issued it, and the device its headers describe.
 type browser struct {
 	cookie string        // an issued device cookie, or ""
-	legacy string        // a plain value an older version issued, before values were authenticated
-	dev    device.Device // from the user agent and client hints
+	dev    device.Device // from the user agent, client hints and the sign-in form's hints
 }
 
 // browserOf reads the request's device cookie and device. A value the server did not
 // issue is ignored: it is never adopted, and the browser is given a fresh one at sign-in.
+// (Values from before cookies were authenticated are such values: each of those browsers
+// is a new device once, since a plain value cannot be told from a copy.)
 func (a *App) browserOf(c *gin.Context) browser {
 	b := browser{dev: device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), signInHints(c))}
-	if ck, err := c.Request.Cookie(a.deviceName); err == nil {
-		switch {
-		case a.devices.Issued(ck.Value):
-			b.cookie = ck.Value
-		case models.WellFormedToken(ck.Value):
-			b.legacy = ck.Value
-		}
+	if ck, err := c.Request.Cookie(a.deviceName); err == nil && a.devices.Issued(ck.Value) {
+		b.cookie = ck.Value
 	}
 	return b
 }
 
-// hashes are the device hashes under which an account may know this browser: its issued
-// cookie's, and an older version's (see models.NewSession.LegacyDeviceHash); nil for none.
-func (b browser) hashes() (hash, legacy []byte) {
-	if b.cookie != "" {
-		hash = models.DeviceHash(b.cookie, b.dev)
+// hash is the device hash under which an account may know this browser, nil for none.
+func (b browser) hash() []byte {
+	if b.cookie == "" {
+		return nil
 	}
-	if b.legacy != "" {
-		legacy = models.HashToken(b.legacy)
-	}
-	return hash, legacy
+	return models.DeviceHash(b.cookie, b.dev)
 }
 
 // signingIn gives the browser signing in an issued device cookie (its own, or a fresh one)
-// for another 400 days and returns the hashes the sign-in records it under.
-func (a *App) signingIn(c *gin.Context) (hash, legacy []byte) {
+// for another 400 days and returns the hash the sign-in records it under.
+func (a *App) signingIn(c *gin.Context) []byte {
 	b := a.browserOf(c)
 	if b.cookie == "" {
 		b.cookie = a.devices.New()
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: a.deviceName, Value: b.cookie, Path: "/", MaxAge: int(deviceCookieAge.Seconds()),
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
-	return b.hashes()
+	return b.hash()
 }

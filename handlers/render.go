@@ -150,3 +150,12 @@ func (a *App) takeFlash(c *gin.Context) string {
 	}
 	return ck.Value
 }
+
+// logPath is the request's route for a log line: the pattern ("/password/reset/:token"),
+// never the path itself, which may carry a mailed link's token.
+func logPath(c *gin.Context) string {
+	if p := c.FullPath(); p != "" {
+		return p
+	}
+	return "(no route)"
+}

@@ -118,6 +118,13 @@ func TestDeviceCookieMustBeIssued(t *testing.T) {
 	if issued == "" {
 		t.Fatal("the sign-up gave no device cookie")
 	}
+	// Kept only as a 32-byte hash, never in clear.
+	if n := ta.query(`SELECT COUNT(*) FROM known_devices WHERE device_hash = ?`, []byte(issued)); n != "0" {
+		t.Error("the device cookie is kept in clear")
+	}
+	if n := ta.query(`SELECT length(device_hash) FROM known_devices`); n != "32" {
+		t.Errorf("the device cookie is kept as %s bytes, want a 32-byte hash", n)
+	}
 	random, _ := models.NewToken()
 	forged := map[string]string{
 		"a plain token":            random,
@@ -275,4 +282,86 @@ func TestGuessingIsAlerted(t *testing.T) {
 	if m := ta.nextMail(sink); !strings.Contains(m.Text, "iPhone · Safari 18 was signed out after too many wrong passwords") {
 		t.Errorf("the sign-out's alert:\n%s", m.Text)
 	}
+}
+
+// TestBystandersStayKnownToTheLock: "Log out other devices" from the laptop signs the
+// desktop and the phone out, but they stay the account's browsers for the sign-in lock:
+// a stranger who locks the email does not keep the owner's desktop out. Its sign-in
+// after being signed out from elsewhere is alerted as a new device all the same. The
+// device signed out by name (the phone, revoked) is forgotten: a stranger to the lock.
+func TestBystandersStayKnownToTheLock(t *testing.T) {
+	ta := newTestApp(t)
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
+	laptop.signup("ann@example.com", testPassword)
+	desktop := ta.device("desktop", uaFirefoxWindow, "203.0.113.11")
+	desktop.login("ann@example.com", testPassword)
+	phone := ta.device("phone", uaSafariIPhone, "203.0.113.12")
+	phone.login("ann@example.com", testPassword)
+	if r := laptop.post("/account/sessions/"+phone.handle()+"/revoke", pw(testPassword)); r.status != http.StatusSeeOther {
+		t.Fatalf("revoke the phone: %d", r.status)
+	}
+	if r := laptop.post("/account/sessions/others/revoke", pw(testPassword)); r.status != http.StatusSeeOther {
+		t.Fatalf("log out others: %d", r.status)
+	}
+	lockTheEmail(t, ta, "ann@example.com", "198.51.100.66")
+	before := ta.query(`SELECT COUNT(*) FROM alert_items WHERE kind = 'new-device'`)
+	desktop.login("ann@example.com", testPassword) // its own budget: 303
+	if after := ta.query(`SELECT COUNT(*) FROM alert_items WHERE kind = 'new-device'`); after == before {
+		t.Error("the desktop's sign-in after being signed out from elsewhere was not alerted")
+	}
+	if r := phone.post("/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}}); r.status != http.StatusTooManyRequests {
+		t.Errorf("the revoked phone while the email is locked: %d, want 429 (forgotten)", r.status)
+	}
+}
+
+// TestRescueIsNotAlertedAsANewDevice: the browser that follows the reset link and is
+// signed in by it is not then alerted as "a new device signed in": the mail tells of the
+// reset only.
+func TestRescueIsNotAlertedAsANewDevice(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr))
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
+	laptop.signup("ann@example.com", testPassword)
+	laptop.post("/password/forgot", url.Values{"email": {"ann@example.com"}})
+	link := pathOf(t, ta.nextMail(sink).Link(t))
+	if r := laptop.post(link, url.Values{"new_password": {"the owner's new passphrase 4"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reset: %d", r.status)
+	}
+	ta.releaseAlerts()
+	m := ta.nextMail(sink)
+	if strings.Contains(m.Text, "A new device signed in") || !strings.Contains(m.Text, "Password reset from a mailed link") {
+		t.Errorf("the alert after the owner's own reset:\n%s", m.Text)
+	}
+}
+
+// TestSignInOverAnotherAccount: on a shared computer signed in as Bob, Ann signs in (or
+// follows her link): Bob's session there ends, and Bob's log says he was signed out on it.
+func TestSignInOverAnotherAccount(t *testing.T) {
+	ta := newTestApp(t)
+	bob := ta.otherUser()
+	ta.device("ann's laptop", uaChromeMac, "203.0.113.10").signup("ann@example.com", testPassword)
+	bobsOther := ta.device("bob's phone", uaSafariIPhone, "203.0.113.20")
+	bobsOther.login("bob@example.com", testPassword)
+	bob.login("ann@example.com", testPassword) // Ann, on Bob's browser
+	_, body := bobsOther.page()
+	if kinds := logKinds(t, body); kinds[0] != string(models.EventSignedOut) {
+		t.Errorf("Bob's log after Ann signed in on his browser: %q, want signed-out first", kinds)
+	}
+}
+
+// TestDeviceBudgetIsPerAccount: a browser two accounts know has a sign-in budget for each:
+// Bob's typos on the family computer do not lock Ann out of it.
+func TestDeviceBudgetIsPerAccount(t *testing.T) {
+	ta := newTestApp(t)
+	family := ta.device("family computer", uaChromeMac, "203.0.113.10")
+	family.signup("ann@example.com", testPassword)
+	family.post("/logout", nil)
+	ta.device("bob", uaSafariIPhone, "203.0.113.20").signup("bob@example.com", testPassword)
+	family.login("bob@example.com", testPassword)
+	family.post("/logout", nil)
+	for i := range models.DefaultLimits().LoginDevice.Max {
+		family.post("/login", url.Values{"email": {"bob@example.com"}, "password": {fmt.Sprintf("typo %d", i)}})
+	}
+	family.ip = "203.0.113.11" // the address's own budget is spent too; it is not what this tests
+	family.login("ann@example.com", testPassword)
 }

@@ -25,17 +25,21 @@ type signedIn struct {
 	err     error // the database could not be asked
 }
 
-// ctxSignedIn keys the request's signedIn among gin's values; signedInKey keys it in the
-// request's context, where the gin-contrib session store reads it.
-const ctxSignedIn = "elsewhere.signed_in"
-
+// signedInKey keys the request's signedIn in the request's context: the one place it is
+// kept, read by the handlers and the gin-contrib session store alike, through recordOf.
 type signedInKey struct{}
+
+// recordOf is the request's answer to "who is signed in", nil before resolve ran.
+func recordOf(r *http.Request) *signedIn {
+	si, _ := r.Context().Value(signedInKey{}).(*signedIn)
+	return si
+}
 
 // resolve looks the request's session cookie up, once per request, and remembers the
 // answer: the one read of the session and its user per request.
 func (a *App) resolve(c *gin.Context) signedIn {
-	if v, ok := c.Get(ctxSignedIn); ok {
-		return *v.(*signedIn)
+	if rec := recordOf(c.Request); rec != nil {
+		return *rec
 	}
 	var si signedIn
 	if ck, err := c.Request.Cookie(a.cookieName); err == nil && models.WellFormedToken(ck.Value) {
@@ -79,15 +83,14 @@ func pageRefresh(c *gin.Context) bool {
 }
 
 // remember makes si the request's answer to "who is signed in", for the rest of it.
-// There is one record per request, shared by gin's values and the request's context, so
-// a sign-out through the store (Save with MaxAge < 0) is seen by CurrentUser at once.
+// There is one record per request, in its context, so a sign-out through the store (Save
+// with MaxAge < 0) is seen by CurrentUser at once.
 func (a *App) remember(c *gin.Context, si signedIn) {
-	if v, ok := c.Get(ctxSignedIn); ok {
-		*v.(*signedIn) = si
+	if rec := recordOf(c.Request); rec != nil {
+		*rec = si
 		return
 	}
 	rec := &si
-	c.Set(ctxSignedIn, rec)
 	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), signedInKey{}, rec))
 }
 
@@ -100,9 +103,8 @@ func (a *App) loadSession(c *gin.Context) {
 
 // current is the signed-in session of a request that requireUser let through.
 func current(c *gin.Context) models.Session {
-	v, _ := c.Get(ctxSignedIn)
-	if si, ok := v.(*signedIn); ok {
-		return si.sess
+	if rec := recordOf(c.Request); rec != nil {
+		return rec.sess
 	}
 	return models.Session{}
 }
@@ -170,15 +172,11 @@ func (a *App) LoadUser(c *gin.Context) {
 // CurrentUser returns the user signed in on this request, in a handler behind
 // RequireUser or LoadUser, or under Mount; ok is false when nobody is.
 func CurrentUser(c *gin.Context) (models.User, bool) {
-	v, ok := c.Get(ctxSignedIn)
-	if !ok {
+	rec := recordOf(c.Request)
+	if rec == nil || !rec.ok {
 		return models.User{}, false
 	}
-	si := *v.(*signedIn)
-	if !si.ok {
-		return models.User{}, false
-	}
-	u := si.user
+	u := rec.user
 	u.PasswordHash = "" // the host has no use for it, and must not log or show it
 	return u, true
 }
@@ -205,6 +203,17 @@ func (a *App) signIn(c *gin.Context, user models.User, remember bool, checkedVer
 	})
 }
 
+// signInRescued signs in the browser that has just set the password from a mailed link:
+// known to the account from now on, and not alerted as a new device (the mail's owner
+// is the one acting).
+func (a *App) signInRescued(c *gin.Context, user models.User) error {
+	return a.begin(c, false, func(ctx context.Context, token []byte, n models.NewSession) (models.User, models.Session, []models.Event, error) {
+		n.UserID, n.PasswordVersion, n.Quiet = user.ID, user.PasswordVersion, true
+		sess, events, err := a.sessions.SignIn(ctx, token, n)
+		return user, sess, events, err
+	})
+}
+
 // signUp creates the account and signs the device in as it, in one model call: a sign-up
 // that fails part-way leaves no account behind. ErrEmailTaken when it exists.
 func (a *App) signUp(c *gin.Context, email, passwordHash string) error {
@@ -220,11 +229,11 @@ func (a *App) begin(c *gin.Context, remember bool,
 	create func(ctx context.Context, tokenHash []byte, n models.NewSession) (models.User, models.Session, []models.Event, error)) error {
 	ctx := context.WithoutCancel(c.Request.Context())
 	token, hash := models.NewToken()
-	deviceHash, legacy := a.signingIn(c)
+	deviceHash := a.signingIn(c)
 	user, sess, events, err := create(ctx, hash, models.NewSession{
 		Remember: remember, IP: c.ClientIP(), UserAgent: c.Request.UserAgent(),
 		Hints: signInHints(c), Replaces: a.resolve(c).sess.Handle, SingleSession: a.cfg.SingleSession,
-		DeviceHash: deviceHash, LegacyDeviceHash: legacy,
+		DeviceHash: deviceHash,
 	})
 	if err != nil {
 		return err

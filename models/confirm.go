@@ -89,54 +89,45 @@ func (cf *Confirmations) Check(ctx context.Context, cur Session, password string
 // failed counts a wrong confirmation for cur, locks its confirmations or signs it out when
 // it has had too many, and records what happened, all in one transaction.
 func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, actor Actor) (int64, []Event, error) {
-	tx, err := cf.db.Begin(ctx)
-	if err != nil {
-		return 0, nil, fmt.Errorf("count wrong password: %w", err)
-	}
-	defer tx.Rollback()
-	lock, err := cf.limits.failedTx(ctx, tx, att)
-	if err != nil {
-		return 0, nil, err
-	}
-	var wrong int
-	// A wrong password also closes the session's confirmation window: a device that
-	// guesses must not go on acting on an earlier right answer.
-	err = tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
-		WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Signed out from another device while it guessed: keep the count and log it, as
-		// every counted attempt is, nothing more.
-		kind := EventConfirmFailed
-		if lock > 0 {
-			kind = EventLockedOut
-		}
-		ev, err := recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, "")
+	var (
+		ev     Event
+		result error // the answer for the device, once what happened is committed
+	)
+	err := cf.db.InTx(ctx, func(tx *db.Tx) error {
+		lock, err := cf.limits.failedTx(ctx, tx, att)
 		if err != nil {
-			return 0, nil, err
+			return err
 		}
-		if err := tx.Commit(); err != nil {
-			return 0, nil, fmt.Errorf("count wrong password: %w", err)
+		var wrong int
+		// A wrong password also closes the session's confirmation window: a device that
+		// guesses must not go on acting on an earlier right answer.
+		err = tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
+			WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
+		kind, detail := EventConfirmFailed, ""
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			// Signed out from another device while it guessed: keep the count and log it,
+			// as every counted attempt is, nothing more.
+			result = ErrSessionEnded
+			if lock > 0 {
+				kind = EventLockedOut
+			}
+		case err != nil:
+			return err
+		case wrong >= GuessedOutAfter:
+			if _, err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
+				return err
+			}
+			kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
+		case lock > 0:
+			kind, result = EventLockedOut, &LockedError{Wait: lock}
+		default:
+			result = ErrWrongPassword
 		}
-		return 0, []Event{ev}, ErrSessionEnded
-	}
+		ev, err = recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, detail)
+		return err
+	})
 	if err != nil {
-		return 0, nil, fmt.Errorf("count wrong password: %w", err)
-	}
-	kind, detail, result := EventConfirmFailed, "", error(ErrWrongPassword)
-	switch {
-	case wrong >= GuessedOutAfter:
-		if err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
-			return 0, nil, err
-		}
-		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
-	case lock > 0:
-		kind, result = EventLockedOut, &LockedError{Wait: lock}
-	}
-	ev, err := recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, detail)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, nil, fmt.Errorf("count wrong password: %w", err)
 	}
 	return 0, []Event{ev}, result
@@ -146,32 +137,31 @@ func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, a
 // looking at the password, but one more toward GuessedOutAfter, or a thief could wait out
 // each lock and guess five at a time for ever. The tenth signs cur out.
 func (cf *Confirmations) whileLocked(ctx context.Context, cur Session, actor Actor, wait time.Duration) (int64, []Event, error) {
-	tx, err := cf.db.Begin(ctx)
-	if err != nil {
-		return 0, nil, fmt.Errorf("count attempt while locked: %w", err)
-	}
-	defer tx.Rollback()
-	var wrong int
-	err = tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
-		WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil, ErrSessionEnded
-	}
-	if err != nil {
-		return 0, nil, fmt.Errorf("count attempt while locked: %w", err)
-	}
-	kind, detail, result := EventConfirmRefused, "", error(&LockedError{Wait: wait})
-	if wrong >= GuessedOutAfter {
-		if err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
-			return 0, nil, err
+	var (
+		ev     Event
+		result error = &LockedError{Wait: wait}
+	)
+	err := cf.db.InTx(ctx, func(tx *db.Tx) error {
+		var wrong int
+		err := tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
+			WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrSessionEnded
 		}
-		kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
-	}
-	ev, err := recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, detail)
+		if err != nil {
+			return err
+		}
+		kind, detail := EventConfirmRefused, ""
+		if wrong >= GuessedOutAfter {
+			if _, err := endSessions(ctx, tx, endedGuessing, `handle = ?`, cur.Handle); err != nil {
+				return err
+			}
+			kind, detail, result = EventGuessedOut, cur.Device.Label(), ErrGuessedOut
+		}
+		ev, err = recordTx(ctx, tx, cf.now(), cur.UserID, kind, actor, detail)
+		return err
+	})
 	if err != nil {
-		return 0, nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, nil, fmt.Errorf("count attempt while locked: %w", err)
 	}
 	return 0, []Event{ev}, result

@@ -54,8 +54,9 @@ const (
 	// EventKeyMissing: a bound session's cookie came without its bound cookie (a copy of
 	// the cookie, without the device); the actor's IP is where it came from.
 	EventKeyMissing EventKind = "key-missing"
-	// EventNewDevice goes only to Config.OnEvent, after the sign-in of a device the
-	// account has not signed in from within the log's retention; it is not stored.
+	// EventNewDevice follows the sign-in of a browser the account does not know: it goes
+	// to Config.OnEvent and, for a browser with a device cookie, is queued as an alert
+	// item; the log itself keeps only the sign-in.
 	EventNewDevice EventKind = "new-device"
 )
 
@@ -98,16 +99,12 @@ func NewEvents(d *db.DB, now Clock) *Events {
 
 // Record appends an event and returns it as stored.
 func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
-	tx, err := e.db.Begin(ctx)
+	var ev Event
+	err := e.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		ev, err = recordTx(ctx, tx, e.now(), userID, kind, a, detail)
+		return err
+	})
 	if err != nil {
-		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
-	}
-	defer tx.Rollback()
-	ev, err := recordTx(ctx, tx, e.now(), userID, kind, a, detail)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
 	return ev, nil

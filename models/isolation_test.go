@@ -28,6 +28,21 @@ func TestWriterLockWhateverTheIsolation(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
+			// Deterministically: a write transaction runs READ COMMITTED whatever the
+			// server's default, so each statement after the lock sees what the lock's
+			// previous holder committed.
+			tx, err := d.Begin(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var level string
+			if err := tx.QueryRowContext(context.Background(), `SELECT current_setting('transaction_isolation')`).Scan(&level); err != nil {
+				t.Fatal(err)
+			}
+			tx.Rollback()
+			if level != "read committed" {
+				t.Errorf("a write transaction runs %q, want read committed", level)
+			}
 			lm := models.NewLimiter(d, time.Now)
 			key := models.LimitKey{Limit: models.Limit{Scope: "login-email", Max: 5, Window: time.Hour, Lock: time.Hour}, Key: "ann@example.com"}
 			var passed, failed atomic.Int64

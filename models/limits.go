@@ -97,53 +97,62 @@ type Attempt struct {
 // parallel guesses cannot all pass the check: at most Max of them get through.
 func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Duration, error) {
 	now := lm.now()
-	tx, err := lm.db.Begin(ctx)
-	if err != nil {
-		return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
-	}
-	defer tx.Rollback()
-	var att Attempt
-	for _, k := range keys {
-		if k.Key == "" {
-			continue
-		}
-		var until int64
-		err := tx.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
-			k.Limit.Scope, k.Key, unix(now)).Scan(&until)
-		if err == nil {
-			return Attempt{}, retryAfter(now, until), nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return Attempt{}, 0, fmt.Errorf("check %s lockout: %w", k.Limit.Scope, err)
-		}
-		since := unix(now.Add(-k.Limit.Window))
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
-			k.Limit.Scope, k.Key, since).Scan(&n); err != nil {
-			return Attempt{}, 0, fmt.Errorf("count %s failures: %w", k.Limit.Scope, err)
-		}
-		if n >= k.Limit.Max {
-			// Full without a lock: attempts still in flight, or a limit that counts every
-			// try. Wait until enough of them leave the window.
-			var oldest int64
-			if err := tx.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
-				ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest); err != nil {
-				return Attempt{}, 0, fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
+	var (
+		att  Attempt
+		wait time.Duration
+	)
+	err := lm.db.InTx(ctx, func(tx *db.Tx) error {
+		for _, k := range keys {
+			if k.Key == "" {
+				continue
 			}
-			return Attempt{}, retryAfter(now, oldest+int64(k.Limit.Window/time.Second)), nil
+			var until int64
+			err := tx.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
+				k.Limit.Scope, k.Key, unix(now)).Scan(&until)
+			if err == nil {
+				wait = retryAfter(now, until)
+				return errLimitReached
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("check %s lockout: %w", k.Limit.Scope, err)
+			}
+			since := unix(now.Add(-k.Limit.Window))
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
+				k.Limit.Scope, k.Key, since).Scan(&n); err != nil {
+				return fmt.Errorf("count %s failures: %w", k.Limit.Scope, err)
+			}
+			if n >= k.Limit.Max {
+				// Full without a lock: attempts still in flight, or a limit that counts every
+				// try. Wait until enough of them leave the window.
+				var oldest int64
+				if err := tx.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
+					ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest); err != nil {
+					return fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
+				}
+				wait = retryAfter(now, oldest+int64(k.Limit.Window/time.Second))
+				return errLimitReached
+			}
+			var id int64
+			if err := tx.QueryRowContext(ctx, `INSERT INTO failures (scope, key, at) VALUES (?, ?, ?) RETURNING id`,
+				k.Limit.Scope, k.Key, unix(now)).Scan(&id); err != nil {
+				return fmt.Errorf("reserve %s attempt: %w", k.Limit.Scope, err)
+			}
+			att.ids, att.keys = append(att.ids, id), append(att.keys, k)
 		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO failures (scope, key, at) VALUES (?, ?, ?) RETURNING id`,
-			k.Limit.Scope, k.Key, unix(now)).Scan(&id); err != nil {
-			return Attempt{}, 0, fmt.Errorf("reserve %s attempt: %w", k.Limit.Scope, err)
-		}
-		att.ids, att.keys = append(att.ids, id), append(att.keys, k)
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	switch {
+	case errors.Is(err, errLimitReached):
+		return Attempt{}, wait, nil // rolled back: nothing reserved on any key
+	case err != nil:
 		return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
 	}
 	return att, 0, nil
 }
+
+// errLimitReached rolls Try's transaction back when a key is locked or full.
+var errLimitReached = errors.New("rate limit reached")
 
 // Succeeded takes back the failures Try reserved: the attempt was right. Attempts on a
 // limit that counts every try stay.
@@ -162,16 +171,12 @@ func (lm *Limiter) Succeeded(ctx context.Context, att Attempt) error {
 // Failed keeps the failures Try reserved and locks every key that has reached its Max;
 // it returns the longest lock (0: none). The failure that reaches Max starts the lock.
 func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, error) {
-	tx, err := lm.db.Begin(ctx)
+	var lock time.Duration
+	err := lm.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		lock, err = lm.failedTx(ctx, tx, att)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("rate limit: %w", err)
-	}
-	defer tx.Rollback()
-	lock, err := lm.failedTx(ctx, tx, att)
-	if err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("rate limit: %w", err)
 	}
 	return lock, nil

@@ -198,7 +198,7 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 			return cmp.Or(x.At.Compare(y.At), cmp.Compare(x.EventID, y.EventID))
 		})
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_kinds_mailed (user_id, kind, at)
-			SELECT DISTINCT user_id, kind, ? FROM alert_items WHERE user_id = ?
+			SELECT DISTINCT user_id, kind, CAST(? AS BIGINT) FROM alert_items WHERE user_id = ?
 			ON CONFLICT (user_id, kind) DO UPDATE SET at = excluded.at`, unix(now), uid); err != nil {
 			return 0, fmt.Errorf("batch alerts: %w", err)
 		}
@@ -341,57 +341,27 @@ func (m *Mail) LinkFor(ctx context.Context, kind, token string) (Link, error) {
 	return l, nil
 }
 
-// TakeBack follows a mailed link (LinkNotMe or LinkReset) in one transaction: it signs
-// every device of the account out, sets newHash as the password, and ends every mailed
-// link of the account, this one included, so none works twice and none other afterwards.
-// A "This wasn't me" link works whatever the password is now: it is how the owner takes
-// the account back from someone who changed it. ErrNotFound when the link does not work.
-func (m *Mail) TakeBack(ctx context.Context, kind, token, newHash string, actor Actor) (Event, error) {
+// consumeLinkTx spends a mailed link inside the caller's transaction: it returns the
+// account the link (of that kind, not expired) is for, and ends every mailed link of the
+// account, this one included, so none works twice and none other afterwards.
+// ErrNotFound when the link does not work.
+func consumeLinkTx(ctx context.Context, tx *db.Tx, kind, token string, now time.Time) (int64, error) {
 	if !WellFormedToken(token) {
-		return Event{}, ErrNotFound
+		return 0, ErrNotFound
 	}
-	now := m.now()
-	tx, err := m.db.Begin(ctx)
-	if err != nil {
-		return Event{}, fmt.Errorf("follow link: %w", err)
-	}
-	defer tx.Rollback()
 	var uid int64
-	err = tx.QueryRowContext(ctx, `SELECT user_id FROM mail_tokens WHERE token_hash = ? AND kind = ? AND expires_at > ?`,
+	err := tx.QueryRowContext(ctx, `SELECT user_id FROM mail_tokens WHERE token_hash = ? AND kind = ? AND expires_at > ?`,
 		HashToken(token), kind, unix(now)).Scan(&uid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, ErrNotFound
+		return 0, ErrNotFound
 	}
 	if err != nil {
-		return Event{}, fmt.Errorf("follow link: %w", err)
-	}
-	var n int64
-	// The log counts devices that were signed in, not rows whose lifetime had run out.
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = ? AND expires_at > ?`, uid, unix(now)).Scan(&n); err != nil {
-		return Event{}, fmt.Errorf("follow link: %w", err)
-	}
-	if err := endSessions(ctx, tx, endedElsewhere, `user_id = ?`, uid); err != nil {
-		return Event{}, fmt.Errorf("follow link: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + 1 WHERE id = ?`,
-		newHash, uid); err != nil {
-		return Event{}, fmt.Errorf("follow link: set password: %w", err)
+		return 0, fmt.Errorf("follow link: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mail_tokens WHERE user_id = ?`, uid); err != nil {
-		return Event{}, fmt.Errorf("follow link: %w", err)
+		return 0, fmt.Errorf("follow link: %w", err)
 	}
-	evKind := EventAccountRecovered
-	if kind == LinkReset {
-		evKind = EventPasswordReset
-	}
-	ev, err := recordTx(ctx, tx, now, uid, evKind, actor, fmt.Sprint(n))
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("follow link: commit: %w", err)
-	}
-	return ev, nil
+	return uid, nil
 }
 
 // SweepMail deletes expired links, alert items nobody will mail (older than a day: mail

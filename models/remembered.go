@@ -2,7 +2,6 @@ package models
 
 import (
 	"sync"
-	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 )
@@ -51,21 +50,4 @@ func (r *remembered[K, V]) put(stamp db.ChangeStamp, key K, v V) {
 type lookedUp struct {
 	sess Session
 	user User
-}
-
-// live says whether a session read earlier is still signed in at now under the current
-// lifetimes: liveCond, in Go. A session that was not live when read cannot become so
-// without a commit.
-func (s *Sessions) live(ss Session, now time.Time) bool {
-	maxAgeCut := int64(-1)
-	if s.life.MaxAge > 0 {
-		maxAgeCut = unix(now.Add(-s.life.MaxAge))
-	}
-	if unix(ss.ExpiresAt) <= unix(now) {
-		return false
-	}
-	if ss.Remember {
-		return unix(ss.CreatedAt) > unix(now.Add(-s.life.Remember))
-	}
-	return unix(ss.LastActiveAt) > unix(now.Add(-s.life.Idle)) && unix(ss.CreatedAt) > maxAgeCut
 }

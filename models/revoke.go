@@ -47,7 +47,7 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 		if revoked, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
-		if err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedTarget, `handle = ?`, handle); err != nil {
 			return "", "", err
 		}
 		return EventSessionRevoked, revoked.Device.Label(), nil
@@ -79,13 +79,15 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
 			return "", "", err
 		}
+		// The lost device is forgotten; every other session ends as a bystander, so no
+		// other confirmation window is left to close.
+		if _, err := endSessions(ctx, tx, endedTarget, `handle = ?`, handle); err != nil {
+			return "", "", err
+		}
 		if n, err = s.endOthers(ctx, tx, now, ch); err != nil {
 			return "", "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = 0 WHERE user_id = ? AND handle <> ?`,
-			ch.UserID, ch.Current); err != nil {
-			return "", "", fmt.Errorf("close confirmation windows: %w", err)
-		}
+		n++ // the lost one
 		return EventDeviceLost, lost.Device.Label(), nil
 	})
 	if err != nil {
@@ -113,20 +115,18 @@ func (s *Sessions) targetTx(ctx context.Context, tx *db.Tx, now time.Time, userI
 // of them were signed in.
 func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (int, Event, error) {
 	now := s.now()
-	tx, err := s.db.Begin(ctx)
+	var (
+		n  int64
+		ev Event
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		if n, err = s.endOthers(ctx, tx, now, Change{UserID: userID}); err != nil {
+			return err
+		}
+		ev, err = recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, strconv.FormatInt(n, 10))
+		return err
+	})
 	if err != nil {
-		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
-	}
-	defer tx.Rollback()
-	n, err := s.endOthers(ctx, tx, now, Change{UserID: userID})
-	if err != nil {
-		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
-	}
-	ev, err := recordTx(ctx, tx, now, userID, EventOperatorRevoked, actor, strconv.FormatInt(n, 10))
-	if err != nil {
-		return 0, Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, Event{}, fmt.Errorf("revoke all sessions: %w", err)
 	}
 	return int(n), ev, nil
@@ -182,104 +182,67 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 // confirmation window, and the security-log entry. All of it happens or none of it.
 func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.Time) (EventKind, string, error)) (Event, error) {
 	now := s.now()
-	tx, err := s.db.Begin(ctx)
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var (
+			curHash    string
+			curVersion int64
+		)
+		if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`,
+			ch.UserID).Scan(&curHash, &curVersion); err != nil {
+			return fmt.Errorf("read password hash: %w", err)
+		}
+		if ch.CheckedVersion != 0 && ch.CheckedVersion != curVersion {
+			return ErrPasswordChanged
+		}
+		oldStamp := s.stamp(curHash)
+		// The acting session must still exist, and still carry the current stamp: a device
+		// signed out (or made stale by a password change) a moment ago cannot act. An action
+		// the confirmation window let through needs that window still open, checked here in
+		// the writer's transaction, so a password change that closed it cannot be overtaken.
+		args := s.liveArgs(now)
+		var confirmedUntil int64
+		err := tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+liveCond,
+			append([]any{ch.Current, ch.UserID, oldStamp}, args...)...).Scan(&confirmedUntil)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrSessionEnded
+		}
+		if err != nil {
+			return fmt.Errorf("check acting session: %w", err)
+		}
+		if ch.ViaWindow && confirmedUntil <= unix(now) {
+			return ErrConfirmationNeeded
+		}
+		kind, detail, err := act(tx, now)
+		if err != nil {
+			return err
+		}
+		if ch.NewHash != "" {
+			// Sessions whose stamp is already stale (the hash changed behind their backs, or
+			// the stamp secret did) end here; re-stamping them would bring them back.
+			if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
+				return err
+			}
+			if err := setPasswordTx(ctx, tx, ch.UserID, ch.NewHash, ch.PasswordChange); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {
+				return fmt.Errorf("re-stamp sessions: %w", err)
+			}
+		}
+		if !ch.ConfirmUntil.IsZero() {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = ? WHERE handle = ?`,
+				unix(ch.ConfirmUntil), ch.Current); err != nil {
+				return fmt.Errorf("open confirmation window: %w", err)
+			}
+		}
+		ev, err = recordTx(ctx, tx, now, ch.UserID, kind, ch.Actor, detail)
+		return err
+	})
 	if err != nil {
 		return Event{}, err
-	}
-	defer tx.Rollback()
-	var (
-		curHash    string
-		curVersion int64
-	)
-	if err := tx.QueryRowContext(ctx, `SELECT password_hash, password_version FROM users WHERE id = ?`,
-		ch.UserID).Scan(&curHash, &curVersion); err != nil {
-		return Event{}, fmt.Errorf("read password hash: %w", err)
-	}
-	if ch.CheckedVersion != 0 && ch.CheckedVersion != curVersion {
-		return Event{}, ErrPasswordChanged
-	}
-	oldStamp := s.stamp(curHash)
-	// The acting session must still exist, and still carry the current stamp: a device
-	// signed out (or made stale by a password change) a moment ago cannot act. An action
-	// the confirmation window let through needs that window still open, checked here in
-	// the writer's transaction, so a password change that closed it cannot be overtaken.
-	args := s.liveArgs(now)
-	var confirmedUntil int64
-	err = tx.QueryRowContext(ctx, `SELECT s.confirmed_until FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND s.stamp = ? AND `+liveCond,
-		append([]any{ch.Current, ch.UserID, oldStamp}, args...)...).Scan(&confirmedUntil)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, ErrSessionEnded
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("check acting session: %w", err)
-	}
-	if ch.ViaWindow && confirmedUntil <= unix(now) {
-		return Event{}, ErrConfirmationNeeded
-	}
-	kind, detail, err := act(tx, now)
-	if err != nil {
-		return Event{}, err
-	}
-	if ch.NewHash != "" {
-		// Sessions whose stamp is already stale (the hash changed behind their backs, or
-		// the stamp secret did) end here; re-stamping them would bring them back.
-		if err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND stamp <> ?`, ch.UserID, oldStamp); err != nil {
-			return Event{}, err
-		}
-		bump := 0
-		if ch.PasswordChange {
-			bump = 1
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
-			ch.NewHash, bump, ch.UserID); err != nil {
-			return Event{}, fmt.Errorf("rotate password hash: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET stamp = ? WHERE user_id = ?`, s.stamp(ch.NewHash), ch.UserID); err != nil {
-			return Event{}, fmt.Errorf("re-stamp sessions: %w", err)
-		}
-	}
-	if !ch.ConfirmUntil.IsZero() {
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET confirmed_until = ? WHERE handle = ?`,
-			unix(ch.ConfirmUntil), ch.Current); err != nil {
-			return Event{}, fmt.Errorf("open confirmation window: %w", err)
-		}
-	}
-	ev, err := recordTx(ctx, tx, now, ch.UserID, kind, ch.Actor, detail)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("commit: %w", err)
 	}
 	return ev, nil
-}
-
-// Why a session ended, as ended_sessions keeps it for the device's next request.
-const (
-	endedElsewhere = ""            // signed out from another device, by a password change or a mailed link
-	endedGuessing  = "guessed-out" // too many wrong confirmations typed on the device itself
-)
-
-// endSessions deletes the sessions matching where, remembering their token hashes so
-// those devices can be told why they were signed out. Their browsers are no longer known
-// to the account: one signed out from elsewhere that signs in again is a new device, and
-// the owner is alerted, for whoever holds it may not be the owner.
-//
-// reason is what the device is told at its next request (endedElsewhere, endedGuessing).
-func endSessions(ctx context.Context, tx *db.Tx, reason, where string, args ...any) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ended_sessions (token_hash, expires_at, reason)
-		SELECT token_hash, expires_at, ? FROM sessions WHERE `+where+` ON CONFLICT (token_hash) DO NOTHING`,
-		append([]any{reason}, args...)...); err != nil {
-		return fmt.Errorf("remember ended sessions: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM known_devices WHERE id IN
-		(SELECT device_id FROM sessions WHERE device_id <> 0 AND `+where+`)`, args...); err != nil {
-		return fmt.Errorf("forget ended sessions' devices: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+where, args...); err != nil {
-		return fmt.Errorf("delete sessions: %w", err)
-	}
-	return nil
 }
 
 // endOthers ends every session of the user but the acting one and says how many of them
@@ -291,5 +254,59 @@ func (s *Sessions) endOthers(ctx context.Context, tx *db.Tx, now time.Time, ch C
 		append([]any{ch.UserID, ch.Current}, args...)...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)
 	}
-	return n, endSessions(ctx, tx, endedElsewhere, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
+	_, err := endSessions(ctx, tx, endedElsewhere, `user_id = ? AND handle <> ?`, ch.UserID, ch.Current)
+	return n, err
+}
+
+// setPasswordTx stores hash as the user's password hash: the one statement that sets one.
+// A new password (not the same one re-salted) bumps the password version, so a sign-in
+// checked against the old one is refused.
+func setPasswordTx(ctx context.Context, tx *db.Tx, userID int64, hash string, newPassword bool) error {
+	bump := 0
+	if newPassword {
+		bump = 1
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_version = password_version + ? WHERE id = ?`,
+		hash, bump, userID); err != nil {
+		return fmt.Errorf("set password hash: %w", err)
+	}
+	return nil
+}
+
+// TakeBack follows a mailed link (LinkNotMe or LinkReset) in one transaction: it spends
+// the link (and every other of the account), signs every device of the account out, and
+// sets newHash as the password. A "This wasn't me" link works whatever the password is
+// now: it is how the owner takes the account back from someone who changed it.
+// ErrNotFound when the link does not work.
+func (s *Sessions) TakeBack(ctx context.Context, kind, token, newHash string, actor Actor) (Event, error) {
+	now := s.now()
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		uid, err := consumeLinkTx(ctx, tx, kind, token, now)
+		if err != nil {
+			return err
+		}
+		// The log counts devices that were signed in, not rows whose lifetime had run out.
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions s WHERE s.user_id = ? AND `+liveCond,
+			append([]any{uid}, s.liveArgs(now)...)...).Scan(&n); err != nil {
+			return err
+		}
+		if _, err := endSessions(ctx, tx, endedElsewhere, `user_id = ?`, uid); err != nil {
+			return err
+		}
+		if err := setPasswordTx(ctx, tx, uid, newHash, true); err != nil {
+			return err
+		}
+		evKind := EventAccountRecovered
+		if kind == LinkReset {
+			evKind = EventPasswordReset
+		}
+		ev, err = recordTx(ctx, tx, now, uid, evKind, actor, strconv.FormatInt(n, 10))
+		return err
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("follow link: %w", err)
+	}
+	return ev, nil
 }

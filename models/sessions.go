@@ -74,9 +74,9 @@ type NewSession struct {
 	// account has not seen is a new device: the owner is alerted by mail. Without one, a
 	// device label the account's log has not seen counts as new.
 	DeviceHash []byte
-	// LegacyDeviceHash is the hash of the browser's device cookie from before they were
-	// authenticated (HashToken of the plain value), or nil; see deviceTx.
-	LegacyDeviceHash []byte
+	// Quiet signs in a browser that just proved itself another way (it followed a mailed
+	// link and set the password): it becomes known, and its sign-in is not alerted.
+	Quiet bool
 
 	signUp bool // the account's first sign-in, at its creation: nobody to alert yet
 }
@@ -107,13 +107,6 @@ func NewSessions(d *db.DB, secret []byte, life Lifetimes, maxPerUser int, now Cl
 	return &Sessions{db: d, secret: secret, life: life, maxPerUser: maxPerUser, now: now}
 }
 
-// liveCond is the condition, on the sessions table aliased s, that a session is still
-// signed in under the current lifetimes, whatever expires_at was written under older
-// ones; liveArgs gives its arguments. It is a constant, so every query that uses it is
-// one fixed statement.
-const liveCond = `s.expires_at > ? AND ((s.remember <> 0 AND s.created_at > ?) OR ` +
-	`(s.remember = 0 AND s.last_active_at > ? AND s.created_at > ?))`
-
 // forUserSQL reads one user's live session by handle; its arguments are the handle, the
 // user and liveArgs.
 const forUserSQL = `SELECT ` + sessionColumns + ` FROM sessions s WHERE s.handle = ? AND s.user_id = ? AND ` + liveCond
@@ -124,27 +117,6 @@ func flag(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// liveArgs are liveCond's arguments at now.
-func (s *Sessions) liveArgs(now time.Time) []any {
-	maxAgeCut := int64(-1) // no absolute lifetime: every sign-in time passes
-	if s.life.MaxAge > 0 {
-		maxAgeCut = unix(now.Add(-s.life.MaxAge))
-	}
-	return []any{unix(now), unix(now.Add(-s.life.Remember)), unix(now.Add(-s.life.Idle)), maxAgeCut}
-}
-
-// expiry is when a session signed in at created and last active at active ends.
-func (s *Sessions) expiry(remember bool, created, active time.Time) time.Time {
-	if remember {
-		return created.Add(s.life.Remember)
-	}
-	end := active.Add(s.life.Idle)
-	if s.life.MaxAge > 0 && created.Add(s.life.MaxAge).Before(end) {
-		end = created.Add(s.life.MaxAge)
-	}
-	return end
 }
 
 // stamp is the keyed hash of a password hash that a session carries; never the hash itself.
@@ -159,20 +131,19 @@ func (s *Sessions) stamp(passwordHash string) []byte {
 // sign-in racing a password rotation is never stamped stale), signs out the least
 // recently active devices beyond the cap, and every other device in single-session mode,
 // and records it all in the security log. It returns the session and the events recorded,
-// in order, plus an EventNewDevice copy of the sign-in when the account's log has no
-// earlier sign-in from a device with this label.
+// in order, plus an EventNewDevice copy of the sign-in when the account does not know
+// the browser (by its device cookie; a browser without one, by its label in the log).
 func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (Session, []Event, error) {
-	tx, err := s.db.Begin(ctx)
+	var (
+		sess   Session
+		events []Event
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		sess, events, err = s.signInTx(ctx, tx, tokenHash, n)
+		return err
+	})
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: %w", err)
-	}
-	defer tx.Rollback()
-	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
-	if err != nil {
-		return Session{}, nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Session{}, nil, fmt.Errorf("create session: commit: %w", err)
 	}
 	return sess, events, nil
 }
@@ -182,27 +153,26 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 // sign-up that fails part-way leaves nothing behind. ErrEmailTaken when the email has an
 // account already.
 func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, tokenHash []byte, n NewSession) (User, Session, []Event, error) {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
-	}
-	defer tx.Rollback()
 	u := User{Email: email, PasswordHash: passwordHash, PasswordVersion: 1}
-	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (email) DO NOTHING RETURNING id`, email, passwordHash, unix(s.now())).Scan(&u.ID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return User{}, Session{}, nil, ErrEmailTaken
-	case err != nil:
-		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
-	}
-	n.UserID, n.PasswordVersion, n.signUp = u.ID, 0, true
-	sess, events, err := s.signInTx(ctx, tx, tokenHash, n)
+	var (
+		sess   Session
+		events []Event
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (email) DO NOTHING RETURNING id`, email, passwordHash, unix(s.now())).Scan(&u.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrEmailTaken
+		}
+		if err != nil {
+			return err
+		}
+		n.UserID, n.PasswordVersion, n.signUp = u.ID, 0, true
+		sess, events, err = s.signInTx(ctx, tx, tokenHash, n)
+		return err
+	})
 	if err != nil {
-		return User{}, Session{}, nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return User{}, Session{}, nil, fmt.Errorf("sign up: commit: %w", err)
+		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, sess, events, nil
 }
@@ -237,12 +207,11 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 	if n.PasswordVersion != 0 && n.PasswordVersion != pwVersion {
 		return Session{}, nil, ErrPasswordChanged
 	}
-	if n.Replaces != "" {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE handle = ?`, n.Replaces); err != nil {
-			return Session{}, nil, fmt.Errorf("create session: delete replaced: %w", err)
-		}
+	replaced, err := s.replaceTx(ctx, tx, now, n)
+	if err != nil {
+		return Session{}, nil, err
 	}
-	deviceID, deviceName, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash, n.LegacyDeviceHash)
+	deviceID, deviceName, known, err := deviceTx(ctx, tx, now, n.UserID, n.DeviceHash)
 	if err != nil {
 		return Session{}, nil, err
 	}
@@ -252,7 +221,7 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 	// does not move the owner's clock.
 	if _, ok := TimeZone(hints.TimeZone); ok {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET time_zone = ? WHERE id = ? AND (? OR time_zone = '')`,
-			hints.TimeZone, n.UserID, known == deviceSeen || n.signUp); err != nil {
+			hints.TimeZone, n.UserID, known == deviceSeen || n.signUp || n.Quiet); err != nil {
 			return Session{}, nil, fmt.Errorf("create session: time zone: %w", err)
 		}
 	}
@@ -266,11 +235,45 @@ func (s *Sessions) signInTx(ctx context.Context, tx *db.Tx, tokenHash []byte, n 
 	if err != nil {
 		return Session{}, nil, fmt.Errorf("create session: insert: %w", err)
 	}
-	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession, known, !n.signUp)
+	events, err := s.afterSignInTx(ctx, tx, now, sess, n.SingleSession, known, !n.signUp && !n.Quiet)
 	if err != nil {
 		return Session{}, nil, err
 	}
+	events = append(replaced, events...)
 	return sess, events, nil
+}
+
+// replaceTx ends the session the signing-in browser had (n.Replaces). When it was another
+// account's (a shared computer), that account's log says it was signed out there, and its
+// open pages hear of it.
+func (s *Sessions) replaceTx(ctx context.Context, tx *db.Tx, now time.Time, n NewSession) ([]Event, error) {
+	if n.Replaces == "" {
+		return nil, nil
+	}
+	var (
+		owner                            int64
+		ip, browser, osName, kind, model string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT user_id, ip, browser, os, device_type, device_model FROM sessions WHERE handle = ?`,
+		n.Replaces).Scan(&owner, &ip, &browser, &osName, &kind, &model)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create session: the replaced one: %w", err)
+	}
+	if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, n.Replaces); err != nil {
+		return nil, fmt.Errorf("create session: end the replaced one: %w", err)
+	}
+	if owner == n.UserID {
+		return nil, nil
+	}
+	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
+	ev, err := recordTx(ctx, tx, now, owner, EventSignedOut, Actor{IP: text.Clean(n.IP, 64), Device: label}, label)
+	if err != nil {
+		return nil, err
+	}
+	return []Event{ev}, nil
 }
 
 // afterSignInTx does, inside the sign-in's transaction, what a new session brings about:
@@ -370,7 +373,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID 
 	}
 	var events []Event
 	for _, g := range out {
-		if err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, g.handle); err != nil {
+		if _, err := endSessions(ctx, tx, endedElsewhere, `handle = ?`, g.handle); err != nil {
 			return nil, err
 		}
 		by := actor
@@ -412,7 +415,7 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	ss.BoundAt, ss.UsedWithoutKeyAt = fromUnix(boundAt), fromUnix(misusedAt)
 	ss.ConfirmedUntil = fromUnix(confirmed)
 	if hints != "" {
-		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by Create; a bad value only loses the hints
+		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by SignIn; a bad value only loses the hints
 	}
 	// Checked again: an older version stored words of the user agent (device.Known).
 	ss.Device = device.Device{Browser: browser, OS: osName, Type: device.Type(dtype), Model: dmodel}.Known()
@@ -547,7 +550,7 @@ func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time)
 		return ErrNotFound
 	case err != nil:
 		return fmt.Errorf("look up ended session: %w", err)
-	case reason == endedGuessing:
+	case reason == endedGuessing.told:
 		return ErrGuessedOut
 	}
 	return ErrSessionEnded
@@ -556,34 +559,33 @@ func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time)
 // endStale deletes a session whose stamp went stale, checking again inside the write
 // transaction so a session re-stamped in the meantime is left alone.
 func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) error {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("end stale session: %w", err)
-	}
-	defer tx.Rollback()
-	var (
-		stamp  []byte
-		pwHash string
-	)
-	err = tx.QueryRowContext(ctx, `SELECT s.stamp, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, tokenHash).Scan(&stamp, &pwHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // already gone
-	}
-	if err != nil {
-		return fmt.Errorf("end stale session: %w", err)
-	}
-	if hmac.Equal(stamp, s.stamp(pwHash)) {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
-		return fmt.Errorf("end stale session: %w", err)
-	}
-	if _, err := recordTx(ctx, tx, s.now(), ss.UserID, EventStampMismatch,
-		Actor{IP: ss.IP, Device: ss.Device.Label()}, ss.Device.Label()); err != nil {
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var (
+			stamp  []byte
+			pwHash string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT s.stamp, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.token_hash = ?`, tokenHash).Scan(&stamp, &pwHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // already gone
+		}
+		if err != nil {
+			return err
+		}
+		if hmac.Equal(stamp, s.stamp(pwHash)) {
+			return nil // re-stamped meanwhile
+		}
+		if _, err := endSessions(ctx, tx, endedStale, `s.token_hash = ?`, tokenHash); err != nil {
+			return err
+		}
+		_, err = recordTx(ctx, tx, s.now(), ss.UserID, EventStampMismatch,
+			Actor{IP: ss.IP, Device: ss.Device.Label()}, ss.Device.Label())
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end stale session: %w", err)
 	}
-	return tx.Commit()
+	return nil
 }
 
 // SignOut ends the session with that handle, as its own device asked, and logs it, in
@@ -591,36 +593,35 @@ func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) e
 // the session's own, as stored. Signing out one that is gone is not an error: the Event
 // is then zero.
 func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Event, error) {
-	tx, err := s.db.Begin(ctx)
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var (
+			userID                           int64
+			ip, browser, osName, kind, model string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT user_id, ip, browser, os, device_type, device_model FROM sessions WHERE handle = ?`, handle).
+			Scan(&userID, &ip, &browser, &osName, &kind, &model)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // gone already: nothing to log
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := endSessions(ctx, tx, endedByItself, `s.handle = ?`, handle); err != nil {
+			return err
+		}
+		label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
+		if actor.Device == "" {
+			actor.Device = label
+		}
+		if actor.IP == "" {
+			actor.IP = ip
+		}
+		ev, err = recordTx(ctx, tx, s.now(), userID, EventSignedOut, actor, label)
+		return err
+	})
 	if err != nil {
 		return Event{}, fmt.Errorf("sign out: %w", err)
-	}
-	defer tx.Rollback()
-	var (
-		userID                           int64
-		ip, browser, osName, kind, model string
-	)
-	err = tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE handle = ? RETURNING user_id, ip, browser, os, device_type, device_model`, handle).
-		Scan(&userID, &ip, &browser, &osName, &kind, &model)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, nil
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("sign out: %w", err)
-	}
-	label := device.Device{Browser: browser, OS: osName, Type: device.Type(kind), Model: model}.Known().Label()
-	if actor.Device == "" {
-		actor.Device = label
-	}
-	if actor.IP == "" {
-		actor.IP = ip
-	}
-	ev, err := recordTx(ctx, tx, s.now(), userID, EventSignedOut, actor, label)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("sign out: commit: %w", err)
 	}
 	return ev, nil
 }
@@ -699,6 +700,19 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 	return ss, nil
 }
 
+// sweepExpired ends the sessions whose lifetime ran out, in a transaction of its own.
+func (s *Sessions) sweepExpired(ctx context.Context, liveArgs []any) (int64, error) {
+	var n int64
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		n, err = endSessions(ctx, tx, endedExpired, `NOT (`+liveCond+`)`, liveArgs...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep sessions: %w", err)
+	}
+	return n, nil
+}
+
 // Sweep deletes sessions that ended under the current lifetimes (and expired records of
 // ended ones), signs out the least recently active sessions of accounts over the cap (a
 // lowered cap, or rows from before there was one), and returns how many sessions went and
@@ -706,14 +720,13 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 	now := s.now()
 	args := s.liveArgs(now)
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM sessions AS s WHERE NOT (`+liveCond+`)`, args...)
+	n, err := s.sweepExpired(ctx, args)
 	if err != nil {
-		return 0, nil, fmt.Errorf("sweep sessions: %w", err)
+		return 0, nil, err
 	}
 	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM ended_sessions WHERE expires_at <= ?`, unix(now)); err != nil {
 		return 0, nil, fmt.Errorf("sweep ended sessions: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	if s.maxPerUser <= 0 {
 		return n, nil, nil
 	}
@@ -745,16 +758,12 @@ func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 
 // trim brings one user's sessions down to the cap, in a transaction of its own.
 func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
-	tx, err := s.db.Begin(ctx)
+	var evs []Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+		evs, err = s.trimTx(ctx, tx, s.now(), userID, "", Actor{})
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("trim sessions: %w", err)
-	}
-	defer tx.Rollback()
-	evs, err := s.trimTx(ctx, tx, s.now(), userID, "", Actor{})
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("trim sessions: %w", err)
 	}
 	return evs, nil

@@ -134,18 +134,19 @@
   }
   document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); watchLocks(); });
 
-  // A lock warning names when the lock ends (data-until); the page refreshes then, so the
-  // warning leaves with the lock.
+  // A lock warning says how long the lock has left (data-remaining-ms, measured by the
+  // server, so a browser clock that is off does not matter); the page refreshes then, so
+  // the warning leaves with the lock. Never sooner than 2 s, never past setTimeout's range.
   var lockTimer = null;
   function watchLocks() {
     if (lockTimer) { clearTimeout(lockTimer); lockTimer = null; }
     var next = Infinity;
-    document.querySelectorAll("#lock-warning [data-until]").forEach(function (el) {
-      var t = Date.parse(el.getAttribute("data-until"));
-      if (t < next) next = t;
+    document.querySelectorAll("#lock-warning [data-remaining-ms]").forEach(function (el) {
+      var ms = parseInt(el.getAttribute("data-remaining-ms"), 10);
+      if (ms >= 0 && ms < next) next = ms;
     });
     if (next === Infinity) return;
-    lockTimer = setTimeout(function () { lockTimer = null; refreshSoon(); }, Math.max(0, next - Date.now()) + 1000);
+    lockTimer = setTimeout(function () { lockTimer = null; refreshSoon(); }, Math.min(Math.max(next + 1000, 2000), 2147483647));
   }
 
   // Live list. The page holds a live stream (htmx's SSE extension, #live): "sessions"

@@ -24,24 +24,26 @@ const (
 
 // deviceTx records that the browser with device hash signed in to the user's account and
 // returns its known_devices id, the name the owner gave it, and whether the account knew
-// it before. legacy is the hash an older version kept for the same browser (its
-// unauthenticated cookie), or nil: a row under it is moved to hash, so an upgrade does
-// not make every browser new again.
-func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash, legacy []byte) (int64, string, deviceKnown, error) {
+// it before.
+func deviceTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, hash []byte) (int64, string, deviceKnown, error) {
 	if len(hash) == 0 {
 		return 0, "", deviceUnknown, nil
 	}
 	var (
-		id   int64
-		name string
+		id        int64
+		name      string
+		signedOut bool
 	)
-	err := tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ? WHERE user_id = ? AND device_hash = ? RETURNING id, name`,
-		unix(now), userID, hash).Scan(&id, &name)
-	if errors.Is(err, sql.ErrNoRows) && len(legacy) > 0 {
-		err = tx.QueryRowContext(ctx, `UPDATE known_devices SET last_seen_at = ?, device_hash = ? WHERE user_id = ? AND device_hash = ? RETURNING id, name`,
-			unix(now), hash, userID, legacy).Scan(&id, &name)
-	}
+	err := tx.QueryRowContext(ctx, `SELECT id, name, signed_out <> 0 FROM known_devices WHERE user_id = ? AND device_hash = ?`,
+		userID, hash).Scan(&id, &name, &signedOut)
 	if err == nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET last_seen_at = ?, signed_out = 0 WHERE id = ?`, unix(now), id); err != nil {
+			return 0, "", deviceUnknown, fmt.Errorf("known device: %w", err)
+		}
+		if signedOut {
+			// Signed out from elsewhere since: whoever signs in on it now is told of as new.
+			return id, name, deviceNew, nil
+		}
 		return id, name, deviceSeen, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -92,32 +94,28 @@ func CheckDeviceName(name string) (string, error) {
 // for an unknown, ended or another user's handle alike; ErrDeviceUnnamed for a session
 // without a device cookie. name must have passed CheckDeviceName.
 func (s *Sessions) NameDevice(ctx context.Context, userID int64, handle, name string, actor Actor) (Event, error) {
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return Event{}, fmt.Errorf("name device: %w", err)
-	}
-	defer tx.Rollback()
 	now := s.now()
-	var deviceID int64
-	_, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+`, s.device_id FROM sessions s
-		WHERE s.handle = ? AND s.user_id = ? AND `+liveCond, append([]any{handle, userID}, s.liveArgs(now)...)...), &deviceID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Event{}, ErrNotFound
-	case err != nil:
-		return Event{}, fmt.Errorf("name device: %w", err)
-	case deviceID == 0:
-		return Event{}, ErrDeviceUnnamed
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET name = ? WHERE id = ? AND user_id = ?`, name, deviceID, userID); err != nil {
-		return Event{}, fmt.Errorf("name device: %w", err)
-	}
-	ev, err := recordTx(ctx, tx, now, userID, EventDeviceNamed, actor, name)
+	var ev Event
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var deviceID int64
+		_, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+`, s.device_id FROM sessions s
+			WHERE s.handle = ? AND s.user_id = ? AND `+liveCond, append([]any{handle, userID}, s.liveArgs(now)...)...), &deviceID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case deviceID == 0:
+			return ErrDeviceUnnamed
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET name = ? WHERE id = ? AND user_id = ?`, name, deviceID, userID); err != nil {
+			return err
+		}
+		ev, err = recordTx(ctx, tx, now, userID, EventDeviceNamed, actor, name)
+		return err
+	})
 	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("name device: commit: %w", err)
+		return Event{}, fmt.Errorf("name device: %w", err)
 	}
 	return ev, nil
 }

@@ -103,7 +103,7 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		return
 	}
 	label := device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), clientHints(c.Request)).Label()
-	ev, err := a.mail.TakeBack(ctx, lp.kind, token, hash, models.Actor{IP: c.ClientIP(), Device: label})
+	ev, err := a.sessions.TakeBack(ctx, lp.kind, token, hash, models.Actor{IP: c.ClientIP(), Device: label})
 	switch {
 	case errors.Is(err, models.ErrNotFound): // used a moment ago, by another request
 		a.linkGone(c, lp)
@@ -117,7 +117,7 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 	// ends at a sign-in page that someone keeps locked by guessing at the email.
 	user, err := a.users.ByID(ctx, l.UserID)
 	if err == nil {
-		err = a.signIn(c, user, false, user.PasswordVersion)
+		err = a.signInRescued(c, user)
 	}
 	if err != nil {
 		// The new password is set all the same; say so, and let the person sign in.
@@ -174,7 +174,7 @@ func (a *App) forgot(c *gin.Context) {
 	default:
 		m := views.ResetMail{Site: a.cfg.BaseURL}
 		if err := a.mail.Queue(context.WithoutCancel(ctx), models.Outgoing{UserID: u.ID, Kind: models.MailReset, To: u.Email,
-			Subject: m.Subject(), Text: m.Text(), HTML: render(views.ResetHTML(m))}); err != nil {
+			Subject: m.Subject(), Text: m.Text(), HTML: mailBody(views.ResetHTML(m))}); err != nil {
 			a.fail(c, err)
 			return
 		}

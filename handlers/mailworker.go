@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
-	"github.com/gin-gonic/gin"
 
 	"github.com/elsewhere-dev/elsewhere/models"
 	"github.com/elsewhere-dev/elsewhere/models/mailer"
@@ -21,23 +20,6 @@ const (
 	// mailTimeout bounds one delivery.
 	mailTimeout = 60 * time.Second
 )
-
-// logPath is the request's route for a log line: the pattern ("/password/reset/:token"),
-// never the path itself, which may carry a mailed link's token.
-func logPath(c *gin.Context) string {
-	if p := c.FullPath(); p != "" {
-		return p
-	}
-	return "(no route)"
-}
-
-// place names where ip is, or "".
-func (a *App) place(ip string) string {
-	if a.cfg.Places == nil {
-		return ""
-	}
-	return a.cfg.Places.Place(ip)
-}
 
 // runMail gathers alerts and sends the outbox until ctx ends.
 func (a *App) runMail(ctx context.Context) {
@@ -137,11 +119,11 @@ func (a *App) composeAlert(b models.AlertBatch) models.Outgoing {
 		what := views.EventLine(models.Event{Kind: it.Kind, Device: dev, Detail: detail})
 		m.Items = append(m.Items, views.AlertItem{What: what, When: it.At.In(loc), IP: it.IP, Place: a.place(it.IP)})
 	}
-	return models.Outgoing{Subject: m.Subject(newOnly), Text: m.Text(), HTML: render(views.AlertHTML(m))}
+	return models.Outgoing{Subject: m.Subject(newOnly), Text: m.Text(), HTML: mailBody(views.AlertHTML(m))}
 }
 
-// render renders a component to a string; mail bodies are made off any request.
-func render(c templ.Component) string {
+// mailBody renders a mail body to a string, off any request.
+func mailBody(c templ.Component) string {
 	var b strings.Builder
 	if err := c.Render(context.Background(), &b); err != nil {
 		return ""
