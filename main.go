@@ -64,6 +64,7 @@ type config struct {
 	SMTPURL        string
 	MailFrom       string
 	GeoIP          string
+	BoundCookieAge time.Duration
 }
 
 func main() {
@@ -96,6 +97,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"With a password, give it as ELSEWHERE_SMTP_URL: on the command line it shows in the process list")
 	fs.StringVar(&cfg.MailFrom, "mail-from", "", "sender of the mails (default Elsewhere <no-reply@HOST>, HOST the base URL's)")
 	fs.StringVar(&cfg.GeoIP, "geoip", "", "a MaxMind or DB-IP .mmdb file (City or Country); device rows, the log and alerts then show the place")
+	fs.DurationVar(&cfg.BoundCookieAge, "bound-cookie-age", 10*time.Minute, "lifetime of the bound cookie of a device-bound session (DBSC): "+
+		"a copy of the session cookie taken off a bound device stops working within it (at least 10s)")
 	if err := envDefaults(fs, os.LookupEnv); err != nil {
 		return err
 	}
@@ -105,6 +108,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if len(cmd) == 0 {
 		cmd = []string{"serve"}
+	}
+	if cfg.BoundCookieAge < handlers.MinBoundCookieAge {
+		return fmt.Errorf("-bound-cookie-age %s: want at least %s", cfg.BoundCookieAge, handlers.MinBoundCookieAge)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	given := map[string]bool{}
@@ -209,7 +215,7 @@ func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger, servin
 		BaseURL: cfg.BaseURL, IdleTimeout: cfg.SessionIdle, RememberFor: cfg.RememberFor,
 		SessionMaxAge: maxAge, MaxSessions: maxSessions, SweepEvery: sweep,
 		ConfirmWindow: cfg.ConfirmWindow, SignupOpen: cfg.Signup, SingleSession: cfg.SingleSession,
-		StampSecret: secret, Logger: logger, MailFrom: cfg.MailFrom,
+		StampSecret: secret, Logger: logger, MailFrom: cfg.MailFrom, BoundCookieAge: cfg.BoundCookieAge,
 	}
 	// Mail goes out from the serving process only; a command run beside it (an operator's
 	// sessions revoke, say) leaves its alerts in the database for the server to send.

@@ -471,3 +471,28 @@ func TestUserAddDoesNotEchoThePassword(t *testing.T) {
 		t.Errorf("the password was echoed: %q", screen.String())
 	}
 }
+
+// TestBoundCookieAgeFlag: -bound-cookie-age (and ELSEWHERE_BOUND_COOKIE_AGE) takes a
+// duration of at least 10 seconds; a shorter one is refused before anything starts.
+func TestBoundCookieAgeFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		ok   bool
+	}{
+		{[]string{"version"}, "", true},
+		{[]string{"version", "-bound-cookie-age", "10s"}, "", true},
+		{[]string{"version", "-bound-cookie-age", "9s"}, "", false},
+		{[]string{"version", "-bound-cookie-age", "0"}, "", false},
+		{[]string{"version"}, "5s", false},
+		{[]string{"version"}, "15m", true},
+	} {
+		if tc.env != "" {
+			t.Setenv("ELSEWHERE_BOUND_COOKIE_AGE", tc.env)
+		}
+		err := run(context.Background(), tc.args, strings.NewReader(""), io.Discard, io.Discard)
+		if (err == nil) != tc.ok {
+			t.Errorf("%v with ELSEWHERE_BOUND_COOKIE_AGE=%q: %v", tc.args, tc.env, err)
+		}
+	}
+}

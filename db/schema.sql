@@ -148,3 +148,26 @@ CREATE TABLE IF NOT EXISTS mail_tokens (
 );
 CREATE INDEX IF NOT EXISTS mail_tokens_user ON mail_tokens (user_id);
 CREATE INDEX IF NOT EXISTS mail_tokens_expires ON mail_tokens (expires_at);
+
+-- Device Bound Session Credentials: the public key a browser registered for a session
+-- (never a private key; the browser keeps that). A bound session needs a bound cookie,
+-- made with this key's proof, beside its session cookie. The row goes with its session.
+CREATE TABLE IF NOT EXISTS session_keys (
+    handle      TEXT PRIMARY KEY REFERENCES sessions(handle) ON DELETE CASCADE,
+    alg         TEXT NOT NULL,                 -- ES256 or RS256
+    jwk         TEXT NOT NULL,                 -- the public key, as the browser sent it (JWK JSON)
+    thumbprint  BLOB NOT NULL,                 -- its RFC 7638 SHA-256 thumbprint, which bound cookies are tied to
+    bound_at    INTEGER NOT NULL,
+    misused_at  INTEGER NOT NULL DEFAULT 0     -- last time the session cookie came without a bound cookie (0: never)
+);
+
+-- Challenges for registering a key and for proving it at refresh: single-use, short-lived,
+-- kept as a SHA-256 only, tied to the one session they were given to.
+CREATE TABLE IF NOT EXISTS session_challenges (
+    challenge_hash BLOB PRIMARY KEY,
+    handle         TEXT NOT NULL REFERENCES sessions(handle) ON DELETE CASCADE,
+    purpose        TEXT NOT NULL,              -- register, refresh
+    expires_at     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS session_challenges_handle ON session_challenges (handle);
+CREATE INDEX IF NOT EXISTS session_challenges_expires ON session_challenges (expires_at);

@@ -49,6 +49,13 @@ var fastHash = modelstest.FastHash()
 // mod adjusts its configuration.
 func startApp(t *testing.T, mod ...func(*handlers.Config)) string {
 	t.Helper()
+	return startAppWrapped(t, nil, mod...)
+}
+
+// startAppWrapped is startApp with the app's handler inside wrap (nil: none), for a test
+// that watches every request the browser makes.
+func startAppWrapped(t *testing.T, wrap func(http.Handler) http.Handler, mod ...func(*handlers.Config)) string {
+	t.Helper()
 	d := modelstest.OpenDB(t)
 	// The app's workers (sweeper, mail) stop before the database closes: cleanups run last
 	// registered first.
@@ -73,6 +80,9 @@ func startApp(t *testing.T, mod ...func(*handlers.Config)) string {
 	h, err := app.Handler(nil)
 	if err != nil {
 		t.Fatalf("handler: %v", err)
+	}
+	if wrap != nil {
+		h = wrap(h)
 	}
 	srv.Config.Handler = h
 	srv.Start()
@@ -158,8 +168,23 @@ type device struct {
 func newDevice(t *testing.T, base string, p profile) *device {
 	t.Helper()
 	needBrowser(t)
+	return newDeviceIn(t, browser.ctx, true, base, p)
+}
+
+// newDeviceIn opens a tab in the browser of parent that looks like p: in a new browser
+// context of its own (fresh cookies) when isolated, else in the browser's own profile.
+// Each of listeners hears the tab's events too.
+func newDeviceIn(t *testing.T, parent context.Context, isolated bool, base string, p profile, listeners ...func(any)) *device {
+	t.Helper()
 	mon := &monitor{base: base, device: p.name, requests: map[network.RequestID]string{}}
-	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(mon.listen))
+	opts := []chromedp.ContextOption{chromedp.WithListener(mon.listen)}
+	for _, l := range listeners {
+		opts = append(opts, chromedp.WithListener(l))
+	}
+	if isolated {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	ctx, cancel := chromedp.NewContext(parent, opts...)
 	t.Cleanup(cancel)
 	d := &device{t: t, name: p.name, base: base, ctx: ctx, mon: mon}
 	// The first run opens the tab and ties it to the context it is given: that must be

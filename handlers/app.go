@@ -68,7 +68,14 @@ type Config struct {
 	// Places names the place of an address ("Berlin, Germany") on the device list, in the
 	// log and in alerts; nil shows none. main.go makes one from -geoip.
 	Places interface{ Place(ip string) string }
+	// BoundCookieAge is the lifetime of a device-bound session's bound cookie (DBSC): a
+	// copy of the session cookie taken off a bound device stops working within it
+	// (default 10m; at least 10s; negative: sessions are not offered binding).
+	BoundCookieAge time.Duration
 }
+
+// MinBoundCookieAge is the shortest bound-cookie lifetime taken.
+const MinBoundCookieAge = 10 * time.Second
 
 // App holds every dependency of the handlers, built once by New.
 type App struct {
@@ -98,6 +105,12 @@ type App struct {
 	eventsRoute string // the live stream's route under the mount point, set by Mount
 	deviceName  string // the device cookie's name
 	devices     *models.DeviceCookies
+	keys        *models.SessionKeys  // device keys sessions are bound to (DBSC)
+	bound       *models.BoundCookies // bound cookies' values
+	boundName   string               // the bound cookie's name
+	origin      string               // the base URL's origin, the DBSC sessions' scope
+	// registerRoute and refreshRoute are the DBSC endpoints' routes, set by Mount.
+	registerRoute, refreshRoute string
 }
 
 // New builds the app over an open, migrated database.
@@ -117,15 +130,18 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	}
 	a.users = models.NewUsers(d, a.hasher, a.now)
 	a.devices = models.NewDeviceCookies(secret)
+	a.keys = models.NewSessionKeys(d, a.now)
+	a.bound = models.NewBoundCookies(secret)
+	a.origin = base.Scheme + "://" + base.Host
 	a.sessions = models.NewSessions(d, secret,
 		models.Lifetimes{Idle: cfg.IdleTimeout, MaxAge: cfg.SessionMaxAge, Remember: cfg.RememberFor}, cfg.MaxSessions, a.now)
 	a.events = models.NewEvents(d, a.now)
 	a.mail = models.NewMail(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
 	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.cfg.Limits.Confirm, a.now)
-	a.cookieName, a.deviceName = "elsewhere_session", "elsewhere_device"
+	a.cookieName, a.deviceName, a.boundName = "elsewhere_session", "elsewhere_device", "elsewhere_bound"
 	if a.secure {
-		a.cookieName, a.deviceName = "__Host-"+a.cookieName, "__Host-"+a.deviceName
+		a.cookieName, a.deviceName, a.boundName = "__Host-"+a.cookieName, "__Host-"+a.deviceName, "__Host-"+a.boundName
 	}
 	a.store = &SessionStore{rows: a.sessions, cookie: a.cookie, emit: a.emit}
 	a.sessionMW = ginsessions.Sessions("elsewhere", a.store)
@@ -211,6 +227,12 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	if cfg.MailEvery <= 0 {
 		cfg.MailEvery = 2 * time.Second
 	}
+	switch {
+	case cfg.BoundCookieAge == 0:
+		cfg.BoundCookieAge = 10 * time.Minute
+	case cfg.BoundCookieAge > 0 && cfg.BoundCookieAge < MinBoundCookieAge:
+		return Config{}, nil, fmt.Errorf("bound cookie age %s: want at least %s", cfg.BoundCookieAge, MinBoundCookieAge)
+	}
 	return cfg, base, nil
 }
 
@@ -239,6 +261,7 @@ func (a *App) Mount(r gin.IRouter) {
 		a.base = strings.TrimSuffix(bp.BasePath(), "/")
 	}
 	a.eventsRoute = a.path("/account/events")
+	a.registerRoute, a.refreshRoute = a.path(dbscRegisterPath), a.path(dbscRefreshPath)
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
 	r.GET("/healthz", a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)
@@ -251,6 +274,10 @@ func (a *App) Mount(r gin.IRouter) {
 	g.GET("/login", a.loginPage)
 	g.POST("/login", a.login)
 	g.POST("/logout", a.logout)
+	if a.cfg.BoundCookieAge > 0 {
+		g.POST(dbscRegisterPath, a.registerKey)
+		g.POST(dbscRefreshPath, a.refreshKey)
+	}
 
 	acct := g.Group("/account", a.requireUser)
 	acct.GET("/security", a.securityPage)
@@ -314,7 +341,8 @@ func (a *App) Sweep(ctx context.Context) error {
 	_, err2 := a.events.Sweep(ctx)
 	err3 := a.limits.Sweep(ctx, time.Hour)
 	err4 := a.mail.SweepMail(ctx, models.EventRetention)
-	return errors.Join(err1, err2, err3, err4)
+	err5 := a.keys.SweepChallenges(ctx)
+	return errors.Join(err1, err2, err3, err4, err5)
 }
 
 // runSweeper sweeps every interval, the first time one interval after it starts, until

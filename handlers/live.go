@@ -154,7 +154,7 @@ func (a *App) liveStream(c *gin.Context) {
 	}
 	heartbeat := time.NewTicker(liveHeartbeat)
 	defer heartbeat.Stop()
-	end := time.NewTimer(liveLifetime)
+	end := time.NewTimer(a.streamLifetime(c, sess))
 	defer end.Stop()
 	// goodbye asks the page to close this stream and open another, and gives it a moment
 	// to: a stream the server simply cut would show in the browser as a failed one.

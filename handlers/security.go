@@ -73,7 +73,7 @@ func (a *App) sessionView(s models.Session, isCurrent bool, loc *time.Location) 
 	}
 	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Name: s.DeviceName, OS: s.Device.OS, Type: t,
 		IP: s.IP, Place: a.place(s.IP), SignedIn: s.CreatedAt.In(loc), LastActive: s.LastActiveAt.In(loc),
-		Current: isCurrent, LockedUntil: s.ConfirmLockedUntil}
+		Current: isCurrent, LockedUntil: s.ConfirmLockedUntil, Bound: s.Bound(), UsedWithoutKey: s.UsedWithoutKeyAt}
 }
 
 func (a *App) eventView(e models.Event, loc *time.Location) views.EventView {

@@ -43,19 +43,25 @@ func (a *App) resolve(c *gin.Context) signedIn {
 	}
 	var si signedIn
 	if ck, err := c.Request.Cookie(a.cookieName); err == nil && models.WellFormedToken(ck.Value) {
-		lookup := func(ctx context.Context, hash []byte) (models.Session, models.User, error) {
-			return a.sessions.Lookup(ctx, hash, c.ClientIP())
-		}
+		// A session bound to a device key needs the key's bound cookie too, on every
+		// route but the two that hand bound cookies out.
+		touch, holdsKey := true, func(ss models.Session) bool { return a.holdsKey(c, ss) }
 		if c.FullPath() == a.eventsRoute || pageRefresh(c) {
 			// The live stream and the refreshes the page makes on its own are the page's,
 			// not the person's: no activity, or an open tab would keep the device signed
 			// in for ever (the thief's included).
-			lookup = a.sessions.Peek
+			touch = false
 		}
-		sess, user, err := lookup(c.Request.Context(), models.HashToken(ck.Value))
+		if a.dbscRoute(c) {
+			touch, holdsKey = false, nil
+		}
+		sess, user, err := a.sessions.LookupBound(c.Request.Context(), models.HashToken(ck.Value), c.ClientIP(), touch, holdsKey)
 		switch {
 		case err == nil:
 			si = signedIn{sess: sess, user: user, ok: true}
+		case errors.Is(err, models.ErrKeyMissing):
+			// A copy of the cookie, without the device: signed out, and the owner told.
+			a.usedWithoutKey(c, sess)
 		case errors.Is(err, models.ErrNotFound):
 		case errors.Is(err, models.ErrStampMismatch), errors.Is(err, models.ErrSessionEnded):
 			si.ended = true
@@ -237,6 +243,8 @@ func (a *App) begin(c *gin.Context, remember bool,
 		maxAge = int(a.cfg.RememberFor.Seconds())
 	}
 	http.SetCookie(c.Writer, a.cookie(token, maxAge))
+	a.clearBoundCookie(c) // the session it was made for is gone
+	a.offerBinding(c, sess.Handle)
 	a.remember(c, signedIn{sess: sess, user: user, ok: true})
 	for _, ev := range events {
 		a.emit(ev)
@@ -260,6 +268,7 @@ func (a *App) signOut(c *gin.Context) (models.Session, bool, error) {
 	if _, err := c.Request.Cookie(a.cookieName); err == nil {
 		http.SetCookie(c.Writer, a.cookie("", -1))
 	}
+	a.clearBoundCookie(c)
 	a.remember(c, signedIn{})
 	return si.sess, si.ok, nil
 }

@@ -25,6 +25,7 @@ var alerted = map[EventKind]bool{
 	EventSessionLimit:    true,
 	EventLockedOut:       true,
 	EventGuessedOut:      true,
+	EventKeyMissing:      true,
 }
 
 // queueAlertTx queues ev for the owner's next alert mail, in ev's transaction, so an

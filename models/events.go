@@ -48,6 +48,12 @@ const (
 	// EventDeviceNamed: the owner named a device ("Anna's iPad"); the detail is the name,
 	// "" when the name was taken away.
 	EventDeviceNamed EventKind = "device-named"
+	// EventDeviceBound: a browser bound its session to a key that never leaves the
+	// device (DBSC); the detail is the device's label.
+	EventDeviceBound EventKind = "device-bound"
+	// EventKeyMissing: a bound session's cookie came without its bound cookie (a copy of
+	// the cookie, without the device); the actor's IP is where it came from.
+	EventKeyMissing EventKind = "key-missing"
 	// EventNewDevice follows the sign-in of a browser the account does not know: it goes
 	// to Config.OnEvent and, for a browser with a device cookie, is queued as an alert
 	// item; the log itself keeps only the sign-in.
@@ -188,7 +194,7 @@ func scanEvent(r rowScanner) (Event, error) {
 func knownLabels(kind EventKind, dev, detail string) (string, string) {
 	switch kind {
 	case EventSignedIn, EventSignedOut, EventSessionRevoked, EventStampMismatch, EventGuessedOut,
-		EventSessionLimit, EventDeviceLost, EventNewDevice:
+		EventSessionLimit, EventDeviceLost, EventNewDevice, EventDeviceBound, EventKeyMissing:
 		detail = device.KnownLabel(detail)
 	}
 	return device.KnownLabel(dev), detail

@@ -39,7 +39,7 @@ const (
 
 // alertRank orders alert items for the cut: what takes the account from its owner first.
 const alertRank = `CASE a.kind WHEN 'password-changed' THEN 0 WHEN 'device-lost' THEN 0 WHEN 'password-reset' THEN 0
-	WHEN 'others-revoked' THEN 1 WHEN 'guessed-out' THEN 1 WHEN 'session-limit' THEN 1
+	WHEN 'others-revoked' THEN 1 WHEN 'guessed-out' THEN 1 WHEN 'session-limit' THEN 1 WHEN 'key-missing' THEN 1
 	WHEN 'session-revoked' THEN 2 WHEN 'locked-out' THEN 2 ELSE 3 END`
 
 // mailAttempts is how often a mail is tried before it is given up; the back-off between

@@ -22,6 +22,9 @@ var (
 	ErrConfirmationNeeded = errors.New("the confirmation window closed; the password is needed")
 	// ErrGuessedOut: too many wrong confirmations signed the acting session out.
 	ErrGuessedOut = errors.New("signed out after too many wrong passwords")
+	// ErrKeyMissing: the session is bound to a device key and the request did not prove
+	// it (no valid bound cookie): a copy of the session cookie without the device.
+	ErrKeyMissing = errors.New("the session was used without its device key")
 )
 
 // What can be wrong with an email or a new password; views put each in words.

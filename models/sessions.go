@@ -41,7 +41,18 @@ type Session struct {
 	// wrong passwords (zero: not locked); set by ListForUser.
 	ConfirmLockedUntil time.Time
 	Data               []byte // other values the session middleware keeps
+	// KeyThumbprint is the thumbprint of the device key the browser bound this session
+	// to (DBSC), nil while it is not bound; BoundAt is when it was bound. A bound session
+	// is accepted only with a bound cookie made for this key (see SessionKeys).
+	KeyThumbprint []byte
+	BoundAt       time.Time
+	// UsedWithoutKeyAt is the last time the session's cookie came without its bound
+	// cookie, after the binding: someone holds a copy of the cookie but not the key.
+	UsedWithoutKeyAt time.Time
 }
+
+// Bound reports whether the browser bound this session to a device key.
+func (ss Session) Bound() bool { return len(ss.KeyThumbprint) > 0 }
 
 // NewSession is what a sign-in knows about the device signing in.
 type NewSession struct {
@@ -380,7 +391,10 @@ func (s *Sessions) trimTx(ctx context.Context, tx *db.Tx, now time.Time, userID 
 
 const sessionColumns = `s.handle, s.user_id, s.created_at, s.last_active_at, s.expires_at, s.remember, s.ip,
 	s.user_agent, s.client_hints, s.browser, s.os, s.device_type, s.device_model, s.confirmed_until, s.wrong_passwords, s.data,
-	COALESCE((SELECT k.name FROM known_devices k WHERE k.id = s.device_id), '')`
+	COALESCE((SELECT k.name FROM known_devices k WHERE k.id = s.device_id), ''),
+	(SELECT b.thumbprint FROM session_keys b WHERE b.handle = s.handle),
+	COALESCE((SELECT b.bound_at FROM session_keys b WHERE b.handle = s.handle), 0),
+	COALESCE((SELECT b.misused_at FROM session_keys b WHERE b.handle = s.handle), 0)`
 
 type rowScanner interface{ Scan(...any) error }
 
@@ -388,14 +402,17 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 	var (
 		ss                                    Session
 		created, active, expires, confirmed   int64
+		boundAt, misusedAt                    int64
 		hints, browser, osName, dtype, dmodel string
 	)
 	dest := append([]any{&ss.Handle, &ss.UserID, &created, &active, &expires, &ss.Remember, &ss.IP,
-		&ss.UserAgent, &hints, &browser, &osName, &dtype, &dmodel, &confirmed, &ss.WrongPasswords, &ss.Data, &ss.DeviceName}, extra...)
+		&ss.UserAgent, &hints, &browser, &osName, &dtype, &dmodel, &confirmed, &ss.WrongPasswords, &ss.Data, &ss.DeviceName,
+		&ss.KeyThumbprint, &boundAt, &misusedAt}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return Session{}, err
 	}
 	ss.CreatedAt, ss.LastActiveAt, ss.ExpiresAt = fromUnix(created), fromUnix(active), fromUnix(expires)
+	ss.BoundAt, ss.UsedWithoutKeyAt = fromUnix(boundAt), fromUnix(misusedAt)
 	ss.ConfirmedUntil = fromUnix(confirmed)
 	if hints != "" {
 		_ = json.Unmarshal([]byte(hints), &ss.Hints) // written by SignIn; a bad value only loses the hints
@@ -409,13 +426,23 @@ func scanSession(r rowScanner, extra ...any) (Session, error) {
 // read. It ends the session (ErrStampMismatch) when its stamp no longer matches the
 // user's password hash, and records activity at most once a minute.
 func (s *Sessions) Lookup(ctx context.Context, tokenHash []byte, ip string) (Session, User, error) {
-	return s.lookup(ctx, tokenHash, ip, true)
+	return s.lookup(ctx, tokenHash, ip, true, nil)
+}
+
+// LookupBound is Lookup (touch) or Peek (no touch) for a request that must also prove
+// the session's device key when the session is bound: holdsKey says whether the request
+// does (its bound cookie). A bound session whose request does not is refused with
+// ErrKeyMissing, before any activity is recorded, and returned with it, so the caller
+// can tell the owner; the copy of a cookie without its key keeps nothing alive.
+func (s *Sessions) LookupBound(ctx context.Context, tokenHash []byte, ip string, touch bool,
+	holdsKey func(Session) bool) (Session, User, error) {
+	return s.lookup(ctx, tokenHash, ip, touch, holdsKey)
 }
 
 // Peek is Lookup for a device's background traffic (its live stream): the same answers,
 // but it records no activity, so an open page alone never keeps a device signed in.
 func (s *Sessions) Peek(ctx context.Context, tokenHash []byte) (Session, User, error) {
-	return s.lookup(ctx, tokenHash, "", false)
+	return s.lookup(ctx, tokenHash, "", false, nil)
 }
 
 // LatestChange is the id of the user's newest security-log entry, 0 for none: every
@@ -432,17 +459,22 @@ func (s *Sessions) LatestChange(ctx context.Context, userID int64) (int64, error
 	return id, nil
 }
 
-func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touch bool) (Session, User, error) {
+func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touch bool,
+	holdsKey func(Session) bool) (Session, User, error) {
 	now := s.now()
 	// Taken before the read: an answer remembered under it is the database's as long as
 	// the stamp stays the same.
 	changes, canRemember := s.db.ChangeStamp()
 	canRemember = canRemember && len(tokenHash) == 32
 	if canRemember {
-		if r, ok := s.lookups.get(changes, [32]byte(tokenHash)); ok && s.live(r.sess, now) &&
-			!(touch && now.Sub(r.sess.LastActiveAt) >= touchEvery) {
+		if r, ok := s.lookups.get(changes, [32]byte(tokenHash)); ok && s.live(r.sess, now) {
 			r.sess.Data = append([]byte(nil), r.sess.Data...) // the caller may keep it
-			return r.sess, r.user, nil
+			if holdsKey != nil && r.sess.Bound() && !holdsKey(r.sess) {
+				return r.sess, r.user, ErrKeyMissing
+			}
+			if !(touch && now.Sub(r.sess.LastActiveAt) >= touchEvery) {
+				return r.sess, r.user, nil
+			}
 		}
 	}
 	var (
@@ -466,6 +498,14 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 			return Session{}, User{}, err
 		}
 		return Session{}, User{}, ErrStampMismatch
+	}
+	if holdsKey != nil && ss.Bound() && !holdsKey(ss) {
+		if canRemember { // a flood of such requests is answered from memory too
+			kept := ss
+			kept.Data = append([]byte(nil), ss.Data...)
+			s.lookups.put(changes, [32]byte(tokenHash), lookedUp{sess: kept, user: u})
+		}
+		return ss, u, ErrKeyMissing
 	}
 	ip = text.Clean(ip, 64)
 	if touch && now.Sub(ss.LastActiveAt) >= touchEvery {

@@ -77,6 +77,10 @@ func EventText(e models.Event) string {
 		return "\u201cThis wasn\u2019t me\u201d: " + devices(e, "device", "devices") + " signed out and the password changed"
 	case models.EventNewDevice:
 		return "A new device signed in: " + e.Detail
+	case models.EventDeviceBound:
+		return e.Detail + " bound its sign-in to a key that never leaves the device"
+	case models.EventKeyMissing:
+		return e.Detail + ": this device's sign-in was used without its key"
 	case models.EventDeviceNamed:
 		if e.Detail == "" {
 			return "A device's name was taken away"
