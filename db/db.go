@@ -380,8 +380,34 @@ func checkSQLiteFile(path string) error {
 		return fmt.Errorf("open database %s: it is at schema version %d, newer than this build's %d; nothing was changed", path, version, Version)
 	case version == 0 && pages > 1:
 		return fmt.Errorf("open database %s: it holds another application's tables; nothing was changed (give -db a file of its own)", path)
+	case version > 0:
+		// A schema version of ours must come with our tables: another application may
+		// set user_version too. Read without changing anything (immutable: no journal,
+		// no -wal or -shm); whatever a version was written with is in the main file.
+		ours, err := hasElsewhereTables(path)
+		if err != nil {
+			return fmt.Errorf("open database %s: %w; nothing was changed", path, err)
+		}
+		if !ours {
+			return fmt.Errorf("open database %s: it holds another application's tables; nothing was changed (give -db a file of its own)", path)
+		}
 	}
 	return nil
+}
+
+// hasElsewhereTables says whether the SQLite file at path has Elsewhere's users and
+// sessions tables, reading it as an immutable file.
+func hasElsewhereTables(path string) (bool, error) {
+	r, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=ro&immutable=1")
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	var n int
+	if err := r.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('users', 'sessions')`).Scan(&n); err != nil {
+		return false, fmt.Errorf("read its tables: %w", err)
+	}
+	return n == 2, nil
 }
 
 // escapePath makes a file path safe to put in a file: URI.

@@ -273,3 +273,35 @@ func TestOpenRefusesAnotherApplicationsDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRefusesAnotherApplicationsVersionedDatabase: another application's database that
+// sets a user_version of its own in Elsewhere's range is refused too, untouched.
+func TestOpenRefusesAnotherApplicationsVersionedDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "versioned.db")
+	other, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)`, `INSERT INTO notes (body) VALUES ('keep me')`, `PRAGMA user_version = 3`} {
+		if _, err := other.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	if d, err := Open(context.Background(), path); err == nil {
+		d.Close()
+		t.Fatal("opened")
+	} else if !strings.Contains(err.Error(), "another application's tables") {
+		t.Errorf("the error: %v", err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v after the refusal", fi.Mode().Perm())
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("its bytes changed")
+	}
+}

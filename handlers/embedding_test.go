@@ -403,3 +403,38 @@ func TestEmbeddedSaveRacesSignOut(t *testing.T) {
 		}
 	}
 }
+
+// TestCurrentUserAfterAHostRestoresItsContext: a host's tracing middleware that puts its
+// saved request context back after the chain (as otelgin-style middleware does) does not
+// hide who was signed in from the host's outer access log.
+func TestCurrentUserAfterAHostRestoresItsContext(t *testing.T) {
+	var logged string
+	h := newHostApp(t, func(r *gin.Engine, a *handlers.App) {
+		r.Use(func(c *gin.Context) { // the host's access log, outermost
+			c.Next()
+			if u, ok := handlers.CurrentUser(c); ok {
+				logged = u.Email
+			} else {
+				logged = "(nobody)"
+			}
+		})
+		r.Use(func(c *gin.Context) { // tracing: restores the context it saw
+			saved := c.Request.Context()
+			c.Next()
+			c.Request = c.Request.WithContext(saved)
+		})
+		a.Mount(r.Group("/auth"))
+		r.GET("/dash", a.RequireUser, func(c *gin.Context) {
+			u, _ := handlers.CurrentUser(c)
+			c.String(200, "dash %s", u.Email)
+		})
+	})
+	d := h.client()
+	d.signup("/auth", "ann@example.com")
+	if r := d.get2("/dash"); r.body != "dash ann@example.com" {
+		t.Fatalf("GET /dash: %d %q", r.status, r.body)
+	}
+	if logged != "ann@example.com" {
+		t.Errorf("the host's access log saw %q after its tracing put the context back", logged)
+	}
+}

@@ -365,3 +365,26 @@ func TestDeviceBudgetIsPerAccount(t *testing.T) {
 	family.ip = "203.0.113.11" // the address's own budget is spent too; it is not what this tests
 	family.login("ann@example.com", testPassword)
 }
+
+// TestSigningOutALeftoverSessionKeepsTheBrowser: a browser that signed in again after a
+// restart (its session cookie gone, its old session still live) lists two sessions; signing
+// the leftover one out from the browser itself keeps the browser known: a stranger who
+// locks the email does not lock its holder out.
+func TestSigningOutALeftoverSessionKeepsTheBrowser(t *testing.T) {
+	ta := newTestApp(t)
+	laptop := ta.device("laptop", uaChromeMac, "203.0.113.10")
+	laptop.signup("ann@example.com", testPassword)
+	leftover := laptop.handle()
+	restarted := ta.device("laptop, restarted", uaChromeMac, "203.0.113.10")
+	restarted.setDeviceCookie(laptop.deviceCookie())
+	restarted.login("ann@example.com", testPassword)
+	if r := restarted.post("/account/sessions/"+leftover+"/revoke", pw(testPassword)); r.status != http.StatusSeeOther {
+		t.Fatalf("sign the leftover session out: %d", r.status)
+	}
+	if n := ta.query(`SELECT COUNT(*) FROM known_devices`); n != "1" {
+		t.Errorf("%s known devices after signing out the browser's own leftover session, want 1", n)
+	}
+	restarted.post("/logout", nil)
+	lockTheEmail(t, ta, "ann@example.com", "198.51.100.66")
+	restarted.login("ann@example.com", testPassword)
+}

@@ -25,12 +25,24 @@ type signedIn struct {
 	err     error // the database could not be asked
 }
 
-// signedInKey keys the request's signedIn in the request's context: the one place it is
-// kept, read by the handlers and the gin-contrib session store alike, through recordOf.
+// The request's signedIn record is one pointer, set by remember alone, under a gin key
+// and in the request's context: handlers read it through recordOf, the gin-contrib
+// session store (which sees only the *http.Request) through recordIn. The gin key keeps
+// it for a host whose middleware puts back an older request context after the chain.
+const ctxSignedIn = "elsewhere.signed_in"
+
 type signedInKey struct{}
 
 // recordOf is the request's answer to "who is signed in", nil before resolve ran.
-func recordOf(r *http.Request) *signedIn {
+func recordOf(c *gin.Context) *signedIn {
+	if v, ok := c.Get(ctxSignedIn); ok {
+		return v.(*signedIn)
+	}
+	return recordIn(c.Request)
+}
+
+// recordIn is recordOf for code that has only the request.
+func recordIn(r *http.Request) *signedIn {
 	si, _ := r.Context().Value(signedInKey{}).(*signedIn)
 	return si
 }
@@ -38,7 +50,7 @@ func recordOf(r *http.Request) *signedIn {
 // resolve looks the request's session cookie up, once per request, and remembers the
 // answer: the one read of the session and its user per request.
 func (a *App) resolve(c *gin.Context) signedIn {
-	if rec := recordOf(c.Request); rec != nil {
+	if rec := recordOf(c); rec != nil {
 		return *rec
 	}
 	var si signedIn
@@ -83,14 +95,15 @@ func pageRefresh(c *gin.Context) bool {
 }
 
 // remember makes si the request's answer to "who is signed in", for the rest of it.
-// There is one record per request, in its context, so a sign-out through the store (Save
-// with MaxAge < 0) is seen by CurrentUser at once.
+// There is one record per request, so a sign-out through the store (Save with MaxAge < 0)
+// is seen by CurrentUser at once.
 func (a *App) remember(c *gin.Context, si signedIn) {
-	if rec := recordOf(c.Request); rec != nil {
+	if rec := recordOf(c); rec != nil {
 		*rec = si
 		return
 	}
 	rec := &si
+	c.Set(ctxSignedIn, rec)
 	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), signedInKey{}, rec))
 }
 
@@ -103,7 +116,7 @@ func (a *App) loadSession(c *gin.Context) {
 
 // current is the signed-in session of a request that requireUser let through.
 func current(c *gin.Context) models.Session {
-	if rec := recordOf(c.Request); rec != nil {
+	if rec := recordOf(c); rec != nil {
 		return rec.sess
 	}
 	return models.Session{}
@@ -172,7 +185,7 @@ func (a *App) LoadUser(c *gin.Context) {
 // CurrentUser returns the user signed in on this request, in a handler behind
 // RequireUser or LoadUser, or under Mount; ok is false when nobody is.
 func CurrentUser(c *gin.Context) (models.User, bool) {
-	rec := recordOf(c.Request)
+	rec := recordOf(c)
 	if rec == nil || !rec.ok {
 		return models.User{}, false
 	}

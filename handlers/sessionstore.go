@@ -49,7 +49,7 @@ func (st *SessionStore) Get(r *http.Request, name string) (*sessions.Session, er
 func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	s := sessions.NewSession(st, name)
 	s.IsNew = true
-	si := recordOf(r)
+	si := recordIn(r)
 	if si == nil || !si.ok {
 		return s, nil
 	}
@@ -82,7 +82,7 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 		}
 		http.SetCookie(w, st.cookie("", -1))
 		s.ID = ""
-		if si := recordOf(r); si != nil {
+		if si := recordIn(r); si != nil {
 			*si = signedIn{} // the rest of this request is signed out too
 		}
 		return nil

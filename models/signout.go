@@ -69,21 +69,40 @@ func endSessions(ctx context.Context, tx *db.Tx, why endReason, where string, ar
 			return 0, fmt.Errorf("remember ended sessions: %w", err)
 		}
 	}
-	switch why.device {
-	case forgetDevice:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM known_devices WHERE id IN
-			(SELECT s.device_id FROM sessions s WHERE s.device_id <> 0 AND `+where+`)`, args...); err != nil {
-			return 0, fmt.Errorf("forget ended sessions' devices: %w", err)
+	// The browsers of the ended sessions, read before they go.
+	var devices []int64
+	if why.device != keepDevice {
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT s.device_id FROM sessions s WHERE s.device_id <> 0 AND `+where, args...)
+		if err != nil {
+			return 0, fmt.Errorf("ended sessions' devices: %w", err)
 		}
-	case markDevice:
-		if _, err := tx.ExecContext(ctx, `UPDATE known_devices SET signed_out = 1 WHERE id IN
-			(SELECT s.device_id FROM sessions s WHERE s.device_id <> 0 AND `+where+`)`, args...); err != nil {
-			return 0, fmt.Errorf("mark ended sessions' devices: %w", err)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("ended sessions' devices: %w", err)
+			}
+			devices = append(devices, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("ended sessions' devices: %w", err)
 		}
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions AS s WHERE `+where, args...)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions: %w", err)
+	}
+	// A browser with a session still signed in (a leftover one of the same browser
+	// signed out, say, from the browser itself) stays as it is: its holder is here.
+	for _, id := range devices {
+		q := `DELETE FROM known_devices WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE device_id = ?)`
+		if why.device == markDevice {
+			q = `UPDATE known_devices SET signed_out = 1 WHERE id = ? AND NOT EXISTS (SELECT 1 FROM sessions WHERE device_id = ?)`
+		}
+		if _, err := tx.ExecContext(ctx, q, id, id); err != nil {
+			return 0, fmt.Errorf("ended sessions' devices: %w", err)
+		}
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
