@@ -260,6 +260,13 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/sessions/:id/lost", a.reportLost)
 	acct.POST("/password", a.changePassword)
 	if a.cfg.Mailer != nil {
+		// The mailed links' pages: the token comes in the body (from the URL fragment, by
+		// the page's script) or as the mail's code, typed; never in the request line.
+		g.GET("/account/not-me", a.notMePage)
+		g.POST("/account/not-me", a.notMe)
+		g.GET("/password/reset", a.resetPage)
+		g.POST("/password/reset", a.reset)
+		// Links mailed before, with the token in the path, work until they expire.
 		g.GET("/account/not-me/:token", a.notMePage)
 		g.POST("/account/not-me/:token", a.notMe)
 		g.GET("/password/forgot", a.forgotPage)

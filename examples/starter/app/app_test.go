@@ -24,7 +24,7 @@ const password = "correct horse battery staple"
 func starter(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	s, err := app.New(t.Context(), filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String())
+	s, err := app.New(t.Context(), filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
