@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&cfg.DB, "db", "elsewhere.db", "SQLite database file (created and migrated on start), or a postgres:// URL for several app servers")
 	fs.StringVar(&cfg.BaseURL, "base-url", "http://localhost:8080", "public URL; https turns on Secure cookies and HSTS")
-	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto are believed")
 	fs.DurationVar(&cfg.SessionIdle, "session-idle", 2*time.Hour, "session lifetime without activity")
 	fs.DurationVar(&cfg.SessionMaxAge, "session-max-age", 24*time.Hour, "lifetime of a session without \"remember me\" after sign-in, however active (0: none)")
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", 50, "signed-in devices per account; a sign-in beyond it signs the least recently active out (0: no cap)")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
@@ -68,6 +69,11 @@ type Config struct {
 	// Places names the place of an address ("Berlin, Germany") on the device list, in the
 	// log and in alerts; nil shows none. main.go makes one from -geoip.
 	Places interface{ Place(ip string) string }
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose X-Forwarded-Host
+	// and X-Forwarded-Proto are believed when checking that a request is for BaseURL.
+	// Handler sets them for `elsewhere serve`; an embedding app gives the same list here
+	// and to its engine's SetTrustedProxies (for X-Forwarded-For).
+	TrustedProxies []string
 }
 
 // App holds every dependency of the handlers, built once by New.
@@ -97,6 +103,32 @@ type App struct {
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
 	deviceName  string // the device cookie's name
+	proxies     []netip.Prefix
+	misdirected struct { // when each refused address was last logged
+		mu   sync.Mutex
+		last map[string]time.Time
+	}
+}
+
+// parseProxies reads trusted proxies given as CIDRs or single addresses.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8 or an address", s)
+		}
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // New builds the app over an open, migrated database.
@@ -107,6 +139,9 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
 		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})}}
+	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if a.hasher, err = models.NewHasher(*cfg.HashParams, runtime.NumCPU()); err != nil {
 		return nil, err
 	}
@@ -295,6 +330,13 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	r.ContextWithFallback = true
 	if err := r.SetTrustedProxies(trustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	if a.cfg.TrustedProxies == nil {
+		p, err := parseProxies(trustedProxies)
+		if err != nil {
+			return nil, err
+		}
+		a.proxies = p
 	}
 	r.HandleMethodNotAllowed = true
 	a.Mount(r)
