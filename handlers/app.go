@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -103,6 +104,7 @@ type App struct {
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
 	deviceName  string // the device cookie's name
+	origin      string // the base URL's scheme and host: every path the app emits goes after it
 	proxies     []netip.Prefix
 	misdirected struct { // when each refused address was last logged
 		mu   sync.Mutex
@@ -131,6 +133,40 @@ func parseProxies(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// checkBasePath refuses a base URL the app could not be served at: one with a user, a
+// query or a fragment (no request carries them), or a path that is not a plain clean one
+// ("/sub", "/apps/elsewhere"), since every URL the app emits is that path and its own.
+func checkBasePath(base *url.URL) error {
+	switch {
+	case base.User != nil:
+		return errors.New("a user name has no place in it (browsers would not send it)")
+	case base.RawQuery != "" || base.ForceQuery:
+		return errors.New("a query has no place in it; want http(s)://host[:port][/path]")
+	case base.Fragment != "":
+		return errors.New("a fragment has no place in it; want http(s)://host[:port][/path]")
+	case base.Opaque != "":
+		return errors.New("want http(s)://host[:port][/path]")
+	}
+	p := strings.TrimSuffix(base.Path, "/")
+	if p == "" {
+		return nil
+	}
+	if base.RawPath != "" || path.Clean(p) != p || strings.ContainsAny(p, ":*?#% \\") {
+		return fmt.Errorf("path %q: want a plain path such as /elsewhere (letters, digits, - _ . ~ /; no escapes, no . or .. segments)", base.Path)
+	}
+	return nil
+}
+
+// BasePath is the path of the base URL ("" for none, else "/sub"): the binary mounts the
+// app there; an embedding app mounts it on a group with the same path.
+func (cfg Config) BasePath() string {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(u.Path, "/")
+}
+
 // New builds the app over an open, migrated database.
 func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	cfg, base, err := cfg.withDefaults()
@@ -139,6 +175,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
 		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})}}
+	a.origin = base.Scheme + "://" + base.Host
 	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
@@ -191,7 +228,10 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return cfg, nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
+		return cfg, nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
+	}
+	if err := checkBasePath(base); err != nil {
+		return cfg, nil, fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 2 * time.Hour
@@ -271,6 +311,10 @@ func (a *App) Mount(r gin.IRouter) {
 	if bp, ok := r.(interface{ BasePath() string }); ok {
 		a.base = strings.TrimSuffix(bp.BasePath(), "/")
 	}
+	if want := a.cfg.BasePath(); want != "" && want != a.base {
+		a.log.Error("mount: the base URL has a path the routes are not under: links in mails will not work",
+			"base_url", a.cfg.BaseURL, "mounted_at", a.path("/"))
+	}
 	a.eventsRoute = a.path("/account/events")
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
@@ -339,7 +383,12 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 		a.proxies = p
 	}
 	r.HandleMethodNotAllowed = true
-	a.Mount(r)
+	// A base URL with a path ("https://host/elsewhere") serves the whole app under it.
+	if bp := a.cfg.BasePath(); bp != "" {
+		a.Mount(r.Group(bp))
+	} else {
+		a.Mount(r)
+	}
 	r.NoRoute(a.requestID, a.securityHeaders, func(c *gin.Context) {
 		a.renderError(c, http.StatusNotFound, views.TitleNotFound, views.TextNotFound)
 	})

@@ -107,7 +107,7 @@ func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
 		a.log.Error("mail: make link", "err", err, "mail_id", o.ID)
 		return // the lease runs out and it is tried again
 	}
-	page := a.cfg.BaseURL + a.path(mailPath(o.Kind))
+	page := a.origin + a.path(mailPath(o.Kind))
 	// The token goes after '#': no browser sends the fragment, so it reaches no server's
 	// request line, and no log of the host's, a proxy's or a CDN's; the page's script
 	// posts it. Without a script, the code is typed into the same page.
