@@ -1,11 +1,13 @@
 package handlers_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
 )
 
@@ -104,5 +106,25 @@ func TestOldStyleLinkPostsItsTokenInTheBody(t *testing.T) {
 	}
 	if r := forgot.get(old); r.status != http.StatusNotFound {
 		t.Errorf("the old-style link once used: %d, want 404", r.status)
+	}
+}
+
+// TestEachMailSentIsLogged: a self-hoster can tell a mail went (its kind, recipient and
+// id), and the log never holds the link's token or code.
+func TestEachMailSentIsLogged(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	var logged syncBuffer
+	ta := newTestApp(t, withMail(sink.Addr), func(c *handlers.Config) { c.Logger = slog.New(slog.NewTextHandler(&logged, nil)) })
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	ta.releaseAlerts()
+	ta.device("forgetful", uaFirefoxWindow, "203.0.113.20").post("/password/forgot", url.Values{"email": {"ann@example.com"}})
+	m := ta.nextMail(sink)
+	ta.waitFor("the outbox to be done", "0", `SELECT COUNT(*) FROM outbox WHERE sent_at = 0`)
+	log := logged.String()
+	if !strings.Contains(log, `msg="mail: sent" kind=reset to=ann@example.com mail_id=`) {
+		t.Errorf("the sent mail is not logged:\n%s", log)
+	}
+	if strings.Contains(log, m.Token(t)) || strings.Contains(log, m.Code(t)) {
+		t.Errorf("the log holds the link's secret:\n%s", log)
 	}
 }
