@@ -242,8 +242,8 @@ func (d *DB) log(msg string, err error) {
 // short, say) fails everything else.
 func (d *DB) Ping(ctx context.Context) error {
 	var n int
-	if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1))
-		+ (SELECT COUNT(*) FROM (SELECT 1 FROM sessions LIMIT 1))`).Scan(&n); err != nil {
+	if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS u)
+		+ (SELECT COUNT(*) FROM (SELECT 1 FROM sessions LIMIT 1) AS s)`).Scan(&n); err != nil {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	if d.changes != nil {
