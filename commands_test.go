@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 )
@@ -52,7 +53,10 @@ func TestCommandsBehaveAsGoToolsDo(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			var out, errOut bytes.Buffer
-			err := run(context.Background(), append([]string{"-db", dbPath}, tc.args...), strings.NewReader(""), &out, &errOut)
+			// Bounded: a value wrongly taken would start serving; then it stops and says nil.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, append([]string{"-db", dbPath}, tc.args...), strings.NewReader(""), &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("%v %v: %v, want an error saying %q", tc.env, tc.args, err, tc.want)
 			}
@@ -71,7 +75,9 @@ func TestSecondServeOnOneFileIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"serve", "-db", path, "-addr", "127.0.0.1:0"}, strings.NewReader(""), &out, &errOut)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // if it wrongly serves
+	defer cancel()
+	err = run(ctx, []string{"serve", "-db", path, "-addr", "127.0.0.1:0"}, strings.NewReader(""), &out, &errOut)
 	if want := fmt.Sprintf("in use by another elsewhere serve (pid %d)", os.Getpid()); err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("a second serve on one file: %v, want %q", err, want)
 	}
