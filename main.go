@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -82,12 +83,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&cfg.DB, "db", "elsewhere.db", "SQLite database file (created and migrated on start), or a postgres:// URL for several app servers")
 	fs.StringVar(&cfg.BaseURL, "base-url", "http://localhost:8080", "public URL; https turns on Secure cookies and HSTS")
-	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
-	fs.DurationVar(&cfg.SessionIdle, "session-idle", 2*time.Hour, "session lifetime without activity")
-	fs.DurationVar(&cfg.SessionMaxAge, "session-max-age", 24*time.Hour, "lifetime of a session without \"remember me\" after sign-in, however active (0: none)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto are believed")
+	durationVar(fs, &cfg.SessionIdle, "session-idle", 2*time.Hour, "session lifetime without activity")
+	durationVar(fs, &cfg.SessionMaxAge, "session-max-age", 24*time.Hour, "lifetime of a session without \"remember me\" after sign-in, however active (0: none)")
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", 50, "signed-in devices per account; a sign-in beyond it signs the least recently active out (0: no cap)")
-	fs.DurationVar(&cfg.RememberFor, "remember-for", 720*time.Hour, "lifetime of a \"remember me\" session")
-	fs.DurationVar(&cfg.ConfirmWindow, "confirm-window", 15*time.Minute, "how long a confirmed password is remembered (0: always ask)")
+	durationVar(fs, &cfg.RememberFor, "remember-for", 720*time.Hour, "lifetime of a \"remember me\" session")
+	durationVar(fs, &cfg.ConfirmWindow, "confirm-window", 15*time.Minute, "how long a confirmed password is remembered (0: always ask)")
 	fs.BoolVar(&cfg.Signup, "signup", true, "whether /signup is open")
 	fs.BoolVar(&cfg.SingleSession, "single-session", false, "sign other devices out at each sign-in")
 	fs.StringVar(&cfg.Secret, "secret", "", "hex key (32+ bytes) for password stamps; generated and kept in the database when empty. "+
@@ -99,10 +100,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.GeoIP, "geoip", "", "a MaxMind or DB-IP .mmdb file (City or Country); device rows, the log and alerts then show the place")
 	fs.DurationVar(&cfg.BoundCookieAge, "bound-cookie-age", 10*time.Minute, "lifetime of the bound cookie of a device-bound session (DBSC): "+
 		"a copy of the session cookie taken off a bound device stops working within it (at least 10s)")
+	fs.Usage = func() { usage(stderr, fs) }
 	if err := envDefaults(fs, os.LookupEnv); err != nil {
 		return err
 	}
 	cmd, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) || (err == nil && len(cmd) > 0 && cmd[0] == "help") {
+		usage(stdout, fs) // asked for: on standard output, and no failure
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -111,6 +117,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if cfg.BoundCookieAge < handlers.MinBoundCookieAge {
 		return fmt.Errorf("-bound-cookie-age %s: want at least %s", cfg.BoundCookieAge, handlers.MinBoundCookieAge)
+	}
+	if cfg.SessionIdle < minSessionIdle {
+		return fmt.Errorf("-session-idle %s: want at least %s (activity is recorded at most once a minute, so a shorter one signs active people out)",
+			cfg.SessionIdle, minSessionIdle)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	given := map[string]bool{}
@@ -125,29 +135,175 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		logger.Warn("-smtp-url with a password on the command line is visible to every user of this machine in the process list; give it as ELSEWHERE_SMTP_URL")
 	}
 
-	switch {
-	case cmd[0] == "version":
-		fmt.Fprintln(stdout, "elsewhere", version)
-		return nil
-	case cmd[0] == "serve" && len(cmd) == 1:
-		return serve(ctx, cfg, logger)
-	case cmd[0] == "user" && len(cmd) == 3 && cmd[1] == "add":
-		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return addUser(ctx, app, cmd[2], stdin, stdout) })
-	case cmd[0] == "sessions" && len(cmd) == 3 && cmd[1] == "list":
-		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return listSessions(ctx, app, cmd[2], stdout) })
-	case cmd[0] == "sessions" && len(cmd) == 3 && cmd[1] == "revoke":
-		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error { return revokeSessions(ctx, app, cmd[2], stdout) })
-	case cmd[0] == "sessions" && len(cmd) == 2 && cmd[1] == "prune":
-		return withApp(ctx, cfg, logger, false, func(app *handlers.App) error {
-			if err := app.Sweep(ctx); err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, "pruned expired sessions and old events")
-			return nil
-		})
+	for _, c := range commands {
+		if !c.matches(cmd) {
+			continue
+		}
+		if len(cmd) != len(c.words)+len(c.args) {
+			return fmt.Errorf("usage: elsewhere %s", c.usage())
+		}
+		return c.run(ctx, runEnv{cfg: cfg, logger: logger, args: cmd[len(c.words):], stdin: stdin, stdout: stdout})
 	}
-	return fmt.Errorf("unknown command %q; commands: serve, user add EMAIL, sessions list EMAIL, sessions revoke EMAIL, sessions prune, version",
-		strings.Join(cmd, " "))
+	var forms []string // "sessions" alone: say which commands start so
+	for _, c := range commands {
+		if c.words[0] == cmd[0] {
+			forms = append(forms, "elsewhere "+c.usage())
+		}
+	}
+	if len(forms) > 0 {
+		return fmt.Errorf("usage: %s", strings.Join(forms, " | "))
+	}
+	return fmt.Errorf("unknown command %q; run elsewhere help for the commands", strings.Join(cmd, " "))
+}
+
+// minSessionIdle is the shortest -session-idle: last activity is written at most once a
+// minute, so an idle limit near that would sign out people who are using the app.
+const minSessionIdle = 5 * time.Minute
+
+// runEnv is what a command runs with.
+type runEnv struct {
+	cfg    config
+	logger *slog.Logger
+	args   []string // the command's arguments (EMAIL)
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+// command is one of elsewhere's commands: its words, its arguments, what it does.
+type command struct {
+	words []string
+	args  []string
+	help  string
+	run   func(ctx context.Context, e runEnv) error
+}
+
+func (c command) usage() string {
+	return strings.Join(append(append([]string{}, c.words...), c.args...), " ")
+}
+
+// matches reports whether cmd names c (with or without its arguments).
+func (c command) matches(cmd []string) bool {
+	if len(cmd) < len(c.words) {
+		return false
+	}
+	for i, w := range c.words {
+		if cmd[i] != w {
+			return false
+		}
+	}
+	return true
+}
+
+// commands are every command, in the order help lists them.
+var commands = []command{
+	{words: []string{"serve"}, help: "serve the app (the default)", run: func(ctx context.Context, e runEnv) error {
+		return serve(ctx, e.cfg, e.logger)
+	}},
+	{words: []string{"user", "add"}, args: []string{"EMAIL"}, help: "create an account; the password is read from standard input (not echoed on a terminal)",
+		run: func(ctx context.Context, e runEnv) error {
+			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error { return addUser(ctx, app, e.args[0], e.stdin, e.stdout) })
+		}},
+	{words: []string{"sessions", "list"}, args: []string{"EMAIL"}, help: "list the devices signed in to an account",
+		run: func(ctx context.Context, e runEnv) error {
+			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error { return listSessions(ctx, app, e.args[0], e.stdout) })
+		}},
+	{words: []string{"sessions", "revoke"}, args: []string{"EMAIL"}, help: "sign every device of an account out",
+		run: func(ctx context.Context, e runEnv) error {
+			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error { return revokeSessions(ctx, app, e.args[0], e.stdout) })
+		}},
+	{words: []string{"sessions", "prune"}, help: "delete expired sessions and old security events",
+		run: func(ctx context.Context, e runEnv) error {
+			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error {
+				if err := app.Sweep(ctx); err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout, "pruned expired sessions and old events")
+				return nil
+			})
+		}},
+	{words: []string{"version"}, help: "print the version (from the build's VCS information)", run: func(_ context.Context, e runEnv) error {
+		fmt.Fprintln(e.stdout, "elsewhere", buildVersion())
+		return nil
+	}},
+	{words: []string{"help"}, help: "print this help (also -h)"},
+}
+
+// usage writes every command and every flag with its environment variable.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: elsewhere [flags] [command] [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.usage(), c.help)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nFlags (each also read from ELSEWHERE_<NAME>, -addr from ELSEWHERE_ADDR):")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// buildVersion is the -ldflags version, else the module version, else the VCS revision
+// the binary was built from (with its time, and "-dirty" for uncommitted changes).
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	return versionFrom(version, bi, ok)
+}
+
+// versionFrom is buildVersion over the given build information.
+func versionFrom(version string, bi *debug.BuildInfo, ok bool) string {
+	if version != "dev" {
+		return version
+	}
+	if !ok {
+		return version
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return version + " (built without VCS information)"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return strings.TrimSpace(rev + dirty + " " + at)
+}
+
+// durationFlag is a duration flag whose error says what a duration looks like.
+type durationFlag struct{ d *time.Duration }
+
+func durationVar(fs *flag.FlagSet, d *time.Duration, name string, value time.Duration, help string) {
+	*d = value
+	fs.Var(durationFlag{d}, name, help+"; a `duration` such as 30m or 2h")
+}
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 30m or 2h")
+	}
+	*f.d = d
+	return nil
 }
 
 // parseArgs parses flags wherever they stand, before the command, after it or between its
@@ -362,6 +518,11 @@ func revokeSessions(ctx context.Context, app *handlers.App, email string, stdout
 }
 
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	release, err := db.LockServe(cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return withApp(ctx, cfg, logger, true, func(app *handlers.App) error { return serveApp(ctx, app, cfg, logger) })
@@ -394,7 +555,7 @@ func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.L
 		return fmt.Errorf("listen: %w", err)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", db.Describe(cfg.DB),
-		"mail", cfg.SMTPURL != "", "geoip", cfg.GeoIP, "version", version)
+		"mail", cfg.SMTPURL != "", "geoip", cfg.GeoIP, "version", buildVersion())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -145,19 +146,33 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	// The in-flight batch: sign-ups (each a new account, signed in) queued behind
 	// argon2id when SIGTERM arrives. They are separate accounts from separate addresses,
 	// as real traffic is: the limits allow only ten attempts in flight for one email.
-	// 40 of them at ~25 ms of hashing each on two slots keep the server busy for about
-	// half a second; SIGTERM comes 150 ms after the last connection is up, time enough for
-	// the server to accept them all even with its CPUs busy hashing.
+	// Each asks "Expect: 100-continue" and sends its body only once the server's handler
+	// reads it: the "100 Continue" proves the request is in the server's hands, so SIGTERM
+	// waits for all of them. (A connection only dialed may still sit in the listen
+	// backlog, unaccepted, when the listener closes: on a loaded machine that was EOF.)
 	const inFlight = 40
-	before := dialed.Load()
+	var inServer atomic.Int64
+	inFlightClient := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DisableKeepAlives: true, ExpectContinueTimeout: time.Minute}}
 	results := make(chan error, inFlight)
 	var drained atomic.Int64 // in-flight sign-ins answered after SIGTERM was sent
 	for i := range inFlight {
 		go func() {
-			res, err := post("/signup", url.Values{"email": {fmt.Sprintf("drain%d@example.com", i)}, "password": creds["password"]},
-				fmt.Sprintf("198.51.100.%d", i+1))
-			if err == nil && res.StatusCode != http.StatusSeeOther {
-				err = fmt.Errorf("status %d", res.StatusCode)
+			form := url.Values{"email": {fmt.Sprintf("drain%d@example.com", i)}, "password": creds["password"]}
+			req, _ := http.NewRequest("POST", base+"/signup", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Expect", "100-continue")
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				Got100Continue: func() { inServer.Add(1) }}))
+			res, err := inFlightClient.Do(req)
+			if err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusSeeOther {
+					err = fmt.Errorf("status %d", res.StatusCode)
+				}
 			}
 			if err == nil {
 				if at := termAt.Load(); at != 0 && time.Now().UnixNano() > at {
@@ -170,10 +185,11 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 			results <- err
 		}()
 	}
-	for dialed.Load() < before+inFlight {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(time.Minute); inServer.Load() < inFlight; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d sign-ups reached a handler in a minute", inServer.Load(), inFlight)
+		}
 	}
-	time.Sleep(150 * time.Millisecond)
 	termAt.Store(time.Now().UnixNano())
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -36,6 +37,7 @@ type changes struct {
 	shm    *os.File
 	head   []byte // the file's first page mapped read-only, where the system allows; else read
 	keep   *sql.DB
+	wal    string // the WAL file's path
 }
 
 // openChanges opens the WAL index of the SQLite database that read opens, read-only.
@@ -61,7 +63,7 @@ func openChanges(ctx context.Context, read *sql.DB) (*changes, error) {
 		keep.Close()
 		return nil, fmt.Errorf("watch for commits: %w", err)
 	}
-	return &changes{shm: shm, head: mapHeader(shm), keep: keep}, nil
+	return &changes{shm: shm, head: mapHeader(shm), keep: keep, wal: file + "-wal"}, nil
 }
 
 // stamp reads the WAL index header; both copies must agree and say it is initialised.
@@ -82,6 +84,36 @@ func (c *changes) stamp() (ChangeStamp, bool) {
 		return ChangeStamp{}, false
 	}
 	return ChangeStamp(b[:walHeader]), true
+}
+
+// walIntact reports an error when the WAL file is shorter than the frames its index says
+// it holds: cut short (a full disk, a careless copy, a truncation), and every read of a
+// page kept there fails, although a connection with the page cached, or a query reading
+// no page, still answers.
+func (c *changes) walIntact() error {
+	b, ok := c.stamp()
+	if !ok {
+		return nil // mid-commit, or no index: nothing to judge by
+	}
+	page := int64(binary.NativeEndian.Uint16(b[14:16])) // the header is in the machine's byte order
+	if page == 1 {
+		page = 65536
+	}
+	frames := int64(binary.NativeEndian.Uint32(b[16:20]))
+	if frames == 0 {
+		return nil
+	}
+	fi, err := os.Stat(c.wal)
+	if err != nil {
+		return fmt.Errorf("the WAL file: %w", err)
+	}
+	if again, ok := c.stamp(); !ok || again != b {
+		return nil // a commit or a checkpoint came between: judge next time
+	}
+	if want := 32 + frames*(24+page); fi.Size() < want {
+		return fmt.Errorf("the WAL file %s is %d bytes, shorter than the %d frames its index lists (%d bytes): it was damaged", c.wal, fi.Size(), frames, want)
+	}
+	return nil
 }
 
 func (c *changes) close() error {

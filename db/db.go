@@ -252,11 +252,19 @@ func (d *DB) log(msg string, err error) {
 	l.Error(msg, "err", err)
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database answers a query that reads real tables' pages, as
+// every request does: "SELECT 1" reads none, and answers while a damaged file (a WAL cut
+// short, say) fails everything else.
 func (d *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	var n int
+	if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS u)
+		+ (SELECT COUNT(*) FROM (SELECT 1 FROM sessions LIMIT 1) AS s)`).Scan(&n); err != nil {
 		return fmt.Errorf("ping database: %w", err)
+	}
+	if d.changes != nil {
+		if err := d.changes.walIntact(); err != nil {
+			return fmt.Errorf("ping database: %w", err)
+		}
 	}
 	return nil
 }

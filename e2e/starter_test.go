@@ -19,7 +19,7 @@ func startStarter(t *testing.T) string {
 	// registered first), as a server would outlive the visit; t.Context ends before them.
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	s, err := app.New(ctx, filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String())
+	s, err := app.New(ctx, filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String(), nil)
 	if err != nil {
 		t.Fatalf("build the starter: %v", err)
 	}

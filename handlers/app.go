@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -72,6 +74,11 @@ type Config struct {
 	// copy of the session cookie taken off a bound device stops working within it
 	// (default 10m; at least 10s; negative: sessions are not offered binding).
 	BoundCookieAge time.Duration
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose X-Forwarded-Host
+	// and X-Forwarded-Proto are believed when checking that a request is for BaseURL.
+	// Handler sets them for `elsewhere serve`; an embedding app gives the same list here
+	// and to its engine's SetTrustedProxies (for X-Forwarded-For).
+	TrustedProxies []string
 }
 
 // MinBoundCookieAge is the shortest bound-cookie lifetime taken.
@@ -108,9 +115,69 @@ type App struct {
 	keys        *models.SessionKeys  // device keys sessions are bound to (DBSC)
 	bound       *models.BoundCookies // bound cookies' values
 	boundName   string               // the bound cookie's name
-	origin      string               // the base URL's origin, the DBSC sessions' scope
 	// registerRoute and refreshRoute are the DBSC endpoints' routes, set by Mount.
 	registerRoute, refreshRoute string
+	origin                      string // the base URL's scheme and host: every path the app emits goes after it
+	proxies                     []netip.Prefix
+	misdirected                 struct { // when each refused address was last logged
+		mu   sync.Mutex
+		last map[string]time.Time
+	}
+}
+
+// parseProxies reads trusted proxies given as CIDRs or single addresses.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8 or an address", s)
+		}
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// checkBasePath refuses a base URL the app could not be served at: one with a user, a
+// query or a fragment (no request carries them), or a path that is not a plain clean one
+// ("/sub", "/apps/elsewhere"), since every URL the app emits is that path and its own.
+func checkBasePath(base *url.URL) error {
+	switch {
+	case base.User != nil:
+		return errors.New("a user name has no place in it (browsers would not send it)")
+	case base.RawQuery != "" || base.ForceQuery:
+		return errors.New("a query has no place in it; want http(s)://host[:port][/path]")
+	case base.Fragment != "":
+		return errors.New("a fragment has no place in it; want http(s)://host[:port][/path]")
+	case base.Opaque != "":
+		return errors.New("want http(s)://host[:port][/path]")
+	}
+	p := strings.TrimSuffix(base.Path, "/")
+	if p == "" {
+		return nil
+	}
+	if base.RawPath != "" || path.Clean(p) != p || strings.ContainsAny(p, ":*?#% \\") {
+		return fmt.Errorf("path %q: want a plain path such as /elsewhere (letters, digits, - _ . ~ /; no escapes, no . or .. segments)", base.Path)
+	}
+	return nil
+}
+
+// BasePath is the path of the base URL ("" for none, else "/sub"): the binary mounts the
+// app there; an embedding app mounts it on a group with the same path.
+func (cfg Config) BasePath() string {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(u.Path, "/")
 }
 
 // New builds the app over an open, migrated database.
@@ -121,6 +188,10 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
 		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})}}
+	a.origin = base.Scheme + "://" + base.Host
+	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if a.hasher, err = models.NewHasher(*cfg.HashParams, runtime.NumCPU()); err != nil {
 		return nil, err
 	}
@@ -132,7 +203,6 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	a.devices = models.NewDeviceCookies(secret)
 	a.keys = models.NewSessionKeys(d, a.now)
 	a.bound = models.NewBoundCookies(secret)
-	a.origin = base.Scheme + "://" + base.Host
 	a.sessions = models.NewSessions(d, secret,
 		models.Lifetimes{Idle: cfg.IdleTimeout, MaxAge: cfg.SessionMaxAge, Remember: cfg.RememberFor}, cfg.MaxSessions, a.now)
 	a.events = models.NewEvents(d, a.now)
@@ -174,7 +244,10 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return cfg, nil, fmt.Errorf("base URL %q: want http(s)://host[:port]", cfg.BaseURL)
+		return cfg, nil, fmt.Errorf("base URL %q: want http(s)://host[:port][/path]", cfg.BaseURL)
+	}
+	if err := checkBasePath(base); err != nil {
+		return cfg, nil, fmt.Errorf("base URL %q: %w", cfg.BaseURL, err)
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 2 * time.Hour
@@ -260,6 +333,10 @@ func (a *App) Mount(r gin.IRouter) {
 	if bp, ok := r.(interface{ BasePath() string }); ok {
 		a.base = strings.TrimSuffix(bp.BasePath(), "/")
 	}
+	if want := a.cfg.BasePath(); want != "" && want != a.base {
+		a.log.Error("mount: the base URL has a path the routes are not under: links in mails will not work",
+			"base_url", a.cfg.BaseURL, "mounted_at", a.path("/"))
+	}
 	a.eventsRoute = a.path("/account/events")
 	a.registerRoute, a.refreshRoute = a.path(dbscRegisterPath), a.path(dbscRefreshPath)
 	// Probes may ask for /healthz by any name; everything else answers only to the base
@@ -291,6 +368,13 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.POST("/sessions/:id/name", a.nameDevice)
 	acct.POST("/password", a.changePassword)
 	if a.cfg.Mailer != nil {
+		// The mailed links' pages: the token comes in the body (from the URL fragment, by
+		// the page's script) or as the mail's code, typed; never in the request line.
+		g.GET("/account/not-me", a.notMePage)
+		g.POST("/account/not-me", a.notMe)
+		g.GET("/password/reset", a.resetPage)
+		g.POST("/password/reset", a.reset)
+		// Links mailed before, with the token in the path, work until they expire.
 		g.GET("/account/not-me/:token", a.notMePage)
 		g.POST("/account/not-me/:token", a.notMe)
 		g.GET("/password/forgot", a.forgotPage)
@@ -320,8 +404,20 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	if err := r.SetTrustedProxies(trustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
+	if a.cfg.TrustedProxies == nil {
+		p, err := parseProxies(trustedProxies)
+		if err != nil {
+			return nil, err
+		}
+		a.proxies = p
+	}
 	r.HandleMethodNotAllowed = true
-	a.Mount(r)
+	// A base URL with a path ("https://host/elsewhere") serves the whole app under it.
+	if bp := a.cfg.BasePath(); bp != "" {
+		a.Mount(r.Group(bp))
+	} else {
+		a.Mount(r)
+	}
 	r.NoRoute(a.requestID, a.securityHeaders, func(c *gin.Context) {
 		a.renderError(c, http.StatusNotFound, views.TitleNotFound, views.TextNotFound)
 	})

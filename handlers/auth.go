@@ -25,13 +25,13 @@ func (a *App) home(c *gin.Context) {
 
 func (a *App) loginPage(c *gin.Context) {
 	if a.resolve(c).ok {
-		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
+		a.afterSignIn(c)
 		return
 	}
 	c.Header("Critical-CH", criticalCH)
 	a.page(c, http.StatusOK, views.TitleSignIn, views.LoginPage(views.AuthForm{
 		Notice: flashText[a.takeFlash(c)], SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(),
-		MailOn: a.cfg.Mailer != nil,
+		MailOn: a.cfg.Mailer != nil, Next: nextOf(c),
 	}))
 }
 
@@ -42,7 +42,7 @@ func (a *App) login(c *gin.Context) {
 		return
 	}
 	form := views.AuthForm{Email: c.PostForm("email"), Remember: c.PostForm("remember") == "on",
-		SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(), MailOn: a.cfg.Mailer != nil}
+		SignupOpen: a.cfg.SignupOpen, RememberFor: a.rememberFor(), MailOn: a.cfg.Mailer != nil, Next: nextOf(c)}
 	form.Email = text.Clean(form.Email, models.MaxEmailLen+16)
 	password := c.PostForm("password")
 	loginFailed := func(status int, msg string) {
@@ -102,7 +102,7 @@ func (a *App) login(c *gin.Context) {
 		if err := a.limits.Succeeded(ctx, att); err != nil {
 			a.log.Error("release sign-in attempt", "err", err, "request_id", requestIDOf(c))
 		}
-		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
+		a.afterSignIn(c)
 	case errors.Is(err, models.ErrInvalidCredentials):
 		wait, err := a.limits.Failed(ctx, att)
 		if err != nil {
@@ -141,11 +141,11 @@ func (a *App) signupPage(c *gin.Context) {
 		return
 	}
 	if a.resolve(c).ok {
-		c.Redirect(http.StatusSeeOther, a.path("/account/security"))
+		a.afterSignIn(c)
 		return
 	}
 	c.Header("Critical-CH", criticalCH)
-	a.page(c, http.StatusOK, views.TitleCreateAccount, views.SignupPage(views.AuthForm{}))
+	a.page(c, http.StatusOK, views.TitleCreateAccount, views.SignupPage(views.AuthForm{Next: nextOf(c)}))
 }
 
 func (a *App) signup(c *gin.Context) {
@@ -157,7 +157,7 @@ func (a *App) signup(c *gin.Context) {
 		a.badForm(c, err)
 		return
 	}
-	form := views.AuthForm{Email: text.Clean(c.PostForm("email"), models.MaxEmailLen+16)}
+	form := views.AuthForm{Email: text.Clean(c.PostForm("email"), models.MaxEmailLen+16), Next: nextOf(c)}
 	password := c.PostForm("password")
 	refuse := func(msg string) {
 		form.Error = msg
@@ -200,7 +200,7 @@ func (a *App) signup(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, a.path("/account/security"))
+	a.afterSignIn(c)
 }
 
 func (a *App) logout(c *gin.Context) {

@@ -636,7 +636,7 @@ func TestEmbeddedDeviceBoundSession(t *testing.T) {
 	if r := laptop.do("GET", "/dash", nil); r.status != http.StatusOK {
 		t.Fatalf("the bound laptop on the host's route: %d", r.status)
 	}
-	if r := thief.do("GET", "/dash", nil); r.status != http.StatusSeeOther || r.location() != "/auth/login" {
+	if r := thief.do("GET", "/dash", nil); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/auth/login") {
 		t.Fatalf("the copy on the host's route: %d %s", r.status, r.location())
 	}
 	// A refresh through /auth keeps the host's route open past the bound cookie's lifetime.

@@ -119,6 +119,10 @@ func TestEmbeddedHostSessionValues(t *testing.T) {
 			c.String(200, "cart=%s", v)
 		})
 	})
+	// A signed-out post is not returned to after signing in: the form would be lost.
+	if r := h.client().do("POST", "/cart", url.Values{}); r.status != 303 || r.location() != "/auth/login" {
+		t.Errorf("a signed-out POST /cart: %d %q, want 303 /auth/login without next", r.status, r.location())
+	}
 	d := h.client()
 	d.signup("/auth", "ann@example.com")
 	if r := d.do("POST", "/cart", url.Values{}); r.status != 200 {
@@ -143,10 +147,10 @@ func TestEmbeddedNestedGroupURLs(t *testing.T) {
 		r.GET("/dash", a.RequireUser, func(c *gin.Context) { c.String(200, "dash") })
 	})
 	d := h.client()
-	if r := d.get2("/dash"); r.status != 303 || r.location() != "/a/b/login" {
+	if r := d.get2("/dash"); r.status != 303 || r.location() != "/a/b/login?next=%2Fdash" {
 		t.Fatalf("signed out /dash: %d %q", r.status, r.location())
 	}
-	if r := d.get2("/dash", "HX-Request", "true"); r.status != 401 || r.header.Get("HX-Redirect") != "/a/b/login" {
+	if r := d.get2("/dash", "HX-Request", "true"); r.status != 401 || r.header.Get("HX-Redirect") != "/a/b/login?next=%2Fdash" {
 		t.Fatalf("htmx signed out /dash: %d %q", r.status, r.header.Get("HX-Redirect"))
 	}
 	for _, p := range []string{"/a/b/login", "/a/b/signup"} {
@@ -251,7 +255,7 @@ func TestEmbeddedRevokedDeviceOnHostRoute(t *testing.T) {
 	if r.status >= 400 {
 		t.Fatalf("revoke others: %d %.300s", r.status, r.body)
 	}
-	if r := phone.get2("/dash"); r.status != 303 || r.location() != "/auth/login" {
+	if r := phone.get2("/dash"); r.status != 303 || r.location() != "/auth/login?next=%2Fdash" {
 		t.Fatalf("revoked phone /dash: %d %q %q", r.status, r.location(), r.body)
 	}
 	if r := laptop.get2("/dash"); r.status != 200 {

@@ -75,7 +75,7 @@ func (a *App) liveStream(c *gin.Context) {
 	sess := current(c)
 	ck, err := c.Request.Cookie(a.cookieName)
 	if err != nil {
-		a.toLogin(c)
+		a.toLogin(c, a.path("/login"))
 		return
 	}
 	tokenHash := models.HashToken(ck.Value)

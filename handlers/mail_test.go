@@ -35,6 +35,11 @@ func pathOf(t *testing.T, link string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A link mailed before the token moved to the fragment had it in the path; those
+	// still work until they expire, and the older tests follow links that way.
+	if tok, ok := strings.CutPrefix(u.Fragment, "t="); ok {
+		return u.Path + "/" + tok
+	}
 	return u.Path
 }
 
@@ -92,7 +97,7 @@ func TestNewDeviceAlert(t *testing.T) {
 	if strings.Contains(m.HTML, "&amp;") || !strings.Contains(m.HTML, `style="font-family:`) {
 		t.Errorf("the HTML part's styles are mangled:\n%s", m.HTML)
 	}
-	for _, want := range []string{"A new device signed in: iPhone · Safari 18", "203.0.113.9 (Berlin, Germany)", "/account/not-me/"} {
+	for _, want := range []string{"A new device signed in: iPhone · Safari 18", "203.0.113.9 (Berlin, Germany)", "/account/not-me#t="} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("the alert does not say %q:\n%s", want, m.Text)
 		}
@@ -429,7 +434,7 @@ func TestThiefCannotBloatTheAlert(t *testing.T) {
 	if len(m.Text) > 8<<10 || len(m.HTML) > 16<<10 {
 		t.Errorf("the alert is %d bytes of text and %d of HTML", len(m.Text), len(m.HTML))
 	}
-	if !strings.Contains(m.Link(t), "/account/not-me/") {
+	if !strings.Contains(m.Link(t), "/account/not-me#t=") {
 		t.Error("no take-back link")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -21,19 +22,19 @@ import (
 // linkPage is one kind of mailed link: "This wasn't me" or password reset.
 type linkPage struct {
 	kind  string // models.LinkNotMe or models.LinkReset
-	path  string // its route, before the token
+	path  string // its page; old-style links add "/" and the token
 	title string
 	flash string // the notice the sign-in page shows after it
 	form  func(r views.Recover, action string) templ.Component
 }
 
 func (a *App) notMeLink() linkPage {
-	return linkPage{kind: models.LinkNotMe, path: "/account/not-me/", title: views.TitleSecureAccount,
+	return linkPage{kind: models.LinkNotMe, path: "/account/not-me", title: views.TitleSecureAccount,
 		flash: flashTakenBack, form: views.NotMePage}
 }
 
 func (a *App) resetLink() linkPage {
-	return linkPage{kind: models.LinkReset, path: "/password/reset/", title: views.TitleSetPassword,
+	return linkPage{kind: models.LinkReset, path: "/password/reset", title: views.TitleSetPassword,
 		flash: flashReset, form: views.ResetPage}
 }
 
@@ -53,9 +54,22 @@ func (a *App) linkGone(c *gin.Context, lp linkPage) {
 	a.page(c, http.StatusNotFound, views.TitleLinkGone, views.LinkGonePage(lp.kind == models.LinkReset))
 }
 
-// workingLink looks the request's link up; when it does not work it has answered.
-func (a *App) workingLink(c *gin.Context, lp linkPage) (models.Link, bool) {
-	l, err := a.mail.LinkFor(c.Request.Context(), lp.kind, c.Param("token"))
+// linkSecret is the secret the request carries: the token of an old-style link in its
+// path, else the token the page's script posts, else the code typed from the mail (typed
+// says so: a code that does not work is asked for again, not called a dead link).
+func linkSecret(c *gin.Context) (secret string, typed bool) {
+	if t := c.Param("token"); t != "" {
+		return t, false
+	}
+	if t := c.PostForm("token"); t != "" {
+		return t, false
+	}
+	return strings.TrimSpace(c.PostForm("code")), true
+}
+
+// workingLink looks the link with that secret up; when it does not work it has answered.
+func (a *App) workingLink(c *gin.Context, lp linkPage, secret string) (models.Link, bool) {
+	l, err := a.mail.LinkFor(c.Request.Context(), lp.kind, secret)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		a.linkGone(c, lp)
@@ -67,11 +81,19 @@ func (a *App) workingLink(c *gin.Context, lp linkPage) (models.Link, bool) {
 	return l, true
 }
 
-// showLink shows the form a working link leads to.
+// showLink shows the form a link leads to. A mailed link's page has no token in its
+// address (it is in the fragment, for the page's script): the form asks for the code,
+// which the script removes. An old-style link, its token in the path, still works until
+// it expires; its form posts the token in the body, to the address without it.
 func (a *App) showLink(c *gin.Context, lp linkPage) {
 	linkHeaders(c)
-	if l, ok := a.workingLink(c, lp); ok {
-		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email}, a.path(lp.path+c.Param("token"))))
+	token := c.Param("token")
+	if token == "" {
+		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Ask: true}, a.path(lp.path)))
+		return
+	}
+	if l, ok := a.workingLink(c, lp, token); ok {
+		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email, Token: token}, a.path(lp.path)))
 	}
 }
 
@@ -84,15 +106,31 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		a.badForm(c, err)
 		return
 	}
-	token := c.Param("token")
-	l, ok := a.workingLink(c, lp)
+	token, typed := linkSecret(c)
+	// The form again, as it was sent: the secret stays in the body, never in the address.
+	again := func(r views.Recover) views.Recover {
+		if typed {
+			r.Ask, r.Code = true, token
+		} else {
+			r.Token = token
+		}
+		return r
+	}
+	if typed {
+		if _, err := a.mail.LinkFor(ctx, lp.kind, token); errors.Is(err, models.ErrNotFound) {
+			a.page(c, http.StatusUnprocessableEntity, lp.title,
+				lp.form(again(views.Recover{Error: views.TextCodeGone}), a.path(lp.path)))
+			return
+		}
+	}
+	l, ok := a.workingLink(c, lp, token)
 	if !ok {
 		return
 	}
 	next := c.PostForm("new_password")
 	if err := models.CheckNewPassword(next); err != nil {
 		a.page(c, http.StatusUnprocessableEntity, lp.title,
-			lp.form(views.Recover{Email: l.Email, Error: views.Problem(err)}, a.path(lp.path+token)))
+			lp.form(again(views.Recover{Email: l.Email, Error: views.Problem(err)}), a.path(lp.path)))
 		return
 	}
 	// From here the work is done whatever the client does: the link is spent only with it.
@@ -102,7 +140,7 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		a.fail(c, err)
 		return
 	}
-	label := device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), clientHints(c.Request)).Label()
+	label := device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), signInHints(c)).Label()
 	ev, err := a.sessions.TakeBack(ctx, lp.kind, token, hash, models.Actor{IP: c.ClientIP(), Device: label})
 	switch {
 	case errors.Is(err, models.ErrNotFound): // used a moment ago, by another request

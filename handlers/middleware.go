@@ -12,9 +12,11 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/elsewhere-dev/elsewhere/models/text"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
@@ -91,14 +93,73 @@ func (a *App) checkHost(c *gin.Context) {
 	if a.secure {
 		scheme = "https"
 	}
-	got := canonicalHost(scheme, c.Request.Host)
-	if got != a.host && !(isLoopbackHost(got) && isLoopbackHost(a.host) && port(got) == port(a.host)) {
+	seen, proto := c.Request.Host, scheme
+	// Behind a reverse proxy that sets Host to its upstream (nginx's default), the address
+	// the browser used is in X-Forwarded-Host: believed from a trusted proxy only, as is
+	// X-Forwarded-Proto. From anyone else they could name any site.
+	if a.fromTrustedProxy(c) {
+		if h := firstForwarded(c.GetHeader("X-Forwarded-Host")); h != "" {
+			seen = h
+		}
+		if p := strings.ToLower(firstForwarded(c.GetHeader("X-Forwarded-Proto"))); p != "" {
+			proto = p
+		}
+	}
+	got := canonicalHost(proto, seen)
+	if proto != scheme || (got != a.host && !(isLoopbackHost(got) && isLoopbackHost(a.host) && port(got) == port(a.host))) {
+		a.wrongAddress(c, proto+"://"+seen)
 		a.renderError(c, http.StatusMisdirectedRequest, views.TitleWrongAddress,
 			views.TextWrongAddress(a.cfg.BaseURL))
 		c.Abort()
 		return
 	}
 	c.Next()
+}
+
+// firstForwarded is the first value of an X-Forwarded-* header: the one the proxy
+// nearest the browser set.
+func firstForwarded(v string) string {
+	v, _, _ = strings.Cut(v, ",")
+	return strings.TrimSpace(v)
+}
+
+// fromTrustedProxy reports whether the request's peer is one of Config.TrustedProxies.
+func (a *App) fromTrustedProxy(c *gin.Context) bool {
+	ip, err := netip.ParseAddr(c.RemoteIP())
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range a.proxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// wrongAddress logs a request refused for its address, at most once a minute for each
+// address: enough for the operator of a misconfigured proxy to see what arrives and what
+// to set, too little for a scanner to flood the log.
+func (a *App) wrongAddress(c *gin.Context, seen string) {
+	seen = text.Clean(seen, 200)
+	now := a.now()
+	a.misdirected.mu.Lock()
+	last, ok := a.misdirected.last[seen]
+	if ok && now.Sub(last) < time.Minute {
+		a.misdirected.mu.Unlock()
+		return
+	}
+	if a.misdirected.last == nil || len(a.misdirected.last) >= 1024 {
+		a.misdirected.last = map[string]time.Time{} // forget old ones rather than grow
+	}
+	a.misdirected.last[seen] = now
+	a.misdirected.mu.Unlock()
+	a.log.Warn("421: request for another address", "seen", seen, "base_url", a.cfg.BaseURL,
+		"x_forwarded_host", text.Clean(c.GetHeader("X-Forwarded-Host"), 200), "peer", c.RemoteIP(),
+		"fix", "if browsers use the address seen, set -base-url (Config.BaseURL) to it; behind a reverse proxy "+
+			"that rewrites Host, list the proxy in -trusted-proxies (Config.TrustedProxies) so its X-Forwarded-Host and X-Forwarded-Proto are believed",
+		"request_id", requestIDOf(c))
 }
 
 // canonicalHost lower-cases host[:port], drops a trailing dot and the scheme's default port.

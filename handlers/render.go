@@ -86,7 +86,7 @@ func (a *App) fail(c *gin.Context, err error) {
 		// Signed out from another device between loading the session and acting: the
 		// same answer as when the next request finds it gone.
 		a.setFlash(c, flashEnded)
-		a.toLogin(c)
+		a.toLogin(c, a.path("/login"))
 	case errors.Is(err, models.ErrPasswordChanged):
 		// Another device changed the password between this request's check and its
 		// write; nothing was changed here.

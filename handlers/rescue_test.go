@@ -388,3 +388,16 @@ func TestSigningOutALeftoverSessionKeepsTheBrowser(t *testing.T) {
 	lockTheEmail(t, ta, "ann@example.com", "198.51.100.66")
 	restarted.login("ann@example.com", testPassword)
 }
+
+// TestRescueFormsCarryTheDeviceHints: the mailed-link pages' forms ask the page script for
+// the same hints as the sign-in form (touch points, time zone), so an iPad that follows a
+// link is signed in as the iPad it is, not as a Mac, and known under the same hash.
+func TestRescueFormsCarryTheDeviceHints(t *testing.T) {
+	ta := newTestApp(t, withMail(mailtest.Start(t, "").Addr))
+	for _, p := range []string{"/password/reset", "/account/not-me", "/login", "/signup"} {
+		body := ta.device("anyone", uaChromeMac, "").get(p).body
+		if !strings.Contains(body, "data-device-hints") {
+			t.Errorf("GET %s: the form does not ask for the device hints", p)
+		}
+	}
+}

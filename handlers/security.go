@@ -149,7 +149,7 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		return confirmation{}, false
 	case errors.Is(err, models.ErrGuessedOut):
 		a.setFlash(c, flashGuessedOut)
-		a.toLogin(c)
+		a.toLogin(c, a.path("/login"))
 		return confirmation{}, false
 	default:
 		a.fail(c, err)

@@ -124,13 +124,14 @@ func current(c *gin.Context) models.Session {
 
 // requireUser lets signed-in requests through and sends the rest to the sign-in page.
 func (a *App) requireUser(c *gin.Context) {
-	if a.admit(c) {
+	if a.admit(c, a.path("/login")) {
 		c.Next()
 	}
 }
 
-// admit reports whether the request is signed in; if not, it has answered it.
-func (a *App) admit(c *gin.Context) bool {
+// admit reports whether the request is signed in; if not, it has answered it, sending
+// the browser to login.
+func (a *App) admit(c *gin.Context, login string) bool {
 	c.Header("Cache-Control", "no-store")
 	si := a.resolve(c)
 	switch {
@@ -145,7 +146,7 @@ func (a *App) admit(c *gin.Context) bool {
 		case si.ended:
 			a.setFlash(c, flashEnded)
 		}
-		a.toLogin(c)
+		a.toLogin(c, login)
 		c.Abort()
 		return false
 	}
@@ -154,11 +155,12 @@ func (a *App) admit(c *gin.Context) bool {
 
 // RequireUser is middleware for the host app's own routes: a signed-in request goes on
 // (CurrentUser tells who it is); a signed-out one is sent to Elsewhere's sign-in page
-// (303, or for htmx 401 with HX-Redirect). A device signed out elsewhere is refused at
+// (303, or for htmx 401 with HX-Redirect), which returns to the page wanted after the
+// sign-in (its path travels as next; a GET's only). A device signed out elsewhere is refused at
 // its next request here as on Elsewhere's own pages. The host's handlers may keep values
 // of their own with the signed-in device (sessions.Default(c).Set, Save).
 func (a *App) RequireUser(c *gin.Context) {
-	if a.admit(c) {
+	if a.admit(c, a.loginWithNext(c)) {
 		a.withSession(c)
 	}
 }
@@ -194,14 +196,15 @@ func CurrentUser(c *gin.Context) (models.User, bool) {
 	return u, true
 }
 
-// toLogin sends a signed-out request to the sign-in page: htmx gets 401 and HX-Redirect.
-func (a *App) toLogin(c *gin.Context) {
+// toLogin sends a signed-out request to the sign-in page at login: htmx gets 401 and
+// HX-Redirect.
+func (a *App) toLogin(c *gin.Context, login string) {
 	if isHTMX(c) {
-		c.Header("HX-Redirect", a.path("/login"))
+		c.Header("HX-Redirect", login)
 		c.Status(http.StatusUnauthorized)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, a.path("/login"))
+	c.Redirect(http.StatusSeeOther, login)
 }
 
 // signIn signs the device in as user with a brand-new token (a token planted before

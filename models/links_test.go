@@ -35,7 +35,7 @@ func TestTakeBackChecksTheLinksLifetime(t *testing.T) {
 				t.Fatal(err)
 			}
 			mail := models.NewMail(d, clock)
-			token, err := mail.NewLink(ctx, models.Outgoing{UserID: u.ID, Kind: tc.mail})
+			token, _, err := mail.NewLink(ctx, models.Outgoing{UserID: u.ID, Kind: tc.mail})
 			if err != nil {
 				t.Fatal(err)
 			}

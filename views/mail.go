@@ -9,7 +9,16 @@ import (
 
 // MailLink stands in a mail's bodies for its single-use link until the mail is sent: only
 // then is the link's token made, so no usable token is ever stored.
+// The link carries its token in the URL fragment, which a browser never sends: the page's
+// script reads it and posts it in the body, so the token is in no request line and no log.
 const MailLink = "https://elsewhere.invalid/mail-link"
+
+// MailPage and MailCode stand in the same way for the link's page, without the token, and
+// the short code typed there when the browser runs no script.
+const (
+	MailPage = "https://elsewhere.invalid/mail-page"
+	MailCode = "ELSEWHERE-MAIL-CODE"
+)
 
 // AlertMail is a mail that tells the owner of changes to the account.
 type AlertMail struct {
@@ -90,7 +99,8 @@ func (m AlertMail) Text() string {
 	b.WriteString("\nIf this was you, there is nothing to do.\n\n")
 	b.WriteString("If it wasn't, open this link (it works once, for 7 days). It signs every device out,\n")
 	b.WriteString("including any that changed your password, and lets you set a new password:\n\n")
-	b.WriteString(MailLink + "\n")
+	b.WriteString(MailLink + "\n\n")
+	b.WriteString("Or go to " + MailPage + " and enter this code: " + MailCode + "\n")
 	return b.String()
 }
 
@@ -107,6 +117,7 @@ func (m ResetMail) Text() string {
 	return "Someone asked to reset the password of your account at " + m.Site + ".\n\n" +
 		"To set a new password, open this link. It works once, for an hour, and signs every device out:\n\n" +
 		MailLink + "\n\n" +
+		"Or go to " + MailPage + " and enter this code: " + MailCode + "\n\n" +
 		"If you didn't ask, ignore this mail: your password stays as it is.\n"
 }
 

@@ -80,6 +80,7 @@ const (
 	TitleSetPassword   = "Set a new password"
 	TitleLinkGone      = "This link doesn’t work"
 	TextResetSent      = "If an account uses that email, we’ve sent it a link to set a new password. It works for an hour; check your spam folder if it doesn’t arrive."
+	TextCodeGone       = "That code doesn’t work: it was mistyped, already used, or it has expired. Check the mail, or ask for a new one."
 	TextTooManyResets  = "Too many reset links were asked for. Please try again later."
 	TextTakenBack      = "Every device was signed out and your new password is set. Sign in with it."
 	TextResetDone      = "Your new password is set and every device was signed out. Sign in with it."

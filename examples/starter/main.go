@@ -15,25 +15,35 @@ import (
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/examples/starter/app"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
 )
 
 func main() {
 	addr := flag.String("addr", "localhost:8090", "listen address")
 	path := flag.String("db", "starter.db", "SQLite file for the starter and Elsewhere")
 	base := flag.String("base-url", "", "public URL (default http://ADDR)")
+	smtpURL := flag.String("smtp-url", "", "smtp://[user:pass@]host:port for alerts and password reset (default: no mail)")
 	flag.Parse()
 	if *base == "" {
 		*base = "http://" + *addr
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, *path, *base); err != nil {
+	var mail mailer.Sender
+	if *smtpURL != "" {
+		m, err := mailer.NewSMTP(*smtpURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		mail = m
+	}
+	if err := run(ctx, *addr, *path, *base, mail); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, addr, path, base string) error {
-	s, err := app.New(ctx, path, base)
+func run(ctx context.Context, addr, path, base string, mail mailer.Sender) error {
+	s, err := app.New(ctx, path, base, mail)
 	if err != nil {
 		return err
 	}

@@ -43,16 +43,22 @@ type SMTP struct {
 func NewSMTP(raw string) (*SMTP, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, errors.New("smtp url: not a URL")
+		return nil, errors.New("smtp url: not a URL; want smtp://[user:pass@]host:port or smtps://[user:pass@]host:port")
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return nil, errors.New("smtp url: want smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://[user:pass@]host:port")
 	}
 	if u.Hostname() == "" {
-		return nil, errors.New("smtp url: no host")
+		return nil, errors.New("smtp url: no host; want smtp://[user:pass@]host:port")
 	}
 	opts := []gomail.Option{gomail.WithTimeout(30 * time.Second)}
 	port := 587
 	switch u.Scheme {
 	case "smtp":
-		opts = append(opts, gomail.WithTLSPortPolicy(gomail.TLSOpportunistic))
+		// WithTLSPolicy, not WithTLSPortPolicy: that one also arms go-mail's fallback to
+		// port 25 without TLS, which WithPort does not disarm, so a failed send to the
+		// port asked for was retried in plain text on another.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	case "smtps":
 		port = 465
 		opts = append(opts, gomail.WithSSL())
@@ -61,7 +67,7 @@ func NewSMTP(raw string) (*SMTP, error) {
 	}
 	if p := u.Port(); p != "" {
 		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return nil, fmt.Errorf("smtp url: bad port %q", p)
+			return nil, fmt.Errorf("smtp url: bad port %q; want smtp://host:port with a port from 1 to 65535", p)
 		}
 	}
 	opts = append(opts, gomail.WithPort(port))

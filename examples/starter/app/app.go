@@ -17,6 +17,7 @@ import (
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models/mailer"
 	"github.com/elsewhere-dev/elsewhere/views"
 )
 
@@ -34,9 +35,10 @@ func (s *Server) Close() error {
 	return s.write.Close()
 }
 
-// New builds the starter over its SQLite file at path, served at baseURL. ctx bounds
-// Elsewhere's background sweeper.
-func New(ctx context.Context, path, baseURL string) (*Server, error) {
+// New builds the starter over its SQLite file at path, served at baseURL, sending mail
+// (alerts with "This wasn't me", password reset) through mail, or none when it is nil.
+// ctx bounds Elsewhere's background sweeper and mail worker.
+func New(ctx context.Context, path, baseURL string, mail mailer.Sender) (*Server, error) {
 	write, read, err := openPools(ctx, path)
 	if err != nil {
 		return nil, err
@@ -52,6 +54,7 @@ func New(ctx context.Context, path, baseURL string) (*Server, error) {
 	security, err := handlers.New(ctx, store, handlers.Config{
 		BaseURL:    baseURL, // required: the address people reach the app at
 		SignupOpen: true,
+		Mailer:     mail, // mailer.NewSMTP("smtp://user:pass@host:587"); nil: no mail
 		// Elsewhere's pages inside the starter's own layout.
 		Layout: func(p views.Page, body templ.Component) templ.Component {
 			return Base(p.Title, p.Email, views.Head(p), body)
@@ -61,7 +64,9 @@ func New(ctx context.Context, path, baseURL string) (*Server, error) {
 		return nil, err
 	}
 
-	router := gin.New()
+	// gin.Default logs every request line, as generated starters do: mailed links carry
+	// their token after '#', which browsers never send, so no token reaches this log.
+	router := gin.Default()
 	// gin believes X-Forwarded-For from anyone by default; the sign-in limits and the
 	// addresses shown need it believed only from your own proxies (here: none).
 	if err := router.SetTrustedProxies(nil); err != nil {

@@ -24,7 +24,7 @@ const password = "correct horse battery staple"
 func starter(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	s, err := app.New(t.Context(), filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String())
+	s, err := app.New(t.Context(), filepath.Join(t.TempDir(), "starter.db"), "http://"+srv.Listener.Addr().String(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,11 @@ func TestHostPagesAreTheHosts(t *testing.T) {
 func TestDashboardNeedsASignedInUser(t *testing.T) {
 	base := starter(t)
 	a := newBrowser(t, base, uaMac)
-	if r := a.get("/dashboard"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login" {
-		t.Errorf("signed-out /dashboard: %d %s, want 303 /auth/login", r.status, r.header.Get("Location"))
+	if r := a.get("/dashboard"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login?next=%2Fdashboard" {
+		t.Errorf("signed-out /dashboard: %d %s, want 303 /auth/login?next=%%2Fdashboard", r.status, r.header.Get("Location"))
 	}
-	if r := a.do("GET", "/dashboard", nil, true); r.status != http.StatusUnauthorized || r.header.Get("HX-Redirect") != "/auth/login" {
-		t.Errorf("signed-out htmx /dashboard: %d HX-Redirect=%q, want 401 /auth/login", r.status, r.header.Get("HX-Redirect"))
+	if r := a.do("GET", "/dashboard", nil, true); r.status != http.StatusUnauthorized || r.header.Get("HX-Redirect") != "/auth/login?next=%2Fdashboard" {
+		t.Errorf("signed-out htmx /dashboard: %d HX-Redirect=%q, want 401 /auth/login?next=%%2Fdashboard", r.status, r.header.Get("HX-Redirect"))
 	}
 	a.signIn("/auth/signup", "ann@example.com")
 	r := a.get("/dashboard")
@@ -247,8 +247,8 @@ func TestSigningOutThroughThePrefix(t *testing.T) {
 	if r := a.do("POST", "/auth/account/sessions/"+bID+"/revoke", url.Values{"password": {password}}, true); r.status != http.StatusOK {
 		t.Fatalf("revoke through /auth: %d\n%.300s", r.status, r.body)
 	}
-	if r := b.get("/dashboard"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login" {
-		t.Errorf("the revoked device's /dashboard: %d %s, want 303 /auth/login", r.status, r.header.Get("Location"))
+	if r := b.get("/dashboard"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/auth/login?next=%2Fdashboard" {
+		t.Errorf("the revoked device's /dashboard: %d %s, want 303 /auth/login?next=%%2Fdashboard", r.status, r.header.Get("Location"))
 	}
 	if r := c.get("/dashboard"); r.status != http.StatusOK {
 		t.Fatalf("a device that was not revoked lost /dashboard: %d", r.status)

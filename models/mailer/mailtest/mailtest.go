@@ -155,7 +155,11 @@ func (s *Sink) None(t *testing.T, why string) {
 }
 
 // linkRE finds a mailed link.
-var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/(account/not-me|password/reset)/[A-Za-z0-9_-]+`)
+// A link mailed now has its token in the fragment ("/password/reset#t=TOKEN").
+var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/(account/not-me|password/reset)#t=[A-Za-z0-9_-]+`)
+
+// codeRE finds the code mailed beside the link.
+var codeRE = regexp.MustCompile(`enter this code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})`)
 
 // Link is the single-use link in a mail; its text and HTML parts must carry the same one.
 func (m Mail) Link(t *testing.T) string {
@@ -168,4 +172,24 @@ func (m Mail) Link(t *testing.T) string {
 		t.Errorf("the HTML part does not link to %s:\n%s", l, m.HTML)
 	}
 	return l
+}
+
+// Token is the token of the mail's link, from its fragment.
+func (m Mail) Token(t *testing.T) string {
+	t.Helper()
+	_, tok, _ := strings.Cut(m.Link(t), "#t=")
+	return tok
+}
+
+// Code is the code the mail gives for a browser without JavaScript.
+func (m Mail) Code(t *testing.T) string {
+	t.Helper()
+	c := codeRE.FindStringSubmatch(m.Text)
+	if c == nil {
+		t.Fatalf("no code in the mail:\n%s", m.Text)
+	}
+	if !strings.Contains(m.HTML, c[1]) {
+		t.Errorf("the HTML part does not give the code %s:\n%s", c[1], m.HTML)
+	}
+	return c[1]
 }
