@@ -71,24 +71,22 @@ func (k *SessionKeys) Challenge(ctx context.Context, handle, purpose string) (st
 	rand.Read(b)
 	c := base64.RawURLEncoding.EncodeToString(b)
 	now := k.now()
-	tx, err := k.db.Begin(ctx)
+	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM session_challenges WHERE expires_at <= ?`, unix(now)); err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO session_challenges (challenge_hash, handle, purpose, expires_at)
+			SELECT ?, handle, ?, ? FROM sessions WHERE handle = ?`, hashChallenge(c), purpose, unix(now.Add(ChallengeLife)), handle)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 	if err != nil {
 		return "", fmt.Errorf("challenge: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM session_challenges WHERE expires_at <= ?`, unix(now)); err != nil {
-		return "", fmt.Errorf("challenge: sweep: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO session_challenges (challenge_hash, handle, purpose, expires_at)
-		SELECT ?, handle, ?, ? FROM sessions WHERE handle = ?`, hashChallenge(c), purpose, unix(now.Add(ChallengeLife)), handle)
-	if err != nil {
-		return "", fmt.Errorf("challenge: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return "", ErrNotFound
-	}
-	if err := tx.Commit(); err != nil {
-		return "", fmt.Errorf("challenge: commit: %w", err)
 	}
 	return c, nil
 }
@@ -115,31 +113,27 @@ func consumeTx(ctx context.Context, tx *db.Tx, now time.Time, handle, purpose, c
 // session has a key.
 func (k *SessionKeys) Register(ctx context.Context, userID int64, handle, challenge string, key DeviceKey, actor Actor) (Event, error) {
 	now := k.now()
-	tx, err := k.db.Begin(ctx)
+	var ev Event
+	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := consumeTx(ctx, tx, now, handle, ChallengeRegister, challenge); err != nil {
+			return err // rolled back: nothing changes
+		}
+		var got string
+		err := tx.QueryRowContext(ctx, `INSERT INTO session_keys (handle, alg, jwk, thumbprint, bound_at)
+			SELECT handle, ?, ?, ?, ? FROM sessions WHERE handle = ? AND user_id = ?
+			ON CONFLICT (handle) DO NOTHING RETURNING handle`,
+			key.Alg, key.JWK, key.Thumbprint, unix(now), handle, userID).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrAlreadyBound
+		}
+		if err != nil {
+			return err
+		}
+		ev, err = recordTx(ctx, tx, now, userID, EventDeviceBound, actor, actor.Device)
+		return err
+	})
 	if err != nil {
 		return Event{}, fmt.Errorf("register key: %w", err)
-	}
-	defer tx.Rollback()
-	if err := consumeTx(ctx, tx, now, handle, ChallengeRegister, challenge); err != nil {
-		return Event{}, err
-	}
-	var got string
-	err = tx.QueryRowContext(ctx, `INSERT INTO session_keys (handle, alg, jwk, thumbprint, bound_at)
-		SELECT handle, ?, ?, ?, ? FROM sessions WHERE handle = ? AND user_id = ?
-		ON CONFLICT (handle) DO NOTHING RETURNING handle`,
-		key.Alg, key.JWK, key.Thumbprint, unix(now), handle, userID).Scan(&got)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, ErrAlreadyBound
-	}
-	if err != nil {
-		return Event{}, fmt.Errorf("register key: %w", err)
-	}
-	ev, err := recordTx(ctx, tx, now, userID, EventDeviceBound, actor, actor.Device)
-	if err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("register key: commit: %w", err)
 	}
 	return ev, nil
 }
@@ -164,24 +158,19 @@ func (k *SessionKeys) Key(ctx context.Context, handle string) (DeviceKey, error)
 // expired, or the session is no longer bound to that key (signed out meanwhile).
 func (k *SessionKeys) Prove(ctx context.Context, handle, challenge string, thumbprint []byte) error {
 	now := k.now()
-	tx, err := k.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("prove key: %w", err)
-	}
-	defer tx.Rollback()
-	if err := consumeTx(ctx, tx, now, handle, ChallengeRefresh, challenge); err != nil {
+	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := consumeTx(ctx, tx, now, handle, ChallengeRefresh, challenge); err != nil {
+			return err
+		}
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM session_keys WHERE handle = ? AND thumbprint = ?`, handle, thumbprint).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrChallenge
+		}
 		return err
-	}
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM session_keys WHERE handle = ? AND thumbprint = ?`, handle, thumbprint).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrChallenge
-	}
+	})
 	if err != nil {
 		return fmt.Errorf("prove key: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("prove key: commit: %w", err)
 	}
 	return nil
 }
@@ -194,28 +183,28 @@ func (k *SessionKeys) UsedWithoutKey(ctx context.Context, ss Session, ip string)
 	if !ss.UsedWithoutKeyAt.IsZero() && now.Sub(ss.UsedWithoutKeyAt) < keyMisuseEvery {
 		return Event{}, false, nil
 	}
-	tx, err := k.db.Begin(ctx)
+	var (
+		ev       Event
+		recorded bool
+	)
+	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE session_keys SET misused_at = ? WHERE handle = ? AND misused_at <= ?`,
+			unix(now), ss.Handle, unix(now.Add(-keyMisuseEvery)))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // recorded a moment ago, by another request
+		}
+		label := ss.Device.Label()
+		ev, err = recordTx(ctx, tx, now, ss.UserID, EventKeyMissing, Actor{IP: ip, Device: label}, label)
+		recorded = err == nil
+		return err
+	})
 	if err != nil {
 		return Event{}, false, fmt.Errorf("key misuse: %w", err)
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE session_keys SET misused_at = ? WHERE handle = ? AND misused_at <= ?`,
-		unix(now), ss.Handle, unix(now.Add(-keyMisuseEvery)))
-	if err != nil {
-		return Event{}, false, fmt.Errorf("key misuse: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Event{}, false, nil
-	}
-	label := ss.Device.Label()
-	ev, err := recordTx(ctx, tx, now, ss.UserID, EventKeyMissing, Actor{IP: ip, Device: label}, label)
-	if err != nil {
-		return Event{}, false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, false, fmt.Errorf("key misuse: commit: %w", err)
-	}
-	return ev, true, nil
+	return ev, recorded, nil
 }
 
 // SweepChallenges deletes challenges past their lifetime.
