@@ -375,19 +375,26 @@ func (d *device) login(email, password string) {
 }
 
 // cookie returns the device's session cookie value ("" when it has none).
-func (d *device) cookie() string {
+func (d *device) cookie() string { return d.jarCookie("elsewhere_session") }
+
+func (d *device) setCookie(value string) { d.setJarCookie("elsewhere_session", value) }
+
+// jarCookie is the value of the device's cookie named name, with or without the __Host-
+// prefix ("" when it has none).
+func (d *device) jarCookie(name string) string {
 	u, _ := url.Parse(d.ta.srv.URL)
 	for _, c := range d.client.Jar.Cookies(u) {
-		if strings.HasSuffix(c.Name, "elsewhere_session") {
+		if strings.HasSuffix(c.Name, name) {
 			return c.Value
 		}
 	}
 	return ""
 }
 
-func (d *device) setCookie(value string) {
+// setJarCookie puts a cookie in the device's jar, as a client that copied one would.
+func (d *device) setJarCookie(name, value string) {
 	u, _ := url.Parse(d.ta.srv.URL)
-	d.client.Jar.SetCookies(u, []*http.Cookie{{Name: "elsewhere_session", Value: value, Path: "/"}})
+	d.client.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
 }
 
 // row is one device row as the Security page shows it.

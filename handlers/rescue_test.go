@@ -16,21 +16,10 @@ import (
 // someone who knows the email, holds a device, or floods the account.
 
 // deviceCookie is the device's device cookie ("" when it has none).
-func (d *device) deviceCookie() string {
-	u, _ := url.Parse(d.ta.srv.URL)
-	for _, c := range d.client.Jar.Cookies(u) {
-		if strings.HasSuffix(c.Name, "elsewhere_device") {
-			return c.Value
-		}
-	}
-	return ""
-}
+func (d *device) deviceCookie() string { return d.jarCookie("elsewhere_device") }
 
 // setDeviceCookie plants a device cookie in the device's jar, as a thief copying one would.
-func (d *device) setDeviceCookie(value string) {
-	u, _ := url.Parse(d.ta.srv.URL)
-	d.client.Jar.SetCookies(u, []*http.Cookie{{Name: "elsewhere_device", Value: value, Path: "/"}})
-}
+func (d *device) setDeviceCookie(value string) { d.setJarCookie("elsewhere_device", value) }
 
 // lockTheEmail is a stranger at one address typing wrong passwords for email, each time
 // from a fresh browser, until the email is locked.
