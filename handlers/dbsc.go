@@ -228,7 +228,7 @@ func (a *App) refreshKey(c *gin.Context) {
 	case !si.ok || !si.sess.Bound() || c.GetHeader("Sec-Secure-Session-Id") != si.sess.Handle:
 		// Signed out, or not this session: the browser's DBSC session is over.
 		a.clearBoundCookie(c)
-		c.JSON(http.StatusUnauthorized, gin.H{"session_identifier": c.GetHeader("Sec-Secure-Session-Id"), "continue": false})
+		endDBSC(c, c.GetHeader("Sec-Secure-Session-Id"))
 		return
 	}
 	handle := si.sess.Handle
@@ -240,7 +240,7 @@ func (a *App) refreshKey(c *gin.Context) {
 	key, err := a.keys.Key(c.Request.Context(), handle)
 	switch {
 	case errors.Is(err, models.ErrNotFound): // signed out since the lookup a moment ago
-		c.JSON(http.StatusUnauthorized, gin.H{"session_identifier": handle, "continue": false})
+		endDBSC(c, handle)
 		return
 	case err != nil:
 		a.fail(c, err)
@@ -267,12 +267,17 @@ func (a *App) refreshKey(c *gin.Context) {
 	c.JSON(http.StatusOK, a.dbscConfig(handle))
 }
 
+// endDBSC tells the browser the bound session is over: it was signed out.
+func endDBSC(c *gin.Context, handle string) {
+	c.JSON(http.StatusUnauthorized, gin.H{"session_identifier": handle, "continue": false})
+}
+
 // challenge answers 403 with a fresh refresh challenge for the session handle.
 func (a *App) challenge(c *gin.Context, handle string) {
 	ch, err := a.keys.Challenge(context.WithoutCancel(c.Request.Context()), handle, models.ChallengeRefresh)
 	switch {
 	case errors.Is(err, models.ErrNotFound): // signed out since the lookup a moment ago
-		c.JSON(http.StatusUnauthorized, gin.H{"session_identifier": handle, "continue": false})
+		endDBSC(c, handle)
 		return
 	case err != nil:
 		a.fail(c, err)

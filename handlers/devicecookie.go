@@ -26,13 +26,22 @@ type browser struct {
 // issue is ignored: it is never adopted, and the browser is given a fresh one at sign-in.
 // (Values from before cookies were authenticated are such values: each of those browsers
 // is a new device once, since a plain value cannot be told from a copy.)
+// A sign-in asks twice (its budget, then the sign-in itself): the answer is kept with the
+// request, parsed and checked once.
 func (a *App) browserOf(c *gin.Context) browser {
+	if v, ok := c.Get(ctxBrowser); ok {
+		return v.(browser)
+	}
 	b := browser{dev: device.Parse(text.Clean(c.Request.UserAgent(), device.MaxUserAgentLen), signInHints(c))}
 	if ck, err := c.Request.Cookie(a.deviceName); err == nil && a.devices.Issued(ck.Value) {
 		b.cookie = ck.Value
 	}
+	c.Set(ctxBrowser, b)
 	return b
 }
+
+// ctxBrowser keys the request's browser among gin's values.
+const ctxBrowser = "elsewhere.browser"
 
 // hash is the device hash under which an account may know this browser, nil for none.
 func (b browser) hash() []byte {

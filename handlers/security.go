@@ -195,12 +195,17 @@ func (a *App) confirmPage(confirmation func(handle, label string) views.Confirma
 // any password is asked, for unknown, ended and other users' handles alike, so the
 // confirmation form reveals nothing either.
 func (a *App) target(c *gin.Context) (models.Session, bool) {
+	return a.resolveTarget(c, false)
+}
+
+// resolveTarget is target, and with thisDevice the device's own handle is taken too.
+func (a *App) resolveTarget(c *gin.Context, thisDevice bool) (models.Session, bool) {
 	if err := parseForm(c.Request); err != nil {
 		a.badForm(c, err)
 		return models.Session{}, false
 	}
 	handle := c.Param("id")
-	if handle == current(c).Handle {
+	if !thisDevice && handle == current(c).Handle {
 		a.renderError(c, http.StatusConflict, views.TitleThisDevice,
 			views.TextThisDevice)
 		return models.Session{}, false
@@ -487,20 +492,7 @@ func (a *App) namePage(c *gin.Context) {
 // nameTarget reads the rename form and resolves its {id}: any of the user's live
 // sessions, this one included; 404 for unknown, ended and other users' handles alike.
 func (a *App) nameTarget(c *gin.Context) (models.Session, bool) {
-	if err := parseForm(c.Request); err != nil {
-		a.badForm(c, err)
-		return models.Session{}, false
-	}
-	target, ok, err := a.ownSession(c, c.Param("id"))
-	if err != nil {
-		a.fail(c, err)
-		return models.Session{}, false
-	}
-	if !ok {
-		a.noSuchDevice(c)
-		return models.Session{}, false
-	}
-	return target, true
+	return a.resolveTarget(c, true)
 }
 
 // shownName is what a device goes by on the page: the owner's name, or its label.
