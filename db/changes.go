@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,10 +48,10 @@ func openChanges(ctx context.Context, read *sql.DB) (*changes, error) {
 	if err := read.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil || file == "" {
 		return nil, fmt.Errorf("watch for commits: the database file %q: %v", file, err)
 	}
-	keep, err := sql.Open("sqlite", "file:"+escapePath(file)+"?_pragma=query_only(1)")
-	if err != nil {
-		return nil, fmt.Errorf("watch for commits: %w", err)
-	}
+	// Through the pool's own driver: a host's mattn/go-sqlite3 pools get a mattn
+	// connection here, never a second SQLite library on their file. Both drivers take a
+	// file: URI; the connection only ever pings.
+	keep := sql.OpenDB(dsnConnector{drv: read.Driver(), dsn: "file:" + escapePath(file)})
 	keep.SetMaxOpenConns(1)
 	keep.SetMaxIdleConns(1)
 	keep.SetConnMaxLifetime(0)
@@ -65,6 +66,15 @@ func openChanges(ctx context.Context, read *sql.DB) (*changes, error) {
 	}
 	return &changes{shm: shm, head: mapHeader(shm), keep: keep, wal: file + "-wal"}, nil
 }
+
+// dsnConnector opens connections of a driver by name, as sql.Open does for a registered one.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
 // stamp reads the WAL index header; both copies must agree and say it is initialised.
 func (c *changes) stamp() (ChangeStamp, bool) {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 
@@ -179,9 +180,13 @@ func registeredSQLite() (driver.Driver, error) {
 }
 
 // New wraps pools an embedding app opened itself (a writer limited to one connection,
-// and readers) and migrates the schema. The pools must use the modernc.org/sqlite driver
-// on one file in WAL mode, with foreign keys on and a busy timeout, and _txlock=immediate
-// on the writer; New refuses pools it can tell are otherwise, saying what to change.
+// and readers) and migrates the schema. The pools may use any database/sql SQLite driver
+// (modernc.org/sqlite, mattn/go-sqlite3, ...): Elsewhere then touches the file only
+// through that driver, never through a second SQLite library, which could corrupt it
+// (https://www.sqlite.org/howtocorrupt.html#multiple_copies_of_sqlite_linked_into_the_same_application).
+// Both pools must be on one file in WAL mode, with foreign keys on and a busy timeout, and
+// the writer's transactions should begin IMMEDIATE (modernc: _txlock=immediate; mattn:
+// _txlock=immediate); New refuses pools it can tell are otherwise, saying what to change.
 func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
 	if err := checkPools(ctx, write, read); err != nil {
 		return nil, err
@@ -197,10 +202,22 @@ func checkPools(ctx context.Context, write, read *sql.DB) error {
 	if write == nil || read == nil {
 		return errors.New("database pools: give both a writer and a reader pool")
 	}
+	files := map[string]string{}
 	for name, p := range map[string]*sql.DB{"writer": write, "reader": read} {
-		if _, ok := p.Driver().(*sqlite.Driver); !ok {
-			return fmt.Errorf("database %s pool: driver %T; open it with the modernc.org/sqlite driver (\"sqlite\")", name, p.Driver())
+		// Checked by asking, so any SQLite driver passes and no other database does.
+		var version string
+		if err := p.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
+			return fmt.Errorf("database %s pool: not an SQLite database (driver %T): %w; give PostgreSQL to db.Open as a URL", name, p.Driver(), err)
 		}
+		var seq int
+		var schema, file string
+		if err := p.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &schema, &file); err != nil {
+			return fmt.Errorf("database %s pool: %w", name, err)
+		}
+		if file == "" {
+			return fmt.Errorf("database %s pool: an in-memory or temporary database; open a file, so that readers and the writer share it", name)
+		}
+		files[name] = file
 		var fk, busy int
 		var mode string
 		if err := p.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
@@ -221,6 +238,9 @@ func checkPools(ctx context.Context, write, read *sql.DB) error {
 		if !strings.EqualFold(mode, "wal") {
 			return fmt.Errorf("database %s pool: journal mode %q; add _pragma=journal_mode(WAL) to its DSN so reads do not wait for writes", name, mode)
 		}
+	}
+	if files["writer"] != files["reader"] {
+		return fmt.Errorf("database pools: the writer is on %s, the readers on %s; open both on one file", files["writer"], files["reader"])
 	}
 	if n := write.Stats().MaxOpenConnections; n != 1 {
 		return fmt.Errorf("database writer pool: %d connections allowed; call SetMaxOpenConns(1): SQLite has one writer, and the models rely on it", n)
@@ -273,8 +293,30 @@ func (d *DB) Ping(ctx context.Context) error {
 // the write lock for longer than the busy timeout) or PostgreSQL's like of it (too many
 // connections, a lock not available). It is worth retrying later.
 func IsBusy(err error) bool {
+	if err == nil {
+		return false
+	}
 	var se *sqlite.Error
-	return (errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY) || isPgBusy(err)
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return isOtherSQLiteBusy(err) || isPgBusy(err)
+}
+
+// isOtherSQLiteBusy reports whether err is SQLITE_BUSY from another SQLite driver (a
+// host's mattn/go-sqlite3, say), which have no common error type: an error from a driver
+// package with "sqlite" in its path, carrying SQLite's own text for it (sqlite3_errstr).
+func isOtherSQLiteBusy(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		t := reflect.TypeOf(e)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if strings.Contains(t.PkgPath(), "sqlite") {
+			return strings.Contains(e.Error(), "database is locked")
+		}
+	}
+	return false
 }
 
 // migrate brings the schema to Version inside one transaction, keeping every row.

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,10 +14,12 @@ import (
 )
 
 // holdWriteLock takes SQLite's write lock from a second connection to the database
-// file, as another process would, and returns a function that releases it.
+// file, as another process would, and returns a function that releases it. The
+// connection is of the suite's own SQLite library: locks taken by a second copy of SQLite
+// in one process are not seen by the first (POSIX locks are per process).
 func holdWriteLock(t *testing.T, path string) (release func()) {
 	t.Helper()
-	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	other, err := dbtest.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

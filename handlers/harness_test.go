@@ -119,7 +119,7 @@ func newTestAppOn(t testing.TB, dsn string, proxies []string, mod ...func(*handl
 func (ta *testApp) start() {
 	t := ta.t
 	t.Helper()
-	d, err := db.Open(context.Background(), ta.path)
+	d, err := dbtest.OpenDSN(context.Background(), ta.path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx", for creating and dropping schemas
+	_ "modernc.org/sqlite"             // registers "sqlite", the suites' own SQLite library
 
 	"github.com/elsewhere-dev/elsewhere/db"
 )
@@ -31,13 +32,54 @@ func Engine() db.Engine {
 // Open opens a fresh database on this run's engine, closed when the test ends.
 func Open(tb testing.TB) *db.DB {
 	tb.Helper()
-	d, err := db.Open(context.Background(), DSN(tb))
+	d, err := OpenDSN(context.Background(), DSN(tb))
 	if err != nil {
 		tb.Fatalf("open database: %v", err)
 	}
 	tb.Cleanup(func() { d.Close() })
 	return d
 }
+
+// OpenDSN opens the database dsn names as db.Open does, except that an SQLite file is
+// opened through the host-driver path (db.New over pools of the driver Driver names)
+// when this test binary was built with one (-tags mattn: mattn/go-sqlite3), so the
+// suites run as an embedding app's database too.
+func OpenDSN(ctx context.Context, dsn string) (*db.DB, error) {
+	if hostPools != nil && !db.IsPostgres(dsn) {
+		w, r, err := hostPools(dsn)
+		if err != nil {
+			return nil, err
+		}
+		d, err := db.New(ctx, w, r)
+		if err != nil {
+			w.Close()
+			r.Close()
+		}
+		return d, err
+	}
+	return db.Open(ctx, dsn)
+}
+
+// OpenRaw opens a plain pool on the SQLite file at path (no schema, no checks), with the
+// driver OpenDSN uses: a second connection "from another process" must be of the same
+// SQLite library, since a second copy of SQLite in one process does not see the first's
+// locks.
+func OpenRaw(path string) (*sql.DB, error) {
+	if rawPool != nil {
+		return rawPool(path)
+	}
+	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+}
+
+// Driver names the SQLite driver OpenDSN uses: "modernc" unless a build tag chose another.
+var Driver = "modernc"
+
+// hostPools, set by a build tag's file, opens a writer and a reader pool on an SQLite
+// file with a host app's driver.
+var hostPools func(path string) (write, read *sql.DB, err error)
+
+// rawPool, set with hostPools, opens a plain pool of the same driver.
+var rawPool func(path string) (*sql.DB, error)
 
 // DSN names a fresh, empty database on this run's engine: a file path, or a PostgreSQL
 // URL whose search_path is a new schema, dropped when the test ends. Every db.Open of it

@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/handlers"
@@ -83,15 +81,10 @@ func New(ctx context.Context, path, baseURL string, mail mailer.Sender) (*Server
 
 // openPools opens the starter's database as Elsewhere needs it: one writer connection
 // and a reader pool, WAL, foreign keys, a busy timeout; then the starter's own table.
+// The driver is the starter's own (driver_*.go: modernc.org/sqlite, or mattn/go-sqlite3
+// with -tags mattn); Elsewhere uses whichever it is given.
 func openPools(ctx context.Context, path string) (*sql.DB, *sql.DB, error) {
-	dsn := func(extra string) string {
-		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
-			q.Add("_pragma", p)
-		}
-		return "file:" + path + "?" + q.Encode() + extra
-	}
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	write, err := sql.Open(Driver, dsn(path, true))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
@@ -101,7 +94,7 @@ func openPools(ctx context.Context, path string) (*sql.DB, *sql.DB, error) {
 		write.Close()
 		return nil, nil, fmt.Errorf("create the starter's tables: %w", err)
 	}
-	read, err := sql.Open("sqlite", dsn(""))
+	read, err := sql.Open(Driver, dsn(path, false))
 	if err != nil {
 		write.Close()
 		return nil, nil, fmt.Errorf("open database readers: %w", err)
