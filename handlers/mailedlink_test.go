@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/elsewhere-dev/elsewhere/handlers"
+	"github.com/elsewhere-dev/elsewhere/models"
 	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
 )
 
@@ -127,4 +128,77 @@ func TestEachMailSentIsLogged(t *testing.T) {
 	if strings.Contains(log, m.Token(t)) || strings.Contains(log, m.Code(t)) {
 		t.Errorf("the log holds the link's secret:\n%s", log)
 	}
+}
+
+// TestRescueReturnsToTheWantedPage: a person sent to sign in on their way to a host page,
+// who asks for a reset link instead, lands on that page once the new password is set, in
+// the browser that asked; a path that could lead off the site is dropped there as at
+// sign-in. "This wasn't me" opened with a next returns there too; without one, and in a
+// browser that kept none, the rescue lands on the Security page.
+func TestRescueReturnsToTheWantedPage(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	limits := models.DefaultLimits()
+	limits.ResetEmail.Max = 100 // a reset for each case below
+	ta := newTestApp(t, withMail(sink.Addr), func(c *handlers.Config) { c.Limits = &limits })
+	ta.device("laptop", uaChromeMac, "203.0.113.1").signup("ann@example.com", testPassword)
+	ta.releaseAlerts()
+
+	forgot := ta.device("forgetful", uaFirefoxWindow, "203.0.113.20")
+	login := forgot.get("/login?next=" + url.QueryEscape("/dashboard?tab=notes"))
+	if !strings.Contains(login.body, `href="/password/forgot?next=%2Fdashboard%3Ftab%3Dnotes"`) {
+		t.Fatalf("the sign-in page's reset link does not carry the way back:\n%.3000s", login.body)
+	}
+	page := forgot.get("/password/forgot?next=" + url.QueryEscape("/dashboard?tab=notes"))
+	if !strings.Contains(page.body, `name="next" value="/dashboard?tab=notes"`) {
+		t.Fatalf("the reset request form does not carry the way back:\n%.3000s", page.body)
+	}
+	forgot.post("/password/forgot", url.Values{"email": {"ann@example.com"}, "next": {"/dashboard?tab=notes"}})
+	m := ta.nextMail(sink)
+	if strings.Contains(m.Link(t), "dashboard") {
+		t.Errorf("the mailed link carries the way back: %q", m.Link(t))
+	}
+	r := forgot.post("/password/reset", url.Values{"token": {m.Token(t)}, "new_password": {"a brand new passphrase 5"}})
+	if r.status != http.StatusSeeOther || r.location() != "/dashboard?tab=notes" {
+		t.Fatalf("reset after asking on the way to /dashboard: %d %q", r.status, r.location())
+	}
+	if r := forgot.get("/account/security"); r.status != http.StatusOK {
+		t.Fatalf("not signed in after the reset: %d", r.status)
+	}
+	// The way back is used once: the next reset from this browser lands on the Security page.
+	forgot.post("/password/forgot", url.Values{"email": {"ann@example.com"}})
+	m = ta.nextMail(sink)
+	if r := forgot.post("/password/reset", url.Values{"token": {m.Token(t)}, "new_password": {"a second new passphrase 6"}}); r.location() != "/account/security" {
+		t.Errorf("a reset asked for without a way back: %q, want /account/security", r.location())
+	}
+
+	// Ways off the site are dropped, whether kept with the request or sent with the form.
+	for _, bad := range []string{"//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)"} {
+		b := ta.device("another", uaSafariIPhone, "203.0.113.30")
+		b.post("/password/forgot", url.Values{"email": {"ann@example.com"}, "next": {bad}})
+		m := ta.nextMail(sink)
+		if r := b.post("/password/reset", url.Values{"token": {m.Token(t)}, "new_password": {"a third new passphrase 7"}, "next": {bad}}); r.location() != "/account/security" {
+			t.Errorf("reset with next %q: %q, want /account/security", bad, r.location())
+		}
+		b.setJarCookie("elsewhere_next", url.QueryEscape(bad))
+		b.post("/password/forgot", url.Values{"email": {"ann@example.com"}})
+		m = ta.nextMail(sink)
+		if r := b.post("/password/reset", url.Values{"token": {m.Token(t)}, "new_password": {"a fourth new passphrase 8"}}); r.location() != "/account/security" {
+			t.Errorf("reset with %q kept in the cookie: %q, want /account/security", bad, r.location())
+		}
+	}
+
+	// "This wasn't me" opened with a next.
+	thief := ta.device("thief", uaSafariIPhone, "198.51.100.66")
+	thief.login("ann@example.com", "a fourth new passphrase 8")
+	ta.releaseAlerts()
+	alert := ta.nextMail(sink)
+	owner := ta.device("owner", uaChromeMac, "203.0.113.2")
+	notMe := owner.get("/account/not-me?next=%2Fdashboard")
+	if !strings.Contains(notMe.body, `name="next" value="/dashboard"`) {
+		t.Fatalf("the not-me form does not carry next:\n%.3000s", notMe.body)
+	}
+	if r := owner.post("/account/not-me", url.Values{"token": {alert.Token(t)}, "new_password": {"the owner takes it back 42"}, "next": {"/dashboard"}}); r.status != http.StatusSeeOther || r.location() != "/dashboard" {
+		t.Fatalf("not-me with next: %d %q", r.status, r.location())
+	}
+	assertSignedOut(t, thief, true)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -89,11 +91,11 @@ func (a *App) showLink(c *gin.Context, lp linkPage) {
 	linkHeaders(c)
 	token := c.Param("token")
 	if token == "" {
-		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Ask: true}, a.path(lp.path)))
+		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Ask: true, Next: nextOf(c)}, a.path(lp.path)))
 		return
 	}
 	if l, ok := a.workingLink(c, lp, token); ok {
-		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email, Token: token}, a.path(lp.path)))
+		a.page(c, http.StatusOK, lp.title, lp.form(views.Recover{Email: l.Email, Token: token, Next: nextOf(c)}, a.path(lp.path)))
 	}
 }
 
@@ -109,6 +111,7 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 	token, typed := linkSecret(c)
 	// The form again, as it was sent: the secret stays in the body, never in the address.
 	again := func(r views.Recover) views.Recover {
+		r.Next = nextOf(c)
 		if typed {
 			r.Ask, r.Code = true, token
 		} else {
@@ -167,12 +170,46 @@ func (a *App) followLink(c *gin.Context, lp linkPage) {
 		c.Redirect(http.StatusSeeOther, a.path("/login"))
 		return
 	}
+	if next := a.takeReturnTo(c); next != "" {
+		c.Redirect(http.StatusSeeOther, next)
+		return
+	}
 	a.setFlash(c, "e"+strconv.FormatInt(ev.ID, 10))
 	c.Redirect(http.StatusSeeOther, a.path("/account/security"))
 }
 
+// returnToCookie carries the host page a person was going to when they asked for a reset
+// link, to the browser that follows it: the link itself carries no more than its token.
+// It is a plain same-site path, checked again when read, and holds nothing secret.
+const returnToCookie = "elsewhere_next"
+
+// keepReturnTo remembers next in this browser for as long as a reset link works.
+func (a *App) keepReturnTo(c *gin.Context, next string) {
+	if next == "" {
+		return
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: returnToCookie, Value: url.QueryEscape(next), Path: a.path("/"),
+		MaxAge: int(models.ResetFor / time.Second), HttpOnly: true, Secure: a.secure,
+		SameSite: http.SameSiteLaxMode})
+}
+
+// takeReturnTo is where a browser that just got its account back goes: the request's own
+// next (a "This wasn't me" or reset page opened with one), else the path kept when it
+// asked for the link; "" for the Security page. The kept path is cleared either way.
+func (a *App) takeReturnTo(c *gin.Context) string {
+	next := nextOf(c)
+	if ck, err := c.Request.Cookie(returnToCookie); err == nil {
+		http.SetCookie(c.Writer, &http.Cookie{Name: returnToCookie, Value: "", Path: a.path("/"), MaxAge: -1,
+			HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+		if kept, err := url.QueryUnescape(ck.Value); err == nil && next == "" {
+			next = safeNext(kept)
+		}
+	}
+	return next
+}
+
 func (a *App) forgotPage(c *gin.Context) {
-	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{}))
+	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{Next: nextOf(c)}))
 }
 
 // forgot mails a reset link to the account with that email, if there is one. The answer
@@ -184,10 +221,11 @@ func (a *App) forgot(c *gin.Context) {
 		return
 	}
 	given := text.Clean(c.PostForm("email"), models.MaxEmailLen+16)
+	next := nextOf(c)
 	email, err := models.NormalizeEmail(given)
 	if err != nil {
 		a.page(c, http.StatusUnprocessableEntity, views.TitleForgot,
-			views.ForgotPage(views.Recover{Email: given, Error: views.Problem(err)}))
+			views.ForgotPage(views.Recover{Email: given, Error: views.Problem(err), Next: next}))
 		return
 	}
 	_, wait, err := a.limits.Try(ctx,
@@ -200,7 +238,7 @@ func (a *App) forgot(c *gin.Context) {
 	if wait > 0 {
 		retryAfter(c, wait)
 		a.page(c, http.StatusTooManyRequests, views.TitleForgot,
-			views.ForgotPage(views.Recover{Email: given, Error: views.TextTooManyResets}))
+			views.ForgotPage(views.Recover{Email: given, Error: views.TextTooManyResets, Next: next}))
 		return
 	}
 	u, err := a.users.ByEmail(ctx, email)
@@ -217,5 +255,7 @@ func (a *App) forgot(c *gin.Context) {
 			return
 		}
 	}
-	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{Email: given, Notice: views.TextResetSent}))
+	// Kept whether or not the account exists, so the answer tells nothing either way.
+	a.keepReturnTo(c, next)
+	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{Email: given, Notice: views.TextResetSent, Next: next}))
 }
