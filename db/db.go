@@ -187,8 +187,15 @@ func registeredSQLite() (driver.Driver, error) {
 // Both pools must be on one file in WAL mode, with foreign keys on and a busy timeout, and
 // the writer's transactions should begin IMMEDIATE (modernc: _txlock=immediate; mattn:
 // _txlock=immediate); New refuses pools it can tell are otherwise, saying what to change.
+//
+// The file and its -wal and -shm lose any group and other access, as Open's do: they hold
+// password hashes and the stamp secret.
 func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
-	if err := checkPools(ctx, write, read); err != nil {
+	file, err := checkPools(ctx, write, read)
+	if err != nil {
+		return nil, err
+	}
+	if err := tighten(file); err != nil {
 		return nil, err
 	}
 	if err := migrate(ctx, write); err != nil {
@@ -197,55 +204,56 @@ func New(ctx context.Context, write, read *sql.DB) (*DB, error) {
 	return withChanges(ctx, &DB{Write: write, Read: read, Engine: SQLite})
 }
 
-// checkPools refuses pools on which the models would misbehave.
-func checkPools(ctx context.Context, write, read *sql.DB) error {
+// checkPools refuses pools on which the models would misbehave, and says which file
+// they are on.
+func checkPools(ctx context.Context, write, read *sql.DB) (string, error) {
 	if write == nil || read == nil {
-		return errors.New("database pools: give both a writer and a reader pool")
+		return "", errors.New("database pools: give both a writer and a reader pool")
 	}
 	files := map[string]string{}
 	for name, p := range map[string]*sql.DB{"writer": write, "reader": read} {
 		// Checked by asking, so any SQLite driver passes and no other database does.
 		var version string
 		if err := p.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&version); err != nil {
-			return fmt.Errorf("database %s pool: not an SQLite database (driver %T): %w; give PostgreSQL to db.Open as a URL", name, p.Driver(), err)
+			return "", fmt.Errorf("database %s pool: not an SQLite database (driver %T): %w; give PostgreSQL to db.Open as a URL", name, p.Driver(), err)
 		}
 		var seq int
 		var schema, file string
 		if err := p.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &schema, &file); err != nil {
-			return fmt.Errorf("database %s pool: %w", name, err)
+			return "", fmt.Errorf("database %s pool: %w", name, err)
 		}
 		if file == "" {
-			return fmt.Errorf("database %s pool: an in-memory or temporary database; open a file, so that readers and the writer share it", name)
+			return "", fmt.Errorf("database %s pool: an in-memory or temporary database; open a file, so that readers and the writer share it", name)
 		}
 		files[name] = file
 		var fk, busy int
 		var mode string
 		if err := p.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
-			return fmt.Errorf("database %s pool: %w", name, err)
+			return "", fmt.Errorf("database %s pool: %w", name, err)
 		}
 		if fk != 1 {
-			return fmt.Errorf("database %s pool: foreign keys are off; add _pragma=foreign_keys(ON) to its DSN (deleting a user must delete its sessions)", name)
+			return "", fmt.Errorf("database %s pool: foreign keys are off; add _pragma=foreign_keys(ON) (modernc) or _foreign_keys=on (mattn) to its DSN (deleting a user must delete its sessions)", name)
 		}
 		if err := p.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
-			return fmt.Errorf("database %s pool: %w", name, err)
+			return "", fmt.Errorf("database %s pool: %w", name, err)
 		}
 		if busy <= 0 {
-			return fmt.Errorf("database %s pool: no busy timeout; add _pragma=busy_timeout(10000) to its DSN", name)
+			return "", fmt.Errorf("database %s pool: no busy timeout; add _pragma=busy_timeout(10000) (modernc) or _busy_timeout=10000 (mattn) to its DSN", name)
 		}
 		if err := p.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-			return fmt.Errorf("database %s pool: %w", name, err)
+			return "", fmt.Errorf("database %s pool: %w", name, err)
 		}
 		if !strings.EqualFold(mode, "wal") {
-			return fmt.Errorf("database %s pool: journal mode %q; add _pragma=journal_mode(WAL) to its DSN so reads do not wait for writes", name, mode)
+			return "", fmt.Errorf("database %s pool: journal mode %q; add _pragma=journal_mode(WAL) (modernc) or _journal_mode=WAL (mattn) to its DSN so reads do not wait for writes", name, mode)
 		}
 	}
 	if files["writer"] != files["reader"] {
-		return fmt.Errorf("database pools: the writer is on %s, the readers on %s; open both on one file", files["writer"], files["reader"])
+		return "", fmt.Errorf("database pools: the writer is on %s, the readers on %s; open both on one file", files["writer"], files["reader"])
 	}
 	if n := write.Stats().MaxOpenConnections; n != 1 {
-		return fmt.Errorf("database writer pool: %d connections allowed; call SetMaxOpenConns(1): SQLite has one writer, and the models rely on it", n)
+		return "", fmt.Errorf("database writer pool: %d connections allowed; call SetMaxOpenConns(1): SQLite has one writer, and the models rely on it", n)
 	}
-	return nil
+	return files["writer"], nil
 }
 
 // Close ends every watch, stops listening for other servers' changes and closes both pools.
@@ -369,6 +377,12 @@ func makePrivate(path string) error {
 		return fmt.Errorf("open database %s: %w", path, err)
 	}
 	f.Close()
+	return tighten(path)
+}
+
+// tighten takes group and other access away from the database file at path and its -wal
+// and -shm files, where they have any.
+func tighten(path string) error {
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		fi, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,6 +79,12 @@ func TestNewTakesAnySQLiteDriver(t *testing.T) {
 	}
 	if err := d.Ping(ctx); err != nil {
 		t.Error(err)
+	}
+	// The host's driver made the files with the process's umask; they hold password hashes.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s after New: %v, %v; want no group or other access", f, fi.Mode(), err)
+		}
 	}
 
 	// What cannot work is refused, saying why.

@@ -64,6 +64,17 @@ func TestMattnPools(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		t.Fatal(err)
 	}
+	// A mattn pool set up wrong is told how to set it right in mattn's own words.
+	noFK, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noFK.Close()
+	noFK.SetMaxOpenConns(1)
+	if _, err := db.New(ctx, noFK, d.Read); err == nil || !strings.Contains(err.Error(), "_foreign_keys=on (mattn)") {
+		t.Errorf("a mattn writer without foreign keys: %v", err)
+	}
+
 	_, err = d.Write.Exec(`INSERT INTO nosuchtable VALUES (1)`)
 	if err == nil || db.IsBusy(err) || !strings.Contains(err.Error(), "no such table") {
 		t.Errorf("another mattn error: %v, IsBusy %v", err, db.IsBusy(err))

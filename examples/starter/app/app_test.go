@@ -298,3 +298,20 @@ func TestReadmeShowsTheStarter(t *testing.T) {
 		t.Errorf("README's embedding section differs from examples/starter/app/app.go; copy it again.\nwant:\n%s", code)
 	}
 }
+
+// TestReadmeShowsTheMinimalApp: the README's smallest host app is examples/minimal,
+// line for line (CI builds that with -tags mattn).
+func TestReadmeShowsTheMinimalApp(t *testing.T) {
+	src, err := os.ReadFile("../../minimal/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc, ok := strings.Cut(string(readme), "<!-- minimal:begin -->\n```go\n")
+	if doc, _, ok2 := strings.Cut(doc, "```\n<!-- minimal:end -->"); !ok || !ok2 || !strings.HasSuffix(string(src), doc) || !strings.HasPrefix(doc, "package main") {
+		t.Errorf("README's smallest host app differs from examples/minimal/main.go (from `package main` on); copy it again")
+	}
+}
