@@ -107,6 +107,8 @@ type App struct {
 	assets      views.Assets
 	versions    map[string]string // each static asset's content hash: its URL version and ETag
 	bufs        sync.Pool         // *bytes.Buffer that pages are rendered into
+	pages       *pageCache        // the Security page as last drawn for each viewer
+	compressing bool              // answers pass through compression (Handler)
 	live        liveStreams
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
@@ -187,7 +189,8 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
-		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})}}
+		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})},
+		pages: newPageCache(pageCacheBytes)}
 	a.origin = base.Scheme + "://" + base.Host
 	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, err

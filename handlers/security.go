@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,24 +35,30 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 		return views.Security{}, err
 	}
 	now := a.now()
-	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
+	v := views.Security{Email: user.Email, Notice: notice, ConfirmOpen: a.confirmOpen(cur, now),
 		RefreshEvery: a.cfg.RefreshEvery}
 	loc := readerZone(cur, user)
 	v.Sessions = make([]views.SessionView, 0, len(list)+1)
-	seen := false
-	for _, s := range list {
-		row := a.sessionView(s, s.Handle == cur.Handle, loc)
+	var own *models.Session // this device's row as listed, for its lock
+	var others []views.LockView
+	for i, s := range list {
+		row := a.sessionView(s, s.Handle == cur.Handle, loc, now)
 		if row.Current {
-			seen = true
-			v.LockedUntil = row.LockedUntil
+			own = &list[i]
 			v.Sessions = append([]views.SessionView{row}, v.Sessions...)
-		} else {
-			v.Sessions = append(v.Sessions, row)
+			continue
+		}
+		v.Sessions = append(v.Sessions, row)
+		if now.Before(s.ConfirmLockedUntil) {
+			others = append(others, views.LockView{Shown: row.Shown(), IP: s.IP, Remaining: s.ConfirmLockedUntil.Sub(now)})
 		}
 	}
-	if !seen { // past the list's cap (an account over it, not yet trimmed): still shown first
-		v.Sessions = append([]views.SessionView{a.sessionView(cur, true, loc)}, v.Sessions...)
+	if own == nil { // past the list's cap (an account over it, not yet trimmed): still shown first
+		v.Sessions = append([]views.SessionView{a.sessionView(cur, true, loc, now)}, v.Sessions...)
+	} else if now.Before(own.ConfirmLockedUntil) {
+		v.Locks = append(v.Locks, views.LockView{Own: true, Remaining: own.ConfirmLockedUntil.Sub(now)})
 	}
+	v.Locks = append(v.Locks, others...)
 	for _, e := range events {
 		v.Events = append(v.Events, a.eventView(e, loc))
 		v.Seen = max(v.Seen, e.ID)
@@ -66,14 +75,25 @@ func readerZone(cur models.Session, user models.User) *time.Location {
 	return models.In(user.TimeZone)
 }
 
-func (a *App) sessionView(s models.Session, isCurrent bool, loc *time.Location) views.SessionView {
+// activeNowFor is how recently a device must have been active to show as "Active now".
+const activeNowFor = 2 * time.Minute
+
+// sessionView is one device's row as the reader sees it at now.
+func (a *App) sessionView(s models.Session, isCurrent bool, loc *time.Location, now time.Time) views.SessionView {
 	t := string(s.Device.Type)
 	if t == "" {
 		t = string(device.Unknown)
 	}
-	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Name: s.DeviceName, OS: s.Device.OS, Type: t,
-		IP: s.IP, Place: a.place(s.IP), SignedIn: s.CreatedAt.In(loc), LastActive: s.LastActiveAt.In(loc),
-		Current: isCurrent, LockedUntil: s.ConfirmLockedUntil, Bound: s.Bound(), UsedWithoutKey: s.UsedWithoutKeyAt}
+	r := views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Name: s.DeviceName, OS: s.Device.OS, Type: t,
+		IP: s.IP, Place: a.place(s.IP), SignedIn: s.CreatedAt.In(loc), Current: isCurrent, Bound: s.Bound(),
+		ActiveNow: isCurrent || now.Sub(s.LastActiveAt) < activeNowFor}
+	if !r.ActiveNow {
+		r.LastActive = views.Ago(now, s.LastActiveAt)
+	}
+	if !s.UsedWithoutKeyAt.IsZero() {
+		r.UsedWithoutKey = views.Ago(now, s.UsedWithoutKeyAt)
+	}
+	return r
 }
 
 func (a *App) eventView(e models.Event, loc *time.Location) views.EventView {
@@ -96,10 +116,93 @@ func (a *App) securityPage(c *gin.Context) {
 	}
 	if isHTMX(c) {
 		// The live refresh: the list, with the counts and the log out of band.
-		a.render(c, http.StatusOK, listFragment(v))
+		if p, ok := a.keep(c, "list", v, listFragment(v)); ok {
+			a.sendKept(c, p)
+		}
 		return
 	}
-	a.page(c, http.StatusOK, views.TitleSecurity, views.SecurityPage(v))
+	if a.cfg.Layout != nil {
+		// A host's layout may draw anything of the request (its own user, its own token)
+		// around the page: it is drawn every time, around the page's kept body.
+		if p, ok := a.keep(c, "body", v, views.SecurityPage(v)); ok {
+			a.page(c, http.StatusOK, views.TitleSecurity, rawHTML(p.body))
+		}
+		return
+	}
+	page := views.Page{Title: views.TitleSecurity, Assets: a.assets, Email: v.Email}
+	if p, ok := a.keep(c, "page", v, views.Layout(page, views.SecurityPage(v))); ok {
+		a.sendKept(c, p)
+	}
+}
+
+// keep returns the viewer's page of this kind drawn from v: as kept, when it was drawn
+// from the same view, else drawn now (comp) and kept. The key is the viewer (its session
+// and account), the kind and the whole view; the assets, the base path and the layout
+// are the app's own and the same for every page it draws. When it returns false it has
+// answered the request (a failure to draw).
+func (a *App) keep(c *gin.Context, kind string, v views.Security, comp templ.Component) (*keptPage, bool) {
+	cur := current(c)
+	slot := kind + " " + cur.Handle
+	key := make([]byte, 0, 4096)
+	key = append(key, slot...)
+	key = binary.AppendVarint(append(key, 0), cur.UserID)
+	key = v.AppendKey(key)
+	if p, ok := a.pages.get(slot, key); ok {
+		return p, true
+	}
+	buf := a.buffer()
+	defer a.release(buf)
+	if !a.draw(c, comp, buf) {
+		return nil, false
+	}
+	return a.pages.put(slot, key, buf.Bytes()), true
+}
+
+// sendKept answers with a kept page: 304 when the browser holds these very bytes (its
+// If-None-Match names the page's ETag), else the bytes, compressed as kept where the
+// answer is compressed at all. The session was checked before (requireUser), so a device
+// signed out meanwhile is sent to the sign-in page, never told its old page still holds.
+func (a *App) sendKept(c *gin.Context, p *keptPage) {
+	h := c.Writer.Header()
+	h.Set("ETag", p.etag)
+	if etagListed(c.GetHeader("If-None-Match"), p.etag) {
+		c.Status(http.StatusNotModified)
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	enc := a.encodingFor(c.Request)
+	body := a.pages.encoded(p, enc)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Status(http.StatusOK)
+	c.Writer.Write(body)
+}
+
+// etagListed says whether an If-None-Match header names etag (compared weakly, as
+// If-None-Match is). "*" is not taken: a page is only ever not modified against the
+// bytes the browser holds.
+func etagListed(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for tag := range strings.SplitSeq(header, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(tag), "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// rawHTML writes bytes already drawn.
+func rawHTML(b []byte) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 func listFragment(v views.Security) templ.Component {
@@ -472,7 +575,7 @@ func (a *App) nameDevice(c *gin.Context) {
 	}
 	for _, r := range v.Sessions {
 		if r.Handle == target.Handle {
-			a.render(c, http.StatusOK, templ.Join(views.SessionRow(r, v.ConfirmOpen, v.Now), views.Updates(v, true)))
+			a.render(c, http.StatusOK, templ.Join(views.SessionRow(r), views.Updates(v, true)))
 			return
 		}
 	}
