@@ -3,16 +3,22 @@ package handlers_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/views"
 )
 
 // view is one GET of the Security page (hx: the list's refresh, as the page script asks
@@ -329,4 +335,39 @@ func TestKeptPageIsCompressedAsDrawn(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHostLayoutIsDrawnEveryTime: a host's layout may draw anything of the request into
+// the page (here, a count of the pages it drew), so it is drawn at every view, around
+// the kept body; such a page has no ETag (its bytes are the host's to know).
+func TestHostLayoutIsDrawnEveryTime(t *testing.T) {
+	var drawn atomic.Int64
+	ta := newTestApp(t, func(c *handlers.Config) {
+		c.Layout = func(p views.Page, body templ.Component) templ.Component {
+			return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+				fmt.Fprintf(w, "<!doctype html><nav>host page %d</nav>", drawn.Add(1))
+				return body.Render(ctx, w)
+			})
+		}
+	})
+	laptop, _, _ := laptopAndPhone(ta)
+	var bodies []string
+	for range 2 {
+		r := laptop.view(false)
+		if r.status != http.StatusOK || r.header.Get("ETag") != "" {
+			t.Fatalf("the page in a host's layout: %d, ETag %q; want 200 without one", r.status, r.header.Get("ETag"))
+		}
+		if !strings.Contains(r.body, `id="sessions"`) {
+			t.Fatal("the page in a host's layout has no list")
+		}
+		bodies = append(bodies, r.body)
+	}
+	n := drawn.Load()
+	if !strings.Contains(bodies[0], fmt.Sprintf("host page %d", n-1)) || !strings.Contains(bodies[1], fmt.Sprintf("host page %d", n)) {
+		t.Errorf("the host's layout was not drawn at each view")
+	}
+	if a, b := bodies[0][strings.Index(bodies[0], "</nav>"):], bodies[1][strings.Index(bodies[1], "</nav>"):]; a != b {
+		t.Error("the page's body differs between two views with nothing changed")
+	}
+	laptop.viewOK(true) // the list's refresh is Elsewhere's alone: kept, with its ETag
 }
