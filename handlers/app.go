@@ -108,6 +108,7 @@ type App struct {
 	versions    map[string]string // each static asset's content hash: its URL version and ETag
 	bufs        sync.Pool         // *bytes.Buffer that pages are rendered into
 	pages       *pageCache        // the Security page as last drawn for each viewer
+	keyBufs     sync.Pool         // *[]byte that the page's keys are written into
 	compressing bool              // answers pass through compression (Handler)
 	live        liveStreams
 	mail        *models.Mail

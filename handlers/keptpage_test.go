@@ -95,6 +95,33 @@ func TestEveryChangeShowsOnTheNextView(t *testing.T) {
 			}
 			return `<p class="notice notice-success">`, true
 		}},
+		{name: "a flash with nothing committed", change: func(t *testing.T, ta *testApp, laptop, _ *device, _ string) (string, bool) {
+			// The notice of an event already on the page: only the cookie is new.
+			if r := laptop.post("/account/sessions/"+laptop.handle()+"/name", url.Values{"name": {"Work laptop"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("rename: %d", r.status)
+			}
+			flash := laptop.jarCookie("elsewhere_notice")
+			if r := laptop.viewOK(false); !strings.Contains(r.body, `<p class="notice notice-success">`) {
+				t.Fatal("no notice after the rename")
+			}
+			if r := laptop.viewOK(false); strings.Contains(r.body, `<p class="notice notice-success">`) {
+				t.Fatal("the notice shows twice")
+			}
+			laptop.setJarCookie("elsewhere_notice", flash)
+			return `<p class="notice notice-success">`, true
+		}},
+		{name: "the confirmation window closing", change: func(t *testing.T, ta *testApp, laptop, _ *device, _ string) (string, bool) {
+			tablet := ta.device("tablet", uaFirefoxWindow, "192.0.2.47")
+			tablet.login("ann@example.com", testPassword)
+			if r := laptop.hxPost("/account/sessions/"+tablet.handle()+"/revoke", pw(testPassword)); r.status != http.StatusOK {
+				t.Fatalf("revoke: %d", r.status)
+			}
+			if r := laptop.viewOK(false); !strings.Contains(r.body, "is not asked again") {
+				t.Fatal("no open confirmation window after a confirmed sign-out")
+			}
+			ta.clock.Advance(15 * time.Minute)
+			return `id="confirm-device-password"`, true
+		}, gone: "is not asked again"},
 		{name: "a lock elsewhere", change: func(t *testing.T, _ *testApp, _, phone *device, _ string) (string, bool) {
 			for i := range 5 {
 				guessFrom(phone, i+1)

@@ -8,9 +8,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/elsewhere-dev/elsewhere/db"
 )
 
 // pageCacheBytes bounds the memory the kept pages take, keys, bytes and compressed forms
@@ -47,6 +50,13 @@ type keptPage struct {
 
 	zstdOnce, gzipOnce sync.Once
 	zstd, gzip         []byte
+
+	// Set by hold, under the cache's lock: the page is what the database held at stamp,
+	// for who, until until (see held).
+	holds bool
+	stamp db.ChangeStamp
+	who   pageViewer
+	until time.Time
 }
 
 func newPageCache(maxBytes int) *pageCache {
@@ -73,6 +83,32 @@ func (pc *pageCache) get(slot string, key []byte) (*keptPage, bool) {
 	}
 	pc.lru.MoveToFront(el)
 	return p, true
+}
+
+// held returns the slot's page when it holds without reading anything: drawn (with no
+// notice) from what the database held at stamp, which nothing has been committed since,
+// for this very viewer, and the clock not yet at the first moment that could change it.
+func (pc *pageCache) held(slot string, stamp db.ChangeStamp, who pageViewer, now time.Time) (*keptPage, bool) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	el, ok := pc.slots[slot]
+	if !ok {
+		return nil, false
+	}
+	p := el.Value.(*keptPage)
+	if !p.holds || p.stamp != stamp || p.who != who || !now.Before(p.until) {
+		return nil, false
+	}
+	pc.lru.MoveToFront(el)
+	return p, true
+}
+
+// hold records that p was drawn, with no notice, from what was read at stamp (taken
+// before the reads) for who, and holds until until unless something is committed.
+func (pc *pageCache) hold(p *keptPage, stamp db.ChangeStamp, who pageViewer, until time.Time) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	p.holds, p.stamp, p.who, p.until = true, stamp, who, until
 }
 
 // etag is the ETag of the page drawn from key: the same key, the same bytes.
