@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/views"
 )
 
 // TestPageCacheStaysWithinItsBound: however many viewers there are, the kept pages and
@@ -55,5 +58,40 @@ func TestPageCacheStaysWithinItsBound(t *testing.T) {
 	}
 	if _, ok := pc.get("slot 99", key(99)); ok {
 		t.Error("the slot still answers for its old page")
+	}
+}
+
+// TestNextMinuteIsWhenTheTextCanChange: what a row says of a time ("Active now", "x
+// minutes ago") is the same at every moment from now until nextMinute, and changes
+// at nextMinute for a time less than an hour ago (so the hold is not longer than needed
+// there either).
+func TestNextMinuteIsWhenTheTextCanChange(t *testing.T) {
+	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	says := func(now, at time.Time) string {
+		if now.Sub(at) < activeNowFor {
+			return "Active now"
+		}
+		return views.Ago(now, at)
+	}
+	for _, ago := range []time.Duration{-90 * time.Second, -time.Nanosecond, 0, time.Nanosecond, 59 * time.Second,
+		time.Minute, 119*time.Second + 999*time.Millisecond, 2 * time.Minute, 59*time.Minute + 30*time.Second,
+		time.Hour, 90 * time.Minute, 23 * time.Hour, 47 * time.Hour, 30 * 24 * time.Hour} {
+		for _, sub := range []time.Duration{0, 123 * time.Millisecond, 37 * time.Second} {
+			at := base.Add(-ago).Add(sub)
+			now := base
+			next := nextMinute(now, at)
+			if !next.After(now) {
+				t.Fatalf("%v ago: nextMinute %v is not after now", ago, next.Sub(now))
+			}
+			want := says(now, at)
+			for _, step := range []time.Duration{time.Nanosecond, time.Second, 30 * time.Second, next.Sub(now) - time.Nanosecond} {
+				if m := now.Add(step); m.Before(next) && says(m, at) != want {
+					t.Errorf("%v ago: says %q at now, %q %v later, before nextMinute (%v)", ago, want, says(m, at), step, next.Sub(now))
+				}
+			}
+			if d := now.Sub(at); d >= activeNowFor-time.Minute && d < 59*time.Minute && says(next, at) == want {
+				t.Errorf("%v ago: still %q at nextMinute: held longer than needed", ago, want)
+			}
+		}
 	}
 }
