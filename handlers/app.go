@@ -68,7 +68,9 @@ type Config struct {
 	// MailEvery is how often the outbox is looked at (default 2s).
 	MailEvery time.Duration
 	// Places names the place of an address ("Berlin, Germany") on the device list, in the
-	// log and in alerts; nil shows none. main.go makes one from -geoip.
+	// log and in alerts; nil shows none. main.go makes one from -geoip. It must name an
+	// address the same way for as long as the app runs: the Security page, once drawn, is
+	// sent again as it is while nothing is committed.
 	Places interface{ Place(ip string) string }
 	// BoundCookieAge is the lifetime of a device-bound session's bound cookie (DBSC): a
 	// copy of the session cookie taken off a bound device stops working within it

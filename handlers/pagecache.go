@@ -96,7 +96,7 @@ func (pc *pageCache) held(slot string, stamp db.ChangeStamp, who pageViewer, now
 		return nil, false
 	}
 	p := el.Value.(*keptPage)
-	if !p.holds || p.stamp != stamp || p.who != who || !now.Before(p.until) {
+	if !p.holds || p.stamp != stamp || !p.who.same(who) || !now.Before(p.until) {
 		return nil, false
 	}
 	pc.lru.MoveToFront(el)

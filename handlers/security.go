@@ -214,6 +214,12 @@ type pageViewer struct {
 	email          string
 }
 
+// same says whether two viewers draw the same page from the same data.
+func (v pageViewer) same(o pageViewer) bool {
+	return v.handle == o.handle && v.userID == o.userID && v.confirmedUntil.Equal(o.confirmedUntil) &&
+		v.hintsZone == o.hintsZone && v.userZone == o.userZone && v.email == o.email
+}
+
 func (a *App) viewer(c *gin.Context) pageViewer {
 	cur := current(c)
 	user, _ := CurrentUser(c)
