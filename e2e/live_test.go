@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,54 @@ func TestLivePush(t *testing.T) {
 	if got := b.path(); !strings.HasPrefix(got, "/login") {
 		t.Errorf("B is at %s", got)
 	}
+}
+
+// TestRefreshFindingNothingChangedIs304: while the live stream cannot be held, the page
+// refreshes its list on a timer, naming the list it shows (If-None-Match): a refresh that
+// finds nothing changed is 304 and swaps nothing, and a change still shows at the next.
+func TestRefreshFindingNothingChangedIs304(t *testing.T) {
+	needBrowser(t)
+	t.Parallel()
+	noStream := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/account/events" {
+				http.Error(w, "no stream here", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	base := startAppWrapped(t, noStream, func(c *handlers.Config) { c.RefreshEvery = 300 * time.Millisecond })
+	const email = "refresh.304@example.com"
+	a := newDevice(t, base, chromeMac)
+	// The stream refused, as this test means it to be, and the SSE extension's report of it.
+	a.expect(`status of 503 .*/account/events`)
+	a.expect(`console.error: \[object Event\]`)
+	a.signUp(email)
+	a.open("/account/security")
+	js[bool](a, `(function () {
+		window.__refreshes = {200: 0, 304: 0};
+		document.addEventListener("htmx:afterRequest", function (e) {
+			var c = e.detail.requestConfig;
+			if (c && c.verb === "get" && e.detail.xhr) window.__refreshes[e.detail.xhr.status] = (window.__refreshes[e.detail.xhr.status] || 0) + 1;
+		});
+		return true;
+	})()`)
+	setMarker(a)
+	a.waitUntil("a refresh answered 304", `window.__refreshes[304] >= 1`)
+	if !js[bool](a, hasRowJS(labelChromeMac)) {
+		t.Fatal("after a 304 the list lost its row")
+	}
+	a.waitUntil("two refreshes answered 304", `window.__refreshes[304] >= 2`)
+	b := newDevice(t, base, safariIPhone)
+	b.expect(`status of 503 .*/account/events`)
+	b.expect(`console.error: \[object Event\]`)
+	b.mustSignIn(email, password)
+	a.waitUntil("B to appear on A's page", hasRowJS(labelSafariIPhone))
+	seen := js[int](a, `window.__refreshes[304]`)
+	a.waitUntil("the new list's refreshes to be 304 too", fmt.Sprintf(`window.__refreshes[304] >= %d`, seen+2))
+	if !js[bool](a, hasRowJS(labelSafariIPhone)) || !js[bool](a, hasRowJS(labelChromeMac)) {
+		t.Error("after 304s the list lost a row")
+	}
+	assertNoPageLoad(a)
 }

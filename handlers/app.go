@@ -68,7 +68,9 @@ type Config struct {
 	// MailEvery is how often the outbox is looked at (default 2s).
 	MailEvery time.Duration
 	// Places names the place of an address ("Berlin, Germany") on the device list, in the
-	// log and in alerts; nil shows none. main.go makes one from -geoip.
+	// log and in alerts; nil shows none. main.go makes one from -geoip. It must name an
+	// address the same way for as long as the app runs: the Security page, once drawn, is
+	// sent again as it is while nothing is committed.
 	Places interface{ Place(ip string) string }
 	// BoundCookieAge is the lifetime of a device-bound session's bound cookie (DBSC): a
 	// copy of the session cookie taken off a bound device stops working within it
@@ -107,6 +109,9 @@ type App struct {
 	assets      views.Assets
 	versions    map[string]string // each static asset's content hash: its URL version and ETag
 	bufs        sync.Pool         // *bytes.Buffer that pages are rendered into
+	pages       *pageCache        // the Security page as last drawn for each viewer
+	keyBufs     sync.Pool         // *[]byte that the page's keys are written into
+	compressing bool              // answers pass through compression (Handler)
 	live        liveStreams
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
@@ -187,7 +192,8 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
-		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})}}
+		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})},
+		pages: newPageCache(pageCacheBytes)}
 	a.origin = base.Scheme + "://" + base.Host
 	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, err

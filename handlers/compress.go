@@ -3,6 +3,7 @@ package handlers
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/gzhttp"
@@ -23,6 +24,7 @@ func (a *App) compression(h http.Handler) (http.Handler, error) {
 		return nil, fmt.Errorf("compression: %w", err)
 	}
 	compressed := wrap(h)
+	a.compressing = true
 	static := a.path("/static/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, static) || !a.compressible(r) {
@@ -53,4 +55,51 @@ func (a *App) compressible(r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// encodingFor is the encoding the answer to r goes in when its body is already at hand
+// compressed (the kept Security page): "zstd" or "gzip" where the answer would be
+// compressed at all (compressible, and only behind compression), the one the browser
+// rates higher, zstd when it rates both alike, as the compression wrapper chooses;
+// "" for none.
+func (a *App) encodingFor(r *http.Request) string {
+	if !a.compressing || !a.compressible(r) {
+		return ""
+	}
+	zstdQ, gzipQ := acceptQ(r.Header.Get("Accept-Encoding"))
+	switch {
+	case zstdQ > 0 && zstdQ >= gzipQ:
+		return "zstd"
+	case gzipQ > 0:
+		return "gzip"
+	}
+	return ""
+}
+
+// acceptQ reads the weights an Accept-Encoding header gives zstd and gzip (0: not
+// accepted; a coding listed twice counts as first listed; "*" is not taken, as the
+// compression wrapper does not take it).
+func acceptQ(header string) (zstdQ, gzipQ float64) {
+	zstdQ, gzipQ = -1, -1
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			name, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(name), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0
+				}
+				q = f
+			}
+		}
+		switch c := strings.ToLower(strings.TrimSpace(coding)); {
+		case c == "zstd" && zstdQ < 0:
+			zstdQ = q
+		case c == "gzip" && gzipQ < 0:
+			gzipQ = q
+		}
+	}
+	return max(zstdQ, 0), max(gzipQ, 0)
 }

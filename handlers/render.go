@@ -22,11 +22,15 @@ func (a *App) page(c *gin.Context, status int, title string, body templ.Componen
 	if u, ok := CurrentUser(c); ok {
 		p.Email = u.Email
 	}
-	layout := views.Layout
+	a.render(c, status, a.layout()(p, body))
+}
+
+// layout is the layout pages are drawn in: the host's, or Elsewhere's own.
+func (a *App) layout() func(views.Page, templ.Component) templ.Component {
 	if a.cfg.Layout != nil {
-		layout = a.cfg.Layout
+		return a.cfg.Layout
 	}
-	a.render(c, status, layout(p, body))
+	return views.Layout
 }
 
 // maxPooledBuffer is the largest render buffer kept for reuse; a rare bigger page's
@@ -37,23 +41,9 @@ const maxPooledBuffer = 1 << 20
 // into a pooled buffer and writes it once, with its Content-Length: one write to the
 // connection rather than many small ones.
 func (a *App) render(c *gin.Context, status int, comp templ.Component) {
-	buf, _ := a.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			a.bufs.Put(buf)
-		}
-	}()
-	if err := comp.Render(views.WithBase(c.Request.Context(), a.base), buf); err != nil {
-		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
-		if c.Request.Context().Err() != nil {
-			c.Status(499) // the client went away; nobody reads this
-			return
-		}
-		c.String(http.StatusInternalServerError, views.TextFailed)
+	buf := a.buffer()
+	defer a.release(buf)
+	if !a.draw(c, comp, buf) {
 		return
 	}
 	h := c.Writer.Header()
@@ -61,6 +51,37 @@ func (a *App) render(c *gin.Context, status int, comp templ.Component) {
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	c.Status(status)
 	c.Writer.Write(buf.Bytes())
+}
+
+// buffer is a render buffer from the pool, empty; release gives it back.
+func (a *App) buffer() *bytes.Buffer {
+	buf, _ := a.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	return buf
+}
+
+func (a *App) release(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		a.bufs.Put(buf)
+	}
+}
+
+// draw renders comp into buf; when it cannot, it has answered the request and returns
+// false.
+func (a *App) draw(c *gin.Context, comp templ.Component, buf *bytes.Buffer) bool {
+	if err := comp.Render(views.WithBase(c.Request.Context(), a.base), buf); err != nil {
+		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
+		if c.Request.Context().Err() != nil {
+			c.Status(499) // the client went away; nobody reads this
+			return false
+		}
+		c.String(http.StatusInternalServerError, views.TextFailed)
+		return false
+	}
+	return true
 }
 
 // renderError shows a person what went wrong; htmx requests get the message alone.

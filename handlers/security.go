@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,41 +23,86 @@ const logSize = 10
 
 // securityView loads what the Security page shows for the current session.
 func (a *App) securityView(c *gin.Context, notice string) (views.Security, error) {
+	v, _, err := a.securityViewUntil(c, notice)
+	return v, err
+}
+
+// securityViewUntil is securityView, and until when the clock leaves the view as it is,
+// if nothing is committed meanwhile: the first moment a row's "Active now" or "x
+// minutes ago" could change, a listed session end, the confirmation window close
+// (at the latest in an hour). A view with a lock's countdown, or drawn past the list's
+// cap, holds no time at all.
+func (a *App) securityViewUntil(c *gin.Context, notice string) (views.Security, time.Time, error) {
 	ctx := c.Request.Context()
 	cur := current(c)
 	user, _ := CurrentUser(c)
 	list, err := a.sessions.ListForUser(ctx, cur.UserID)
 	if err != nil {
-		return views.Security{}, err
+		return views.Security{}, time.Time{}, err
 	}
 	events, err := a.events.Latest(ctx, cur.UserID, logSize)
 	if err != nil {
-		return views.Security{}, err
+		return views.Security{}, time.Time{}, err
 	}
 	now := a.now()
-	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
-		RefreshEvery: a.cfg.RefreshEvery}
-	loc := readerZone(cur, user)
-	v.Sessions = make([]views.SessionView, 0, len(list)+1)
-	seen := false
-	for _, s := range list {
-		row := a.sessionView(s, s.Handle == cur.Handle, loc)
-		if row.Current {
-			seen = true
-			v.LockedUntil = row.LockedUntil
-			v.Sessions = append([]views.SessionView{row}, v.Sessions...)
-		} else {
-			v.Sessions = append(v.Sessions, row)
+	until := now.Add(time.Hour)
+	holdUntil := func(t time.Time) {
+		if t.Before(until) {
+			until = t
 		}
 	}
-	if !seen { // past the list's cap (an account over it, not yet trimmed): still shown first
-		v.Sessions = append([]views.SessionView{a.sessionView(cur, true, loc)}, v.Sessions...)
+	v := views.Security{Email: user.Email, Notice: notice, ConfirmOpen: a.confirmOpen(cur, now),
+		RefreshEvery: a.cfg.RefreshEvery}
+	loc := readerZone(cur, user)
+	// This device first: its row, then the others in the list's order.
+	v.Sessions = make([]views.SessionView, 1, len(list)+1)
+	var own *models.Session // this device's row as listed, for its lock
+	var others []views.LockView
+	for i, s := range list {
+		holdUntil(a.sessions.LiveUntil(s))
+		if !s.UsedWithoutKeyAt.IsZero() {
+			holdUntil(nextMinute(now, s.UsedWithoutKeyAt))
+		}
+		if s.Handle == cur.Handle {
+			own = &list[i]
+			continue
+		}
+		holdUntil(nextMinute(now, s.LastActiveAt))
+		row := a.sessionView(s, false, loc, now)
+		v.Sessions = append(v.Sessions, row)
+		if now.Before(s.ConfirmLockedUntil) {
+			others = append(others, views.LockView{Shown: row.Shown(), IP: s.IP, Remaining: s.ConfirmLockedUntil.Sub(now)})
+		}
 	}
+	if own == nil { // past the list's cap (an account over it, not yet trimmed): still shown first
+		own = &cur
+		until = now
+	} else if now.Before(own.ConfirmLockedUntil) {
+		v.Locks = append(v.Locks, views.LockView{Own: true, Remaining: own.ConfirmLockedUntil.Sub(now)})
+	}
+	v.Sessions[0] = a.sessionView(*own, true, loc, now)
+	v.Locks = append(v.Locks, others...)
+	if len(v.Locks) > 0 {
+		until = now // the countdown changes every millisecond
+	}
+	if v.ConfirmOpen {
+		holdUntil(cur.ConfirmedUntil)
+	}
+	v.Events = make([]views.EventView, 0, len(events))
 	for _, e := range events {
 		v.Events = append(v.Events, a.eventView(e, loc))
 		v.Seen = max(v.Seen, e.ID)
 	}
-	return v, nil
+	return v, until, nil
+}
+
+// nextMinute is the first moment after now that a whole minute more has passed since t
+// (t itself while t is ahead): views.Ago(now, t) and "Active now" change only then.
+func nextMinute(now, t time.Time) time.Time {
+	if now.Before(t) {
+		return t
+	}
+	return t.Add((now.Sub(t)/time.Minute + 1) * time.Minute)
 }
 
 // readerZone is the time zone a page shows times in: the one the reader's browser
@@ -66,14 +114,25 @@ func readerZone(cur models.Session, user models.User) *time.Location {
 	return models.In(user.TimeZone)
 }
 
-func (a *App) sessionView(s models.Session, isCurrent bool, loc *time.Location) views.SessionView {
+// activeNowFor is how recently a device must have been active to show as "Active now".
+const activeNowFor = 2 * time.Minute
+
+// sessionView is one device's row as the reader sees it at now.
+func (a *App) sessionView(s models.Session, isCurrent bool, loc *time.Location, now time.Time) views.SessionView {
 	t := string(s.Device.Type)
 	if t == "" {
 		t = string(device.Unknown)
 	}
-	return views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Name: s.DeviceName, OS: s.Device.OS, Type: t,
-		IP: s.IP, Place: a.place(s.IP), SignedIn: s.CreatedAt.In(loc), LastActive: s.LastActiveAt.In(loc),
-		Current: isCurrent, LockedUntil: s.ConfirmLockedUntil, Bound: s.Bound(), UsedWithoutKey: s.UsedWithoutKeyAt}
+	r := views.SessionView{Handle: s.Handle, Label: s.Device.Label(), Name: s.DeviceName, OS: s.Device.OS, Type: t,
+		IP: s.IP, Place: a.place(s.IP), SignedIn: s.CreatedAt.In(loc), Current: isCurrent, Bound: s.Bound(),
+		ActiveNow: isCurrent || now.Sub(s.LastActiveAt) < activeNowFor}
+	if !r.ActiveNow {
+		r.LastActive = views.Ago(now, s.LastActiveAt)
+	}
+	if !s.UsedWithoutKeyAt.IsZero() {
+		r.UsedWithoutKey = views.Ago(now, s.UsedWithoutKeyAt)
+	}
+	return r
 }
 
 func (a *App) eventView(e models.Event, loc *time.Location) views.EventView {
@@ -81,25 +140,169 @@ func (a *App) eventView(e models.Event, loc *time.Location) views.EventView {
 }
 
 func (a *App) securityPage(c *gin.Context) {
+	code := a.takeFlash(c)
+	cur := current(c)
+	kind := "page"
+	switch {
+	case isHTMX(c):
+		kind = "list" // the live refresh: the list, with the counts and the log out of band
+	case a.cfg.Layout != nil:
+		kind = "body" // drawn into the host's layout at every view
+	}
+	slot := kind + " " + cur.Handle
+	who := a.viewer(c)
+	// On SQLite nothing committed since the page was drawn, and the clock leaving it as
+	// it was, mean the page is the same without reading anything.
+	stamp, stampOK := a.db.ChangeStamp()
+	if stampOK && code == "" {
+		if p, ok := a.pages.held(slot, stamp, who, a.now()); ok {
+			a.sendPage(c, kind, p)
+			return
+		}
+	}
 	notice := ""
-	if code := a.takeFlash(c); strings.HasPrefix(code, "e") {
+	if strings.HasPrefix(code, "e") {
 		if id, err := strconv.ParseInt(code[1:], 10, 64); err == nil {
-			if ev, err := a.events.ByID(c.Request.Context(), current(c).UserID, id); err == nil {
+			if ev, err := a.events.ByID(c.Request.Context(), cur.UserID, id); err == nil {
 				notice = views.EventText(ev)
 			}
 		}
 	}
-	v, err := a.securityView(c, notice)
+	v, until, err := a.securityViewUntil(c, notice)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if isHTMX(c) {
-		// The live refresh: the list, with the counts and the log out of band.
-		a.render(c, http.StatusOK, listFragment(v))
+	var comp templ.Component
+	switch kind {
+	case "list":
+		comp = listFragment(v)
+	case "body":
+		comp = views.SecurityPage(v)
+	default:
+		comp = views.Layout(views.Page{Title: views.TitleSecurity, Assets: a.assets, Email: v.Email}, views.SecurityPage(v))
+	}
+	p, ok := a.keep(c, slot, v, comp)
+	if !ok {
 		return
 	}
-	a.page(c, http.StatusOK, views.TitleSecurity, views.SecurityPage(v))
+	if stampOK && v.Notice == "" {
+		a.pages.hold(p, stamp, who, until)
+	}
+	a.sendPage(c, kind, p)
+}
+
+// sendPage answers with a kept page of kind: in the host's layout for "body".
+func (a *App) sendPage(c *gin.Context, kind string, p *keptPage) {
+	if kind == "body" {
+		// A host's layout may draw anything of the request (its own user, its own token)
+		// around the page: it is drawn every time, around the page's kept body.
+		a.page(c, http.StatusOK, views.TitleSecurity, rawHTML(p.body))
+		return
+	}
+	a.sendKept(c, p)
+}
+
+// pageViewer is what of the viewer's session and account a Security page is drawn from,
+// beyond what the database lists: a kept page holds for the same viewer only.
+type pageViewer struct {
+	handle         string
+	userID         int64
+	confirmedUntil time.Time
+	hintsZone      string
+	userZone       string
+	email          string
+}
+
+// same says whether two viewers draw the same page from the same data.
+func (v pageViewer) same(o pageViewer) bool {
+	return v.handle == o.handle && v.userID == o.userID && v.confirmedUntil.Equal(o.confirmedUntil) &&
+		v.hintsZone == o.hintsZone && v.userZone == o.userZone && v.email == o.email
+}
+
+func (a *App) viewer(c *gin.Context) pageViewer {
+	cur := current(c)
+	user, _ := CurrentUser(c)
+	return pageViewer{handle: cur.Handle, userID: cur.UserID, confirmedUntil: cur.ConfirmedUntil,
+		hintsZone: cur.Hints.TimeZone, userZone: user.TimeZone, email: user.Email}
+}
+
+// keep returns the page in slot (a kind and the viewer's session) drawn from v: as kept,
+// when it was drawn from the same view, else drawn now (comp) and kept. The key is the
+// slot, the account and the whole view; the assets, the base path and the layout are the
+// app's own and the same for every page it draws. When it returns false it has
+// answered the request (a failure to draw).
+func (a *App) keep(c *gin.Context, slot string, v views.Security, comp templ.Component) (*keptPage, bool) {
+	cur := current(c)
+	kp, _ := a.keyBufs.Get().(*[]byte)
+	if kp == nil {
+		kp = new([]byte)
+	}
+	key := append((*kp)[:0], slot...)
+	key = binary.AppendVarint(append(key, 0), cur.UserID)
+	key = v.AppendKey(key)
+	defer func() {
+		if cap(key) <= maxPooledBuffer {
+			*kp = key
+			a.keyBufs.Put(kp)
+		}
+	}()
+	if p, ok := a.pages.get(slot, key); ok {
+		return p, true
+	}
+	buf := a.buffer()
+	defer a.release(buf)
+	if !a.draw(c, comp, buf) {
+		return nil, false
+	}
+	return a.pages.put(slot, key, buf.Bytes()), true
+}
+
+// sendKept answers with a kept page: 304 when the browser holds these very bytes (its
+// If-None-Match names the page's ETag), else the bytes, compressed as kept where the
+// answer is compressed at all. The session was checked before (requireUser), so a device
+// signed out meanwhile is sent to the sign-in page, never told its old page still holds.
+func (a *App) sendKept(c *gin.Context, p *keptPage) {
+	h := c.Writer.Header()
+	h.Set("ETag", p.etag)
+	if etagListed(c.GetHeader("If-None-Match"), p.etag) {
+		c.Status(http.StatusNotModified)
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	enc := a.encodingFor(c.Request)
+	body := a.pages.encoded(p, enc)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Status(http.StatusOK)
+	c.Writer.Write(body)
+}
+
+// etagListed says whether an If-None-Match header names etag (compared weakly, as
+// If-None-Match is). "*" is not taken: a page is only ever not modified against the
+// bytes the browser holds.
+func etagListed(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for tag := range strings.SplitSeq(header, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(tag), "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// rawHTML writes bytes already drawn.
+func rawHTML(b []byte) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 }
 
 func listFragment(v views.Security) templ.Component {
@@ -472,7 +675,7 @@ func (a *App) nameDevice(c *gin.Context) {
 	}
 	for _, r := range v.Sessions {
 		if r.Handle == target.Handle {
-			a.render(c, http.StatusOK, templ.Join(views.SessionRow(r, v.ConfirmOpen, v.Now), views.Updates(v, true)))
+			a.render(c, http.StatusOK, templ.Join(views.SessionRow(r), views.Updates(v, true)))
 			return
 		}
 	}

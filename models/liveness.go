@@ -50,3 +50,14 @@ func (s *Sessions) live(ss Session, now time.Time) bool {
 	}
 	return unix(ss.LastActiveAt) > unix(now.Add(-s.life.Idle)) && unix(ss.CreatedAt) > maxAgeCut
 }
+
+// LiveUntil is an instant up to which a session read earlier, live then, stays live at
+// the least (live holds at every moment before it): a second before liveCond could first
+// turn false for it, so what was drawn from a list of sessions holds until the earliest.
+func (s *Sessions) LiveUntil(ss Session) time.Time {
+	end := s.expiry(ss.Remember, ss.CreatedAt, ss.LastActiveAt)
+	if ss.ExpiresAt.Before(end) {
+		end = ss.ExpiresAt
+	}
+	return end.Truncate(time.Second).Add(-time.Second)
+}

@@ -79,3 +79,49 @@ func TestLivenessSQLAndGoAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveUntilHolds: a session live at now is live at every moment before LiveUntil,
+// over sessions on both sides of every lifetime and moments a nanosecond to a month on.
+func TestLiveUntilHolds(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 500, time.UTC)
+	offsets := []time.Duration{-30 * 24 * time.Hour, -25 * time.Hour, -24*time.Hour + 1500*time.Millisecond,
+		-3 * time.Hour, -2*time.Hour + time.Second, -time.Minute - 300*time.Millisecond, 0}
+	steps := []time.Duration{time.Nanosecond, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond,
+		time.Minute, time.Hour, 2 * time.Hour, 23 * time.Hour, 30 * 24 * time.Hour}
+	checked := 0
+	for _, life := range []Lifetimes{
+		{Idle: 2 * time.Hour, MaxAge: 24 * time.Hour, Remember: 30 * 24 * time.Hour},
+		{Idle: 2 * time.Hour, Remember: 30 * 24 * time.Hour},
+		{Idle: time.Hour, MaxAge: 2 * time.Hour, Remember: 24 * time.Hour},
+	} {
+		s := &Sessions{life: life}
+		for _, remember := range []bool{false, true} {
+			for _, created := range offsets {
+				for _, active := range offsets {
+					if active < created {
+						continue
+					}
+					for _, expires := range []time.Duration{1500 * time.Millisecond, time.Hour, 365 * 24 * time.Hour} {
+						ss := Session{Remember: remember, CreatedAt: now.Add(created), LastActiveAt: now.Add(active),
+							ExpiresAt: now.Add(expires)}
+						if !s.live(ss, now) {
+							continue
+						}
+						until := s.LiveUntil(ss)
+						for _, step := range steps {
+							if at := now.Add(step); at.Before(until) {
+								checked++
+								if !s.live(ss, at) {
+									t.Errorf("%+v: %+v is live at now, LiveUntil %v, but not at now+%v", life, ss, until.Sub(now), step)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d moments checked", checked)
+	}
+}

@@ -263,10 +263,25 @@
     if (!list || !window.htmx || document.visibilityState !== "visible" || busy()) return;
     // Elsewhere-Refresh says the page asked on its own: the server does not count it as
     // the person's activity, so an open page alone never keeps a device signed in.
+    // If-None-Match names the list this page shows, when it came from a refresh: nothing
+    // changed, and the answer is 304 with no body, which swaps nothing.
+    var headers = { "Elsewhere-Refresh": "auto" };
+    if (shownTag) headers["If-None-Match"] = shownTag;
     window.htmx.ajax("GET", list.getAttribute("data-refresh"), {
-      source: list, target: "#sessions", swap: "outerHTML", headers: { "Elsewhere-Refresh": "auto" }
+      source: list, target: "#sessions", swap: "outerHTML", headers: headers
     });
   }
+  // shownTag is the ETag of the list the page shows, when the last thing to change it was
+  // a refresh; anything else that answers (an action, a rename) may have changed it, and
+  // forgets it.
+  var shownTag = null;
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (!xhr || xhr.status === 304) return;
+    var cfg = e.detail.requestConfig;
+    var refresh = cfg && cfg.verb === "get" && cfg.elt && cfg.elt.id === "sessions";
+    shownTag = refresh && xhr.status === 200 && !xhr.notShown ? xhr.getResponseHeader("ETag") : null;
+  });
   // keepFocus remembers the focused element as its nearest ancestor with an id and its
   // place among that ancestor's focusable elements, and after the refresh focuses the same
   // place in the new markup (or the list's heading when its row went).
@@ -301,6 +316,7 @@
     if (!(cfg && cfg.verb === "get" && cfg.elt && cfg.elt.id === "sessions")) return;
     if (inUse()) {
       e.detail.shouldSwap = false;
+      e.detail.xhr.notShown = true; // so its ETag is not taken for the list shown
       return;
     }
     rememberFocus();
