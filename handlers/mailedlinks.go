@@ -216,6 +216,7 @@ func (a *App) forgot(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		a.metrics.mailed("queued", 1)
 	}
 	a.page(c, http.StatusOK, views.TitleForgot, views.ForgotPage(views.Recover{Email: given, Notice: views.TextResetSent}))
 }
