@@ -5,6 +5,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/elsewhere-dev/elsewhere/db"
 )
 
 // TestReadyzReadsRealTables: with the WAL cut short under the running app, the pages a
@@ -73,4 +76,30 @@ func TestReadyzSaysShuttingDown(t *testing.T) {
 	if r := a.get("/healthz"); r.status != http.StatusOK {
 		t.Errorf("/healthz after shutdown began: %d, want 200", r.status)
 	}
+}
+
+// TestReadyzNeedsTheChangeFeed (PostgreSQL): with the connection that LISTENs for other
+// app servers' changes cut, open pages would miss them; /readyz says so (503, change
+// feed) until the feed reconnects, then 200 again.
+func TestReadyzNeedsTheChangeFeed(t *testing.T) {
+	ta := newTestApp(t)
+	if ta.db.Engine != db.Postgres {
+		t.Skip("the change feed's LISTEN connection is PostgreSQL's")
+	}
+	a := ta.device("A", uaChromeMac, "")
+	if r := a.get("/readyz"); r.status != http.StatusOK {
+		t.Fatalf("/readyz: %d %q", r.status, r.body)
+	}
+	if n := ta.query(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN "elsewhere_' || current_schema() || '"'`); n != "1" {
+		t.Fatalf("%s LISTEN connections cut, want 1", n)
+	}
+	// The feed reconnects after 100 ms: ask until the answer says it is down.
+	deadline := time.Now().Add(5 * time.Second)
+	for r := a.get("/readyz"); r.body != "database unavailable: change feed\n"; r = a.get("/readyz") {
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with the change feed cut: %d %q, want 503 naming the change feed", r.status, r.body)
+		}
+	}
+	waitUntil(t, "the change feed to reconnect", func() bool { return a.get("/readyz").status == http.StatusOK })
 }

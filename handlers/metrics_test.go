@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -235,4 +236,39 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestMetricsMailBacklog: a mail the SMTP server will not take counts as failed, stays in
+// the queue, and the queue's oldest age grows with the clock until it goes.
+func TestMetricsMailBacklog(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	ta := newTestApp(t, withMail(freeAddr(t)), withMetrics(reg)) // nothing listens there
+	a := ta.device("A", uaChromeMac, "")
+	a.signup("ann@example.com", testPassword)
+	a.post("/logout", nil)
+	moves(t, reg, "a reset mail asked for", 1, func() {
+		if r := a.post("/password/forgot", url.Values{"email": {"ann@example.com"}}); r.status != http.StatusOK {
+			t.Fatalf("forgot: %d", r.status)
+		}
+	}, "elsewhere_mail_total", "outcome", "queued")
+	waitUntil(t, "the send to fail", func() bool { return metric(t, reg, "elsewhere_mail_total", "outcome", "failed") >= 1 })
+	ta.clock.Advance(90 * time.Second)
+	if n, age := metric(t, reg, "elsewhere_mail_queue_length"), metric(t, reg, "elsewhere_mail_queue_oldest_age_seconds"); n != 1 || age < 90 {
+		t.Errorf("one mail waiting since 90 s ago: queue length %v, oldest age %v s", n, age)
+	}
+	if n := metric(t, reg, "elsewhere_mail_total", "outcome", "sent"); n != 0 {
+		t.Errorf("sent moved by %v for a mail nobody took", n)
+	}
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

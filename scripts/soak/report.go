@@ -132,7 +132,7 @@ func (r *report) print(w io.Writer, cfg config) {
 	case m.received < m.sent:
 		fmt.Fprintf(w, " (LOST %d)\n", m.sent-m.received)
 	case m.received > m.sent:
-		fmt.Fprintf(w, " (%d sent twice: a server died after the send, before recording it)\n", m.received-m.sent)
+		fmt.Fprintf(w, " (%d sent twice: a server died, or the database went away, between a send and its record; at least once is the outbox's promise)\n", m.received-m.sent)
 	default:
 		fmt.Fprintf(w, " (nothing lost; drained %s after the load)\n", m.waited.Round(time.Second))
 	}
