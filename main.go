@@ -34,6 +34,9 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/term"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -66,6 +69,7 @@ type config struct {
 	MailFrom       string
 	GeoIP          string
 	BoundCookieAge time.Duration
+	MetricsAddr    string
 }
 
 func main() {
@@ -100,6 +104,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.GeoIP, "geoip", "", "a MaxMind or DB-IP .mmdb file (City or Country); device rows, the log and alerts then show the place")
 	fs.DurationVar(&cfg.BoundCookieAge, "bound-cookie-age", 10*time.Minute, "lifetime of the bound cookie of a device-bound session (DBSC): "+
 		"a copy of the session cookie taken off a bound device stops working within it (at least 10s)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "listen address of the Prometheus metrics (/metrics), apart from -addr so they are never public by accident; "+
+		"keep it on a private interface (127.0.0.1:9090). Empty: no metrics")
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := envDefaults(fs, os.LookupEnv); err != nil {
 		return err
@@ -201,19 +207,19 @@ var commands = []command{
 	}},
 	{words: []string{"user", "add"}, args: []string{"EMAIL"}, help: "create an account; the password is read from standard input (not echoed on a terminal)",
 		run: func(ctx context.Context, e runEnv) error {
-			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error { return addUser(ctx, app, e.args[0], e.stdin, e.stdout) })
+			return withApp(ctx, e.cfg, e.logger, false, nil, func(app *handlers.App) error { return addUser(ctx, app, e.args[0], e.stdin, e.stdout) })
 		}},
 	{words: []string{"sessions", "list"}, args: []string{"EMAIL"}, help: "list the devices signed in to an account",
 		run: func(ctx context.Context, e runEnv) error {
-			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error { return listSessions(ctx, app, e.args[0], e.stdout) })
+			return withApp(ctx, e.cfg, e.logger, false, nil, func(app *handlers.App) error { return listSessions(ctx, app, e.args[0], e.stdout) })
 		}},
 	{words: []string{"sessions", "revoke"}, args: []string{"EMAIL"}, help: "sign every device of an account out",
 		run: func(ctx context.Context, e runEnv) error {
-			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error { return revokeSessions(ctx, app, e.args[0], e.stdout) })
+			return withApp(ctx, e.cfg, e.logger, false, nil, func(app *handlers.App) error { return revokeSessions(ctx, app, e.args[0], e.stdout) })
 		}},
 	{words: []string{"sessions", "prune"}, help: "delete expired sessions and old security events",
 		run: func(ctx context.Context, e runEnv) error {
-			return withApp(ctx, e.cfg, e.logger, false, func(app *handlers.App) error {
+			return withApp(ctx, e.cfg, e.logger, false, nil, func(app *handlers.App) error {
 				if err := app.Sweep(ctx); err != nil {
 					return err
 				}
@@ -350,7 +356,7 @@ func envDefaults(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 }
 
 // app builds the app; a server sweeps expired rows every ten minutes, a one-off command never.
-func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger, serving bool) (*handlers.App, error) {
+func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger, serving bool, reg prometheus.Registerer) (*handlers.App, error) {
 	secret, err := cfg.secret()
 	if err != nil {
 		return nil, err
@@ -372,6 +378,7 @@ func (cfg config) app(ctx context.Context, d *db.DB, logger *slog.Logger, servin
 		SessionMaxAge: maxAge, MaxSessions: maxSessions, SweepEvery: sweep,
 		ConfirmWindow: cfg.ConfirmWindow, SignupOpen: cfg.Signup, SingleSession: cfg.SingleSession,
 		StampSecret: secret, Logger: logger, MailFrom: cfg.MailFrom, BoundCookieAge: cfg.BoundCookieAge,
+		Metrics: reg,
 	}
 	// Mail goes out from the serving process only; a command run beside it (an operator's
 	// sessions revoke, say) leaves its alerts in the database for the server to send.
@@ -415,13 +422,13 @@ func (cfg config) secret() ([]byte, error) {
 	return secret, nil
 }
 
-func withApp(ctx context.Context, cfg config, logger *slog.Logger, serving bool, f func(*handlers.App) error) error {
+func withApp(ctx context.Context, cfg config, logger *slog.Logger, serving bool, reg prometheus.Registerer, f func(*handlers.App) error) error {
 	d, err := db.Open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	app, err := cfg.app(ctx, d, logger, serving)
+	app, err := cfg.app(ctx, d, logger, serving, reg)
 	if err != nil {
 		return err
 	}
@@ -525,11 +532,43 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	defer release()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return withApp(ctx, cfg, logger, true, func(app *handlers.App) error { return serveApp(ctx, app, cfg, logger) })
+	// The metrics go on a registry of their own, served on a listener of their own.
+	var reg *prometheus.Registry
+	if cfg.MetricsAddr != "" {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return withApp(ctx, cfg, logger, true, registerer(reg), func(app *handlers.App) error { return serveApp(ctx, app, cfg, reg, logger) })
+}
+
+// registerer is reg as a Registerer, nil (no metrics) for none: a nil *Registry in the
+// interface would not be nil.
+func registerer(reg *prometheus.Registry) prometheus.Registerer {
+	if reg == nil {
+		return nil
+	}
+	return reg
+}
+
+// serveMetrics serves reg's metrics at /metrics on their own listener until ctx ends.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (<-chan error, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics: %w", err)
+	}
+	logger.Info("serving metrics", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return errc, nil
 }
 
 // serveApp serves until ctx ends, then drains in-flight requests.
-func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.Logger) error {
+func serveApp(ctx context.Context, app *handlers.App, cfg config, reg *prometheus.Registry, logger *slog.Logger) error {
 	var proxies []string
 	for _, p := range strings.Split(cfg.TrustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -556,11 +595,22 @@ func serveApp(ctx context.Context, app *handlers.App, cfg config, logger *slog.L
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "db", db.Describe(cfg.DB),
 		"mail", cfg.SMTPURL != "", "geoip", cfg.GeoIP, "version", buildVersion())
+	var metricsErr <-chan error // nil without -metrics-addr: never ready
+	if reg != nil {
+		mctx, stopMetrics := context.WithCancel(ctx)
+		defer stopMetrics()
+		if metricsErr, err = serveMetrics(mctx, cfg.MetricsAddr, reg, logger); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case err := <-metricsErr:
+		return fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing in-flight requests")

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,8 @@ type pgState struct {
 	started bool
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// connected is whether the LISTEN is in place, for readiness (db/ready.go).
+	connected atomic.Bool
 }
 
 // openPostgres connects to PostgreSQL through pgx and migrates the schema. Model code is
@@ -233,12 +236,14 @@ func (p *pgState) run(ctx context.Context, d *DB, ready chan struct{}) {
 	pause := 100 * time.Millisecond
 	for first := true; ctx.Err() == nil; first = false {
 		err := p.listenOnce(ctx, d, func() {
+			p.connected.Store(true)
 			signal()
 			pause = 100 * time.Millisecond
 			if !first {
 				d.feed.publishAll()
 			}
 		})
+		p.connected.Store(false)
 		if ctx.Err() != nil {
 			return
 		}

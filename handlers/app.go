@@ -19,6 +19,7 @@ import (
 	"github.com/a-h/templ"
 	ginsessions "github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/models"
@@ -81,6 +82,11 @@ type Config struct {
 	// Handler sets them for `elsewhere serve`; an embedding app gives the same list here
 	// and to its engine's SetTrustedProxies (for X-Forwarded-For).
 	TrustedProxies []string
+	// Metrics is where the app registers its metrics for operators (sign-ins, revocations,
+	// mail, request latency by route, database errors); nil counts nothing. Pass a
+	// registry of the app's own, served on a listener that is not public: `elsewhere
+	// serve` does so on -metrics-addr.
+	Metrics prometheus.Registerer
 }
 
 // MinBoundCookieAge is the shortest bound-cookie lifetime taken.
@@ -113,6 +119,7 @@ type App struct {
 	keyBufs     sync.Pool         // *[]byte that the page's keys are written into
 	compressing bool              // answers pass through compression (Handler)
 	live        liveStreams
+	metrics     *metrics // nil without Config.Metrics
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
 	deviceName  string // the device cookie's name
@@ -215,6 +222,9 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	a.mail = models.NewMail(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
 	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.cfg.Limits.Confirm, a.now)
+	if a.metrics, err = newMetrics(cfg.Metrics, a); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	a.cookieName, a.deviceName, a.boundName = "elsewhere_session", "elsewhere_device", "elsewhere_bound"
 	if a.secure {
 		a.cookieName, a.deviceName, a.boundName = "__Host-"+a.cookieName, "__Host-"+a.deviceName, "__Host-"+a.boundName
@@ -347,8 +357,9 @@ func (a *App) Mount(r gin.IRouter) {
 	a.registerRoute, a.refreshRoute = a.path(dbscRegisterPath), a.path(dbscRefreshPath)
 	// Probes may ask for /healthz by any name; everything else answers only to the base
 	// URL's host.
-	r.GET("/healthz", a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)
-	g := r.Group("/", a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin,
+	r.GET("/healthz", a.observe, a.requestID, a.recoverPanic, a.securityHeaders, a.healthz)
+	r.GET("/readyz", a.observe, a.requestID, a.recoverPanic, a.securityHeaders, a.readyz)
+	g := r.Group("/", a.observe, a.requestID, a.recoverPanic, a.securityHeaders, a.checkHost, a.limitBody, a.crossOrigin,
 		a.loadSession, a.sessionMW)
 	g.GET("/static/*filepath", a.static)
 	a.routeHome(g)
@@ -424,10 +435,10 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 	} else {
 		a.Mount(r)
 	}
-	r.NoRoute(a.requestID, a.securityHeaders, func(c *gin.Context) {
+	r.NoRoute(a.observe, a.requestID, a.securityHeaders, func(c *gin.Context) {
 		a.renderError(c, http.StatusNotFound, views.TitleNotFound, views.TextNotFound)
 	})
-	r.NoMethod(a.requestID, a.securityHeaders, func(c *gin.Context) {
+	r.NoMethod(a.observe, a.requestID, a.securityHeaders, func(c *gin.Context) {
 		a.renderError(c, http.StatusMethodNotAllowed, views.TitleMethodNotAllowed, views.TextMethodNotAllowed)
 	})
 	return a.compression(r)
@@ -436,10 +447,11 @@ func (a *App) Handler(trustedProxies []string) (http.Handler, error) {
 // Sweep deletes ended sessions (under the current lifetimes), signs out sessions of
 // accounts over the cap, and deletes old security events and stale rate-limit rows.
 func (a *App) Sweep(ctx context.Context) error {
-	_, evs, err1 := a.sessions.Sweep(ctx)
+	n, evs, err1 := a.sessions.Sweep(ctx)
 	for _, ev := range evs {
 		a.emit(ev)
 	}
+	a.metrics.expired(int(n) - len(evs)) // the rest were over the cap, counted by their events
 	_, err2 := a.events.Sweep(ctx)
 	err3 := a.limits.Sweep(ctx, time.Hour)
 	err4 := a.mail.SweepMail(ctx, models.EventRetention)
@@ -459,18 +471,48 @@ func (a *App) runSweeper(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 		if err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.metrics.dbError(err)
 			a.log.Error("sweep", "err", err)
 		}
 	}
 }
 
+// healthz is GET /healthz, the liveness probe: the process answers requests. It asks
+// nothing of the database, so a database outage does not get every app server restarted;
+// /readyz says whether to send it traffic.
 func (a *App) healthz(c *gin.Context) {
+	c.String(http.StatusOK, "ok\n")
+}
+
+// readyz is GET /readyz, the readiness probe: 200 when both database pools answer a real
+// query (and on PostgreSQL the change feed listens), 503 with the reason otherwise, and
+// 503 once shutdown began so the load balancer moves on.
+func (a *App) readyz(c *gin.Context) {
+	select {
+	case <-a.live.closing:
+		c.String(http.StatusServiceUnavailable, "shutting down\n")
+		return
+	default:
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.db.Ping(ctx); err != nil {
-		a.log.Error("healthz", "err", err, "request_id", requestIDOf(c))
-		c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	if err := a.db.Ready(ctx); err != nil {
+		a.metrics.dbError(err)
+		a.log.Error("readyz", "err", err, "request_id", requestIDOf(c))
+		c.String(http.StatusServiceUnavailable, "database unavailable: %s\n", readyReason(err))
 		return
 	}
-	c.String(http.StatusOK, "ok\n")
+	c.String(http.StatusOK, "ready\n")
+}
+
+// readyReason is the part of the database that failed, for the probe's answer: the whole
+// error, which may name the server's address or file, goes to the log only.
+func readyReason(err error) string {
+	msg := err.Error()
+	for _, part := range []string{"read pool", "write pool", "change feed"} {
+		if strings.HasPrefix(msg, part) {
+			return part
+		}
+	}
+	return "error"
 }

@@ -81,6 +81,7 @@ func (a *App) login(c *gin.Context) {
 		return
 	}
 	if wait > 0 {
+		a.metrics.signIn(resultRefused)
 		locked(wait)
 		return
 	}
@@ -99,6 +100,7 @@ func (a *App) login(c *gin.Context) {
 	}
 	switch {
 	case err == nil:
+		a.metrics.signIn(resultSucceeded)
 		if err := a.limits.Succeeded(ctx, att); err != nil {
 			a.log.Error("release sign-in attempt", "err", err, "request_id", requestIDOf(c))
 		}
@@ -109,6 +111,7 @@ func (a *App) login(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		a.metrics.signIn(resultFailed) // checked and wrong, even when it used up the budget
 		if wait > 0 {
 			locked(wait)
 			return

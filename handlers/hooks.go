@@ -21,6 +21,7 @@ type hookQueue struct {
 // emit tells the embedding app's OnEvent hook of ev, after the request's own work: the
 // hook cannot hold up, fail or change the answer.
 func (a *App) emit(ev models.Event) {
+	a.metrics.event(ev)
 	if a.cfg.OnEvent == nil || ev.ID == 0 {
 		return
 	}

@@ -33,8 +33,10 @@ func TestForeignHostIsRefused(t *testing.T) {
 			}
 		}
 	}
-	if r := a.do("GET", "/healthz", nil, false, "Host", "10.0.0.7:"+port); r.status != http.StatusOK {
-		t.Errorf("/healthz by another name: %d, want 200", r.status)
+	for _, probe := range []string{"/healthz", "/readyz"} {
+		if r := a.do("GET", probe, nil, false, "Host", "10.0.0.7:"+port); r.status != http.StatusOK {
+			t.Errorf("%s by another name: %d, want 200", probe, r.status)
+		}
 	}
 	// The base URL is on 127.0.0.1: the other loopback names on its port are the same site.
 	for _, host := range []string{"localhost:" + port, "[::1]:" + port, "LOCALHOST:" + port} {

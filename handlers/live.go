@@ -85,6 +85,7 @@ func (a *App) liveStream(c *gin.Context) {
 		return
 	default:
 	}
+	defer a.metrics.streamOpened()()
 	full := !a.live.take(sess.Handle)
 	if !full {
 		defer a.live.release(sess.Handle)

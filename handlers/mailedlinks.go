@@ -254,6 +254,7 @@ func (a *App) forgot(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		a.metrics.mailed("queued", 1)
 	}
 	// Kept whether or not the account exists, so the answer tells nothing either way.
 	a.keepReturnTo(c, next)

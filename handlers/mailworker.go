@@ -42,8 +42,11 @@ func (a *App) MailOnce(ctx context.Context) {
 	if a.cfg.Mailer == nil {
 		return
 	}
-	if _, err := a.mail.BatchAlerts(ctx, a.cfg.AlertQuiet, a.cfg.AlertMaxWait, a.composeAlert); err != nil {
+	queued, err := a.mail.BatchAlerts(ctx, a.cfg.AlertQuiet, a.cfg.AlertMaxWait, a.composeAlert)
+	a.metrics.mailed("queued", queued)
+	if err != nil {
 		if ctx.Err() == nil {
+			a.metrics.dbError(err)
 			a.log.Error("mail: gather alerts", "err", err)
 		}
 		return
@@ -51,6 +54,7 @@ func (a *App) MailOnce(ctx context.Context) {
 	for ctx.Err() == nil {
 		o, ok, err := a.mail.Claim(ctx, mailLease)
 		if err != nil {
+			a.metrics.dbError(err)
 			a.log.Error("mail: claim", "err", err)
 			return
 		}
@@ -84,6 +88,7 @@ func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
 	// Bookkeeping must not be lost to a shutdown that began during the send.
 	ctx = context.WithoutCancel(ctx)
 	if err != nil {
+		a.metrics.mailed("failed", 1)
 		if derr := a.mail.DropLink(ctx, token, code); derr != nil {
 			a.log.Error("mail: drop unsent link", "err", derr, "mail_id", o.ID)
 		}
@@ -98,6 +103,7 @@ func (a *App) sendMail(ctx context.Context, o models.Outgoing) {
 		level("mail: not sent", "err", err, "mail_id", o.ID, "kind", o.Kind, "attempt", o.Attempts+1, "gave_up", gaveUp)
 		return
 	}
+	a.metrics.mailed("sent", 1)
 	if err := a.mail.Sent(ctx, o.ID); err != nil {
 		a.log.Error("mail: record sent", "err", err, "mail_id", o.ID)
 	}

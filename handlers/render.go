@@ -116,13 +116,16 @@ func (a *App) fail(c *gin.Context, err error) {
 	case errors.Is(err, context.Canceled):
 		c.Status(499) // the client went away; nobody reads this
 	case db.IsBusy(err):
+		a.metrics.dbError(err)
 		a.log.Error("database busy", "err", err, "request_id", requestIDOf(c))
 		retryAfter(c, 5*time.Second)
 		a.renderError(c, http.StatusServiceUnavailable, views.TitleBusy, views.TextBusy)
 	case errors.Is(err, context.DeadlineExceeded):
+		a.metrics.dbError(err)
 		a.log.Error("request timed out", "err", err, "request_id", requestIDOf(c))
 		a.renderError(c, http.StatusServiceUnavailable, views.TitleBusy, views.TextBusy)
 	default:
+		a.metrics.dbError(err)
 		a.log.Error("request failed", "err", err, "request_id", requestIDOf(c), "path", logPath(c))
 		a.renderError(c, http.StatusInternalServerError, views.TitleSomethingWrong,
 			views.TextFailed)

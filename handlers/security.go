@@ -343,14 +343,18 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 	var locked *models.LockedError
 	switch {
 	case err == nil:
+		a.metrics.confirmation(resultSucceeded)
 	case errors.Is(err, models.ErrWrongPassword):
+		a.metrics.confirmation(resultFailed)
 		refuse(http.StatusUnprocessableEntity, views.TextWrongPassword)
 		return confirmation{}, false
 	case errors.As(err, &locked):
+		a.metrics.confirmation(resultRefused)
 		retryAfter(c, locked.Wait)
 		refuse(http.StatusTooManyRequests, views.TextConfirmLocked(locked.Wait))
 		return confirmation{}, false
 	case errors.Is(err, models.ErrGuessedOut):
+		a.metrics.confirmation(resultFailed)
 		a.setFlash(c, flashGuessedOut)
 		a.toLogin(c, a.path("/login"))
 		return confirmation{}, false

@@ -92,6 +92,20 @@ func (m *Mail) Claim(ctx context.Context, lease time.Duration) (o Outgoing, ok b
 	return o, true, nil
 }
 
+// Backlog says how many mails wait to be sent (due or backing off, not given up) and when
+// the oldest of them was queued (zero when none waits), for an operator's metrics.
+func (m *Mail) Backlog(ctx context.Context) (n int, oldest time.Time, err error) {
+	var created int64
+	if err := m.db.Read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM outbox WHERE sent_at = 0`).
+		Scan(&n, &created); err != nil {
+		return 0, time.Time{}, fmt.Errorf("mail backlog: %w", err)
+	}
+	if n > 0 {
+		oldest = time.Unix(created, 0).UTC()
+	}
+	return n, oldest, nil
+}
+
 // Sent records that the mail went out.
 func (m *Mail) Sent(ctx context.Context, id int64) error {
 	if _, err := m.db.Write.ExecContext(ctx, `UPDATE outbox SET sent_at = ?, claimed_until = 0, attempts = attempts + 1, last_error = '' WHERE id = ?`,
