@@ -47,7 +47,7 @@ func (a *App) render(c *gin.Context, status int, comp templ.Component) {
 			a.bufs.Put(buf)
 		}
 	}()
-	if err := comp.Render(views.WithBase(c.Request.Context(), a.base), buf); err != nil {
+	if err := comp.Render(views.WithPasskeys(views.WithBase(c.Request.Context(), a.base), a.passkeys != nil), buf); err != nil {
 		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
 		if c.Request.Context().Err() != nil {
 			c.Status(499) // the client went away; nobody reads this

@@ -31,8 +31,14 @@ func (a *App) securityView(c *gin.Context, notice string) (views.Security, error
 	if err != nil {
 		return views.Security{}, err
 	}
+	var passkeys []views.PasskeyView
+	if a.passkeys != nil {
+		if passkeys, err = a.passkeyViews(c, readerZone(cur, user)); err != nil {
+			return views.Security{}, err
+		}
+	}
 	now := a.now()
-	v := views.Security{Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
+	v := views.Security{Passkeys: passkeys, Email: user.Email, Notice: notice, Now: now, ConfirmOpen: a.confirmOpen(cur, now),
 		RefreshEvery: a.cfg.RefreshEvery}
 	loc := readerZone(cur, user)
 	v.Sessions = make([]views.SessionView, 0, len(list)+1)
@@ -118,22 +124,38 @@ type confirmation struct {
 	viaWindow      bool      // the open confirmation window let the action through
 }
 
-// confirm checks a password given to confirm an action. When it returns false it has
+// confirm checks a password, or a passkey's assertion (field passkey), given to confirm
+// an action. When it returns false it has
 // answered the request: 422 or 429 through refuse, the sign-in page for a device that
 // guessed itself out, or a failure page. allowWindow lets an open confirmation window
 // stand in for the password.
 func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse func(status int, msg string)) (confirmation, bool) {
 	cur := current(c)
 	now := a.now()
-	if password == "" {
+	passkey, withPasskey := credentialField(c, "passkey")
+	withPasskey = withPasskey && a.passkeys != nil
+	if password == "" && !withPasskey {
 		if allowWindow && a.confirmOpen(cur, now) {
 			return confirmation{viaWindow: true}, true
 		}
 		refuse(http.StatusUnprocessableEntity, views.TextEnterPassword)
 		return confirmation{}, false
 	}
-	checked, events, err := a.confirms.Check(c.Request.Context(), cur, password,
-		models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()})
+	var (
+		checked int64
+		events  []models.Event
+		err     error
+		actor   = models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()}
+		wrong   = views.TextWrongPassword
+	)
+	if password != "" {
+		checked, events, err = a.confirms.Check(c.Request.Context(), cur, password, actor)
+	} else {
+		// A passkey with user verification stands in for the password; a refused one
+		// counts toward this device's lock as a wrong password does.
+		events, err = a.confirms.CheckPasskey(c.Request.Context(), cur, a.passkeys, passkey, actor)
+		wrong = views.TextPasskeyRefused
+	}
 	for _, ev := range events {
 		a.emit(ev)
 	}
@@ -141,7 +163,7 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 	switch {
 	case err == nil:
 	case errors.Is(err, models.ErrWrongPassword):
-		refuse(http.StatusUnprocessableEntity, views.TextWrongPassword)
+		refuse(http.StatusUnprocessableEntity, wrong)
 		return confirmation{}, false
 	case errors.As(err, &locked):
 		retryAfter(c, locked.Wait)
@@ -351,7 +373,7 @@ func (a *App) changePassword(c *gin.Context) {
 		v.Password.Error = msg
 		a.page(c, status, views.TitleSecurity, views.SecurityPage(v))
 	}
-	if currentPW == "" {
+	if currentPW == "" && c.PostForm("passkey") == "" {
 		refuse(http.StatusUnprocessableEntity, views.TextEnterCurrentPassword)
 		return
 	}

@@ -447,6 +447,14 @@ func (p *Passkeys) used(ctx context.Context, userID int64, cred *webauthn.Creden
 	return err
 }
 
+// SweepChallenges deletes passkey challenges past their lifetime.
+func (p *Passkeys) SweepChallenges(ctx context.Context) error {
+	if _, err := p.db.Write.ExecContext(ctx, `DELETE FROM passkey_challenges WHERE expires_at <= ?`, unix(p.now())); err != nil {
+		return fmt.Errorf("sweep passkey challenges: %w", err)
+	}
+	return nil
+}
+
 // List returns the user's passkeys, oldest first.
 func (p *Passkeys) List(ctx context.Context, userID int64) ([]Passkey, error) {
 	rows, err := p.db.Read.QueryContext(ctx, `SELECT id, credential_id, name, aaguid, transports, backup_state,
