@@ -104,7 +104,9 @@
       e.preventDefault();
       run(null);
     });
-    if (PKC.isConditionalMediationAvailable) {
+    // Passkeys in the email field's autofill, unless the page is the answer to one that
+    // was refused (offering it again at once would only repeat the refusal).
+    if (PKC.isConditionalMediationAvailable && !document.querySelector(".notice-error")) {
       PKC.isConditionalMediationAvailable().then(function (ok) { if (ok) run("conditional"); }).catch(function () {});
     }
   }
@@ -114,7 +116,8 @@
     root.querySelectorAll("button[data-passkey-confirm]").forEach(function (b) { b.hidden = false; });
   }
   showConfirmButtons(document);
-  document.addEventListener("htmx:afterSwap", function (e) { showConfirmButtons(e.target); });
+  // Content htmx puts in (a swap, an out-of-band swap, the live refresh) too.
+  document.addEventListener("htmx:load", function (e) { showConfirmButtons(e.target); });
   document.addEventListener("click", function (e) {
     var btn = e.target.closest("button[data-passkey-confirm]");
     if (!btn) return;
