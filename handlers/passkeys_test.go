@@ -9,6 +9,7 @@ import (
 
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
+	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
 	"github.com/elsewhere-dev/elsewhere/models/modelstest"
 )
 
@@ -232,5 +233,39 @@ func TestLostDeviceLosesItsPasskeysOverHTTP(t *testing.T) {
 	}
 	if r := laptop.get("/account/security"); !strings.Contains(r.body, "Passkeys removed so no one else keeps them: Phone") {
 		t.Fatal("the log does not say which passkey went")
+	}
+}
+
+// TestTakeBackRemovesEveryPasskey: the thief holding the phone (and its saved password)
+// adds a passkey of their own. The owner's alert mail tells of it, with "This wasn't me";
+// the link signs everyone out, and removes every passkey (a link cannot tell whose they
+// are), so the thief's passkey signs in no more; the log names the passkeys that went.
+func TestTakeBackRemovesEveryPasskey(t *testing.T) {
+	sink := mailtest.Start(t, "")
+	ta := newTestApp(t, withMail(sink.Addr), func(c *handlers.Config) { c.BaseURL = "http://localhost" })
+	laptop, thief, _ := laptopAndPhone(ta)
+	ta.releaseAlerts()
+	ta.nextMail(sink) // the phone's sign-in, which the owner made
+	ownerAuth, thiefAuth := ta.authenticator(), ta.authenticator()
+	laptop.addPasskey(ownerAuth, "Laptop")
+	thief.addPasskey(thiefAuth, "Mine now")
+	ta.releaseAlerts()
+	m := ta.nextMail(sink)
+	if !strings.Contains(m.Text, "Passkey added: Mine now, from iPhone") {
+		t.Fatalf("the alert does not tell of the thief's passkey:\n%s", m.Text)
+	}
+	owner := ta.device("borrowed", uaFirefoxWindow, "203.0.113.50")
+	r := owner.post(pathOf(t, m.Link(t)), url.Values{"new_password": {"the owner takes it back 42"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("following the link: %d", r.status)
+	}
+	if n := ta.query(`SELECT CAST(COUNT(*) AS TEXT) FROM passkeys`); n != "0" {
+		t.Fatalf("passkeys after the take-back: %s, want none", n)
+	}
+	if r := ta.device("thief again", uaSafariIPhone, "198.51.100.7").passkeySignIn(thiefAuth, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("the thief's passkey after the take-back: %d, want 401", r.status)
+	}
+	if page := owner.get("/account/security"); !strings.Contains(page.body, "Passkeys removed so no one else keeps them: Laptop, Mine now") {
+		t.Error("the page does not say which passkeys went")
 	}
 }
