@@ -269,3 +269,23 @@ func TestTakeBackRemovesEveryPasskey(t *testing.T) {
 		t.Error("the page does not say which passkeys went")
 	}
 }
+
+// TestRefusedPasskeysCountTowardTheSignInLimit: refused passkey sign-ins from one address
+// count as failed sign-ins do: past the address's limit, even a good passkey waits (429).
+func TestRefusedPasskeysCountTowardTheSignInLimit(t *testing.T) {
+	ta := newPasskeyApp(t)
+	laptop, _, _ := laptopAndPhone(ta)
+	auth := ta.authenticator()
+	laptop.addPasskey(auth, "Laptop")
+	lazy := *auth
+	lazy.NoUV = true
+	guesser := ta.device("guesser", uaFirefoxWindow, "192.0.2.66")
+	for i := range models.DefaultLimits().LoginIP.Max {
+		if r := guesser.passkeySignIn(&lazy, auth.Creds[0]); r.status != http.StatusUnauthorized && r.status != http.StatusTooManyRequests {
+			t.Fatalf("refused passkey %d: %d", i+1, r.status)
+		}
+	}
+	if r := guesser.passkeySignIn(auth, nil); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("a good passkey past the limit: %d, want 429 with Retry-After", r.status)
+	}
+}

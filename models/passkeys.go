@@ -398,15 +398,13 @@ func (p *Passkeys) SignIn(ctx context.Context, response []byte) (int64, error) {
 		return 0, err
 	}
 	var userID int64
-	_, cred, err := p.wa.ValidatePasskeyLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+	_, cred, err := p.wa.ValidatePasskeyLogin(func(rawID, _ []byte) (webauthn.User, error) {
 		err := p.db.Read.QueryRowContext(ctx, `SELECT user_id FROM passkeys WHERE credential_id = ?`, rawID).Scan(&userID)
 		if err != nil {
 			return nil, err
 		}
-		// The handle the passkey carries must be its account's.
-		if !hmac.Equal(userHandle, p.userHandle(userID)) {
-			return nil, errors.New("the passkey's user handle is not its account's")
-		}
+		// go-webauthn then checks that the user handle the passkey carries is this
+		// account's.
 		return p.account(ctx, userID)
 	}, sd, parsed)
 	if err != nil {
@@ -419,11 +417,9 @@ func (p *Passkeys) SignIn(ctx context.Context, response []byte) (int64, error) {
 }
 
 // used refuses an assertion whose counter did not go forward (a cloned authenticator),
-// and records the new counter and the time of use.
+// and records the new counter and the time of use. (User verification was required by
+// the ceremony: see begin.)
 func (p *Passkeys) used(ctx context.Context, userID int64, cred *webauthn.Credential) error {
-	if !cred.Flags.UserVerified {
-		return refused(errors.New("no user verification"))
-	}
 	if cred.Authenticator.CloneWarning {
 		return refused(errors.New("the signature counter went backwards"))
 	}
