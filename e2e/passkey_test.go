@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,7 +64,7 @@ const passkeyCount = `document.querySelectorAll("#passkeys > li").length`
 // addPasskey adds a passkey named name from the Security page, confirming with the password.
 func (d *device) addPasskey(name string) {
 	d.t.Helper()
-	d.open("/account/security")
+	d.open(d.prefix + "/account/security")
 	before := js[int](d, passkeyCount)
 	d.typeInto("#passkey-name", name)
 	d.typeInto("#passkey-password", password)
@@ -88,7 +89,9 @@ func (d *device) noAutofill() {
 
 // passkeyAnswered is a JavaScript condition: the passkey sign-in was answered (the
 // browser left the sign-in page, or it shows why not) and the page is settled.
-const passkeyAnswered = `(location.pathname !== "/login" || document.querySelector(".notice-error") || document.getElementById("passkey-signin-error").innerText !== "") && ` + settledJS
+func (d *device) passkeyAnswered() string {
+	return fmt.Sprintf(`(location.pathname !== %q || document.querySelector(".notice-error") || document.getElementById("passkey-signin-error").innerText !== "") && `, d.prefix+"/login") + settledJS
+}
 
 // passkeySignIn signs in with a passkey from the sign-in page and returns the path shown
 // after the answer: by the button, or, with autofill, by opening the page (the virtual
@@ -96,12 +99,12 @@ const passkeyAnswered = `(location.pathname !== "/login" || document.querySelect
 // the email field's suggestions would).
 func (d *device) passkeySignIn(autofill bool) string {
 	d.t.Helper()
-	d.open("/login")
+	d.open(d.prefix + "/login")
 	if !autofill {
 		d.waitUntil("the passkey button", `!document.getElementById("passkey-signin").hidden`)
 		d.click("#passkey-signin-button")
 	}
-	d.waitUntil("the answer to the passkey sign-in", passkeyAnswered)
+	d.waitUntil("the answer to the passkey sign-in", d.passkeyAnswered())
 	return d.path()
 }
 
@@ -273,5 +276,26 @@ func TestPasskeysWithoutJavaScript(t *testing.T) {
 	}
 	if js[bool](a, `!document.getElementById("passkey-add").hidden`) {
 		t.Error("the add form shows without JavaScript")
+	}
+}
+
+// TestPasskeysUnderAPrefix: with the app under /sub (a base URL with a path), a passkey
+// is added and signs in with the button, every request under the prefix.
+func TestPasskeysUnderAPrefix(t *testing.T) {
+	needBrowser(t)
+	t.Parallel()
+	base := startPasskeyApp(t, func(c *handlers.Config) { c.BaseURL += "/sub" })
+	a := newDevice(t, base, chromeMac)
+	a.prefix = "/sub"
+	a.noAutofill()
+	a.virtualAuthenticator()
+	a.signUp("prefixed@example.com")
+	a.addPasskey("Under sub")
+	a.submit(`form[action="/sub/logout"] button[type=submit]`)
+	if p := a.passkeySignIn(false); p != "/sub/account/security" {
+		t.Fatalf("the passkey sign-in under /sub led to %s: %q", p, a.text("main"))
+	}
+	if got := a.text("#passkeys"); !strings.Contains(got, "Last used") {
+		t.Errorf("the passkey under /sub shows %q, want when it was last used", got)
 	}
 }
