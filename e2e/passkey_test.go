@@ -298,4 +298,6 @@ func TestPasskeysUnderAPrefix(t *testing.T) {
 	if got := a.text("#passkeys"); !strings.Contains(got, "Last used") {
 		t.Errorf("the passkey under /sub shows %q, want when it was last used", got)
 	}
+	checkAccessibility(t, a, "the Security page with a passkey")
+	checkLayout(t, a, "the Security page with a passkey")
 }

@@ -289,3 +289,47 @@ func TestRefusedPasskeysCountTowardTheSignInLimit(t *testing.T) {
 		t.Fatalf("a good passkey past the limit: %d, want 429 with Retry-After", r.status)
 	}
 }
+
+// TestRemoveAndRenameAPasskey: removing a passkey is confirmed as a sign-out is (the
+// password, a passkey, or the open window), logged and alerted; renaming is logged;
+// another account's passkey is 404 for both, before any password is asked.
+func TestRemoveAndRenameAPasskey(t *testing.T) {
+	ta := newTestApp(t, func(c *handlers.Config) { c.BaseURL, c.ConfirmWindow = "http://localhost", 0 })
+	laptop, _, _ := laptopAndPhone(ta)
+	auth := ta.authenticator()
+	laptop.addPasskey(auth, "Laptop")
+	id := ta.query(`SELECT CAST(id AS TEXT) FROM passkeys`)
+	bob := ta.otherUser()
+	for _, p := range []string{"/account/passkeys/" + id + "/remove", "/account/passkeys/" + id + "/name", "/account/passkeys/x/remove"} {
+		if r := bob.get(p); r.status != http.StatusNotFound {
+			t.Errorf("bob GET %s: %d, want 404", p, r.status)
+		}
+		if r := bob.post(p, url.Values{"password": {testPassword}, "name": {"bob's now"}}); r.status != http.StatusNotFound {
+			t.Errorf("bob POST %s: %d, want 404", p, r.status)
+		}
+	}
+	if r := laptop.post("/account/passkeys/"+id+"/name", url.Values{"name": {"Work <laptop>"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("rename: %d", r.status)
+	}
+	if page := laptop.get("/account/security").body; !strings.Contains(page, "Work &lt;laptop&gt;") {
+		t.Error("the renamed passkey is not shown, escaped")
+	}
+	if r := laptop.post("/account/passkeys/"+id+"/remove", url.Values{}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("remove without a confirmation: %d, want 422", r.status)
+	}
+	if r := laptop.post("/account/passkeys/"+id+"/remove", url.Values{"passkey": {laptop.passkeyAssertion(auth)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("remove confirmed with the passkey itself: %d", r.status)
+	}
+	if n := ta.query(`SELECT CAST(COUNT(*) AS TEXT) FROM passkeys`); n != "0" {
+		t.Fatalf("passkeys after the removal: %s", n)
+	}
+	if n := ta.query(`SELECT CAST(COUNT(*) AS TEXT) FROM alert_items WHERE kind = 'passkey-removed'`); n != "1" {
+		t.Fatalf("alert items for the removal: %s, want 1", n)
+	}
+	if r := ta.device("x", uaFirefoxWindow, "192.0.2.8").passkeySignIn(auth, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("the removed passkey signing in: %d, want 401", r.status)
+	}
+	if r := laptop.post("/account/passkeys/confirm-options", url.Values{}); r.status != http.StatusConflict {
+		t.Fatalf("confirm options without passkeys: %d, want 409", r.status)
+	}
+}

@@ -201,8 +201,15 @@ func TestPasskeyConfirmIsTheAccountsOwn(t *testing.T) {
 	ctx := context.Background()
 	w := newPasskeyWorld(t)
 	annAuth, bobAuth := goodAuthenticator(), goodAuthenticator()
-	w.add(t, annAuth, w.ann, w.annS)
+	annPK := w.add(t, annAuth, w.ann, w.annS)
 	w.add(t, bobAuth, w.bob, w.bobS)
+	// Bob can neither remove nor rename ann's passkey, whatever id he names.
+	if _, err := w.sessions.RemovePasskey(ctx, models.Change{UserID: w.bob.ID, Current: w.bobS.Handle}, annPK.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("bob removing ann's passkey: %v, want ErrNotFound", err)
+	}
+	if _, err := w.passkeys.Rename(ctx, w.bob.ID, annPK.ID, "bob's", models.Actor{}); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("bob renaming ann's passkey: %v, want ErrNotFound", err)
+	}
 
 	opts, err := w.passkeys.BeginConfirm(ctx, w.ann.ID, w.annS.Handle)
 	if err != nil {
