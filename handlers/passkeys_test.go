@@ -333,3 +333,24 @@ func TestRemoveAndRenameAPasskey(t *testing.T) {
 		t.Fatalf("confirm options without passkeys: %d, want 409", r.status)
 	}
 }
+
+// TestPasskeyConfirmsAPasswordChange: the change-password form takes a passkey in place
+// of the current password; the new password then signs in and the old one does not.
+func TestPasskeyConfirmsAPasswordChange(t *testing.T) {
+	ta := newPasskeyApp(t)
+	laptop, _, _ := laptopAndPhone(ta)
+	auth := ta.authenticator()
+	laptop.addPasskey(auth, "Laptop")
+	const next = "a new passphrase, passkey-confirmed"
+	if r := laptop.post("/account/password", url.Values{"new_password": {next}}); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a password change with neither password nor passkey: %d, want 422", r.status)
+	}
+	r := laptop.post("/account/password", url.Values{"passkey": {laptop.passkeyAssertion(auth)}, "new_password": {next}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("a password change confirmed with a passkey: %d %s", r.status, r.body)
+	}
+	if r := ta.device("old", uaChromeMac, "192.0.2.40").post("/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}}); r.status != http.StatusUnauthorized {
+		t.Fatalf("the old password after the change: %d, want 401", r.status)
+	}
+	ta.device("new", uaChromeMac, "192.0.2.41").login("ann@example.com", next)
+}
