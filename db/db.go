@@ -30,7 +30,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 5
+const Version = 6
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -65,7 +65,22 @@ var migrations = []string{
 	 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
 	 ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 	 ALTER TABLE known_devices ADD COLUMN signed_out INTEGER NOT NULL DEFAULT 0;`,
+	// 5 to 6: passkeys and their ceremonies' challenges. Both tables are new, so the step
+	// is schema.sql's own statements for them.
+	passkeyTables,
 }
+
+// passkeyTables are the tables version 6 adds, as schema.sql has them.
+const passkeyTables = `CREATE TABLE IF NOT EXISTS passkeys (id INTEGER PRIMARY KEY,
+	   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, credential_id BLOB NOT NULL UNIQUE,
+	   public_key BLOB NOT NULL, sign_count INTEGER NOT NULL DEFAULT 0, aaguid BLOB NOT NULL,
+	   transports TEXT NOT NULL DEFAULT '', backup_eligible INTEGER NOT NULL DEFAULT 0,
+	   backup_state INTEGER NOT NULL DEFAULT 0, name TEXT NOT NULL DEFAULT '', added_device TEXT NOT NULL DEFAULT '',
+	   device_hash BLOB, added_handle TEXT NOT NULL DEFAULT '', added_at INTEGER NOT NULL,
+	   last_used_at INTEGER NOT NULL DEFAULT 0);
+	 CREATE TABLE IF NOT EXISTS passkey_challenges (challenge_hash BLOB PRIMARY KEY, purpose TEXT NOT NULL,
+	   handle TEXT NOT NULL DEFAULT '', user_id INTEGER NOT NULL DEFAULT 0, ceremony TEXT NOT NULL,
+	   expires_at INTEGER NOT NULL);`
 
 // Engine is the kind of database.
 type Engine string

@@ -151,6 +151,7 @@ const pgSince = 3
 var pgMigrations = map[int]string{
 	3: `ALTER TABLE sessions ADD COLUMN device_id BIGINT NOT NULL DEFAULT 0;`,
 	4: pgTypes.Replace(migrations[3]), // the same words as SQLite's, in PostgreSQL's types
+	5: pgTypes.Replace(migrations[4]),
 }
 
 // migratePostgres brings a PostgreSQL schema to Version, under the writer lock, so app

@@ -171,3 +171,39 @@ CREATE TABLE IF NOT EXISTS session_challenges (
 );
 CREATE INDEX IF NOT EXISTS session_challenges_handle ON session_challenges (handle);
 CREATE INDEX IF NOT EXISTS session_challenges_expires ON session_challenges (expires_at);
+
+-- Passkeys (WebAuthn discoverable credentials): the public key and what the authenticator
+-- said of itself, never a private key. The browser that added one is kept by its device
+-- cookie's hash (and the session's handle), so "Lost or stolen?" on that browser removes
+-- every passkey it added, from any of its sessions.
+CREATE TABLE IF NOT EXISTS passkeys (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    credential_id BLOB NOT NULL UNIQUE,
+    public_key    BLOB NOT NULL,               -- COSE key, as the authenticator gave it
+    sign_count    INTEGER NOT NULL DEFAULT 0,
+    aaguid        BLOB NOT NULL,
+    transports    TEXT NOT NULL DEFAULT '',    -- comma-separated (internal, hybrid, usb, ...)
+    backup_eligible INTEGER NOT NULL DEFAULT 0,
+    backup_state  INTEGER NOT NULL DEFAULT 0,
+    name          TEXT NOT NULL DEFAULT '',    -- what the owner named it; '' for none
+    added_device  TEXT NOT NULL DEFAULT '',    -- label of the device that added it
+    device_hash   BLOB,                        -- device cookie hash of the browser that added it (NULL: none)
+    added_handle  TEXT NOT NULL DEFAULT '',    -- handle of the session that added it
+    added_at      INTEGER NOT NULL,
+    last_used_at  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS passkeys_user ON passkeys (user_id, added_at);
+
+-- Passkey ceremony challenges (add, confirm, sign in): single-use, short-lived, kept as a
+-- SHA-256 only, with the ceremony's other parameters; add and confirm are tied to the
+-- session they were given to, sign-in to nobody (the passkey names its account).
+CREATE TABLE IF NOT EXISTS passkey_challenges (
+    challenge_hash BLOB PRIMARY KEY,
+    purpose        TEXT NOT NULL,              -- add, confirm, sign-in
+    handle         TEXT NOT NULL DEFAULT '',   -- the session asked ('' for sign-in)
+    user_id        INTEGER NOT NULL DEFAULT 0,
+    ceremony       TEXT NOT NULL,              -- the library's session data, without the challenge
+    expires_at     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passkey_challenges_expires ON passkey_challenges (expires_at);

@@ -105,6 +105,7 @@ type App struct {
 	events      *models.Events
 	limits      *models.Limiter
 	confirms    *models.Confirmations
+	passkeys    *models.Passkeys
 	hooks       hookQueue // events on their way to cfg.OnEvent
 	host        string    // the base URL's host, lower-cased, with its port
 	store       *SessionStore
@@ -221,6 +222,16 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	a.events = models.NewEvents(d, a.now)
 	a.mail = models.NewMail(d, a.now)
 	a.limits = models.NewLimiter(d, a.now)
+	// Passkeys belong to the base URL's host (the relying party id) and are made and used
+	// at its origin, whatever path the app is mounted under.
+	// WebAuthn has no relying party for an IP address: reached by one, the app offers
+	// no passkeys and everything else works.
+	if _, err := netip.ParseAddr(strings.Trim(base.Hostname(), "[]")); err == nil {
+		a.log.Info("passkeys are off: the base URL names an IP address, not a domain", "base_url", cfg.BaseURL)
+	} else if a.passkeys, err = models.NewPasskeys(d, models.RelyingParty{ID: base.Hostname(), Origin: a.origin, Name: "Elsewhere"},
+		secret, a.now); err != nil {
+		return nil, err
+	}
 	a.confirms = models.NewConfirmations(d, a.users, a.limits, a.cfg.Limits.Confirm, a.now)
 	if a.metrics, err = newMetrics(cfg.Metrics, a); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -368,6 +379,8 @@ func (a *App) Mount(r gin.IRouter) {
 	g.GET("/login", a.loginPage)
 	g.POST("/login", a.login)
 	g.POST("/logout", a.logout)
+	g.POST("/login/passkey/options", a.passkeysOn, a.passkeySignInOptions)
+	g.POST("/login/passkey", a.passkeysOn, a.passkeySignIn)
 	if a.cfg.BoundCookieAge > 0 {
 		g.POST(dbscRegisterPath, a.registerKey)
 		g.POST(dbscRefreshPath, a.refreshKey)
@@ -384,6 +397,13 @@ func (a *App) Mount(r gin.IRouter) {
 	acct.GET("/sessions/:id/name", a.namePage) // without JavaScript
 	acct.POST("/sessions/:id/name", a.nameDevice)
 	acct.POST("/password", a.changePassword)
+	acct.POST("/passkeys/confirm-options", a.passkeysOn, a.passkeyConfirmOptions)
+	acct.POST("/passkeys/new", a.passkeysOn, a.passkeyAddOptions)
+	acct.POST("/passkeys", a.passkeysOn, a.addPasskey)
+	acct.GET("/passkeys/:id/remove", a.passkeysOn, a.removePasskeyPage) // the confirmation, as a page
+	acct.POST("/passkeys/:id/remove", a.passkeysOn, a.removePasskey)
+	acct.GET("/passkeys/:id/name", a.passkeysOn, a.renamePasskeyPage)
+	acct.POST("/passkeys/:id/name", a.passkeysOn, a.renamePasskey)
 	if a.cfg.Mailer != nil {
 		// The mailed links' pages: the token comes in the body (from the URL fragment, by
 		// the page's script) or as the mail's code, typed; never in the request line.
@@ -456,7 +476,11 @@ func (a *App) Sweep(ctx context.Context) error {
 	err3 := a.limits.Sweep(ctx, time.Hour)
 	err4 := a.mail.SweepMail(ctx, models.EventRetention)
 	err5 := a.keys.SweepChallenges(ctx)
-	return errors.Join(err1, err2, err3, err4, err5)
+	var err6 error
+	if a.passkeys != nil {
+		err6 = a.passkeys.SweepChallenges(ctx)
+	}
+	return errors.Join(err1, err2, err3, err4, err5, err6)
 }
 
 // runSweeper sweeps every interval, the first time one interval after it starts, until

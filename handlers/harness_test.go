@@ -130,6 +130,9 @@ func (ta *testApp) start() {
 	if strings.HasPrefix(ta.cfg.BaseURL, "https://") {
 		cfg.BaseURL = ta.cfg.BaseURL
 	}
+	if ta.cfg.BaseURL == "http://localhost" { // a domain, as passkeys need, on the server's port
+		cfg.BaseURL = "http://localhost:" + strings.TrimPrefix(ta.srv.Listener.Addr().String(), "127.0.0.1:")
+	}
 	if ta.base, err = url.Parse(cfg.BaseURL); err != nil {
 		t.Fatal(err)
 	}
@@ -383,9 +386,13 @@ func (d *device) setCookie(value string) { d.setJarCookie("elsewhere_session", v
 // prefix ("" when it has none).
 func (d *device) jarCookie(name string) string {
 	u, _ := url.Parse(d.ta.srv.URL)
-	for _, c := range d.client.Jar.Cookies(u) {
-		if strings.HasSuffix(c.Name, name) {
-			return c.Value
+	// The client files cookies under the host it addressed (req.Host: the base URL's),
+	// which is the server's own address unless the base URL names another.
+	for _, u := range []*url.URL{u, {Scheme: u.Scheme, Host: d.ta.base.Host}} {
+		for _, c := range d.client.Jar.Cookies(u) {
+			if strings.HasSuffix(c.Name, name) {
+				return c.Value
+			}
 		}
 	}
 	return ""

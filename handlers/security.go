@@ -44,6 +44,12 @@ func (a *App) securityViewUntil(c *gin.Context, notice string) (views.Security, 
 	if err != nil {
 		return views.Security{}, time.Time{}, err
 	}
+	var passkeys []views.PasskeyView
+	if a.passkeys != nil {
+		if passkeys, err = a.passkeyViews(c, readerZone(cur, user)); err != nil {
+			return views.Security{}, time.Time{}, err
+		}
+	}
 	now := a.now()
 	until := now.Add(time.Hour)
 	holdUntil := func(t time.Time) {
@@ -51,7 +57,7 @@ func (a *App) securityViewUntil(c *gin.Context, notice string) (views.Security, 
 			until = t
 		}
 	}
-	v := views.Security{Email: user.Email, Notice: notice, ConfirmOpen: a.confirmOpen(cur, now),
+	v := views.Security{Passkeys: passkeys, Email: user.Email, Notice: notice, ConfirmOpen: a.confirmOpen(cur, now),
 		RefreshEvery: a.cfg.RefreshEvery}
 	loc := readerZone(cur, user)
 	// This device first: its row, then the others in the list's order.
@@ -321,22 +327,38 @@ type confirmation struct {
 	viaWindow      bool      // the open confirmation window let the action through
 }
 
-// confirm checks a password given to confirm an action. When it returns false it has
+// confirm checks a password, or a passkey's assertion (field passkey), given to confirm
+// an action. When it returns false it has
 // answered the request: 422 or 429 through refuse, the sign-in page for a device that
 // guessed itself out, or a failure page. allowWindow lets an open confirmation window
 // stand in for the password.
 func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse func(status int, msg string)) (confirmation, bool) {
 	cur := current(c)
 	now := a.now()
-	if password == "" {
+	passkey, withPasskey := credentialField(c, "passkey")
+	withPasskey = withPasskey && a.passkeys != nil
+	if password == "" && !withPasskey {
 		if allowWindow && a.confirmOpen(cur, now) {
 			return confirmation{viaWindow: true}, true
 		}
 		refuse(http.StatusUnprocessableEntity, views.TextEnterPassword)
 		return confirmation{}, false
 	}
-	checked, events, err := a.confirms.Check(c.Request.Context(), cur, password,
-		models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()})
+	var (
+		checked int64
+		events  []models.Event
+		err     error
+		actor   = models.Actor{IP: c.ClientIP(), Device: cur.Device.Label()}
+		wrong   = views.TextWrongPassword
+	)
+	if password != "" {
+		checked, events, err = a.confirms.Check(c.Request.Context(), cur, password, actor)
+	} else {
+		// A passkey with user verification stands in for the password; a refused one
+		// counts toward this device's lock as a wrong password does.
+		events, err = a.confirms.CheckPasskey(c.Request.Context(), cur, a.passkeys, passkey, actor)
+		wrong = views.TextPasskeyRefused
+	}
 	for _, ev := range events {
 		a.emit(ev)
 	}
@@ -346,7 +368,7 @@ func (a *App) confirm(c *gin.Context, password string, allowWindow bool, refuse 
 		a.metrics.confirmation(resultSucceeded)
 	case errors.Is(err, models.ErrWrongPassword):
 		a.metrics.confirmation(resultFailed)
-		refuse(http.StatusUnprocessableEntity, views.TextWrongPassword)
+		refuse(http.StatusUnprocessableEntity, wrong)
 		return confirmation{}, false
 	case errors.As(err, &locked):
 		a.metrics.confirmation(resultRefused)
@@ -558,7 +580,7 @@ func (a *App) changePassword(c *gin.Context) {
 		v.Password.Error = msg
 		a.page(c, status, views.TitleSecurity, views.SecurityPage(v))
 	}
-	if currentPW == "" {
+	if currentPW == "" && c.PostForm("passkey") == "" {
 		refuse(http.StatusUnprocessableEntity, views.TextEnterCurrentPassword)
 		return
 	}

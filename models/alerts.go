@@ -30,6 +30,8 @@ var alerted = map[EventKind]bool{
 	EventLockedOut:       true,
 	EventGuessedOut:      true,
 	EventKeyMissing:      true,
+	EventPasskeyAdded:    true,
+	EventPasskeyRemoved:  true,
 }
 
 // queueAlertTx queues ev for the owner's next alert mail, in ev's transaction, so an
@@ -67,7 +69,8 @@ const (
 // alertRank orders alert items for the cut: what takes the account from its owner first.
 const alertRank = `CASE a.kind WHEN 'password-changed' THEN 0 WHEN 'device-lost' THEN 0 WHEN 'password-reset' THEN 0
 	WHEN 'others-revoked' THEN 1 WHEN 'guessed-out' THEN 1 WHEN 'session-limit' THEN 1 WHEN 'key-missing' THEN 1
-	WHEN 'session-revoked' THEN 2 WHEN 'locked-out' THEN 2 ELSE 3 END`
+	WHEN 'passkey-added' THEN 1
+	WHEN 'session-revoked' THEN 2 WHEN 'locked-out' THEN 2 WHEN 'passkey-removed' THEN 2 ELSE 3 END`
 
 // AlertItem is one change an alert mail tells of.
 type AlertItem struct {

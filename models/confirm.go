@@ -53,6 +53,31 @@ func NewConfirmations(d *db.DB, users *Users, limits *Limiter, limit Limit, now 
 // abandoned before its answer was decided (it could never learn the answer) costs nothing
 // and leaves no lock, and every attempt that is counted is also logged.
 func (cf *Confirmations) Check(ctx context.Context, cur Session, password string, actor Actor) (int64, []Event, error) {
+	return cf.check(ctx, cur, actor, func() (int64, error) {
+		if PasswordTooLong(password) {
+			return 0, ErrWrongPassword
+		}
+		return cf.users.CheckPassword(ctx, cur.UserID, password)
+	})
+}
+
+// CheckPasskey is Check with a passkey's assertion (response, over a challenge
+// Passkeys.BeginConfirm gave cur) in place of the password: a refused one counts toward
+// cur's lock exactly as a wrong password does. It returns no password version: nothing
+// about the password was checked.
+func (cf *Confirmations) CheckPasskey(ctx context.Context, cur Session, passkeys *Passkeys, response []byte, actor Actor) ([]Event, error) {
+	_, events, err := cf.check(ctx, cur, actor, func() (int64, error) {
+		err := passkeys.Confirm(ctx, cur.UserID, cur.Handle, response)
+		if errors.Is(err, ErrPasskeyRefused) {
+			return 0, ErrWrongPassword
+		}
+		return 0, err
+	})
+	return events, err
+}
+
+// check runs verify as a confirmation by cur, counted and locked as Check says.
+func (cf *Confirmations) check(ctx context.Context, cur Session, actor Actor, verify func() (int64, error)) (int64, []Event, error) {
 	att, wait, err := cf.limits.Try(ctx, LimitKey{Limit: cf.limit, Key: cur.Handle})
 	if err != nil {
 		return 0, nil, fmt.Errorf("confirm password: %w", err)
@@ -61,10 +86,7 @@ func (cf *Confirmations) Check(ctx context.Context, cur Session, password string
 		return cf.whileLocked(ctx, cur, actor, wait)
 	}
 	settle := context.WithoutCancel(ctx)
-	version, err := int64(0), ErrWrongPassword
-	if !PasswordTooLong(password) {
-		version, err = cf.users.CheckPassword(ctx, cur.UserID, password)
-	}
+	version, err := verify()
 	if ctx.Err() != nil {
 		// Abandoned before the answer could be sent: the client learns nothing, so the
 		// attempt costs nothing, right or wrong.

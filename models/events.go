@@ -54,6 +54,16 @@ const (
 	// EventKeyMissing: a bound session's cookie came without its bound cookie (a copy of
 	// the cookie, without the device); the actor's IP is where it came from.
 	EventKeyMissing EventKind = "key-missing"
+	// EventPasskeyAdded: a passkey was added; the detail is what it is called.
+	EventPasskeyAdded EventKind = "passkey-added"
+	// EventPasskeyRemoved: the owner removed a passkey; the detail is what it was called.
+	EventPasskeyRemoved EventKind = "passkey-removed"
+	// EventPasskeyRenamed: a passkey was given a name (the detail; "" taken away).
+	EventPasskeyRenamed EventKind = "passkey-renamed"
+	// EventPasskeysRevoked: passkeys no thief may keep were removed, by "Lost or stolen?"
+	// (those the lost browser added) or a mailed link taking the account back (all); the
+	// detail names them.
+	EventPasskeysRevoked EventKind = "passkeys-revoked"
 	// EventNewDevice follows the sign-in of a browser the account does not know: it goes
 	// to Config.OnEvent and, for a browser with a device cookie, is queued as an alert
 	// item; the log itself keeps only the sign-in.

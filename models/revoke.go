@@ -58,9 +58,9 @@ func (s *Sessions) Revoke(ctx context.Context, ch Change, handle string) (Sessio
 	return revoked, ev, nil
 }
 
-// ReportLost is "Lost or stolen?": it signs out the user's session with that handle, stores
-// ch.NewHash as the new password and signs out every other session too, all in one
-// transaction. It returns the lost session and how many sessions went in all; the same
+// ReportLost is "Lost or stolen?": it signs out the user's session with that handle,
+// removes the passkeys its browser added, stores ch.NewHash as the new password and signs
+// out every other session too, all in one transaction. It returns the lost session and how many sessions went in all; the same
 // errors as Revoke.
 func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Session, int, Event, error) {
 	if handle == ch.Current {
@@ -77,6 +77,11 @@ func (s *Sessions) ReportLost(ctx context.Context, ch Change, handle string) (Se
 	ev, err := s.change(ctx, ch, func(tx *db.Tx, now time.Time) (EventKind, string, error) {
 		var err error
 		if lost, err = s.targetTx(ctx, tx, now, ch.UserID, handle); err != nil {
+			return "", "", err
+		}
+		// No thief keeps a passkey: those the lost browser added (from any of its
+		// sessions) go with it, before its sign-out forgets the browser.
+		if err := removeDevicePasskeysTx(ctx, tx, now, ch.UserID, handle, ch.Actor); err != nil {
 			return "", "", err
 		}
 		// The lost device is forgotten; every other session ends as a bystander, so no
@@ -274,8 +279,8 @@ func setPasswordTx(ctx context.Context, tx *db.Tx, userID int64, hash string, ne
 }
 
 // TakeBack follows a mailed link (LinkNotMe or LinkReset) in one transaction: it spends
-// the link (and every other of the account), signs every device of the account out, and
-// sets newHash as the password. A "This wasn't me" link works whatever the password is
+// the link (and every other of the account), removes every passkey, signs every device
+// of the account out, and sets newHash as the password. A "This wasn't me" link works whatever the password is
 // now: it is how the owner takes the account back from someone who changed it.
 // ErrNotFound when the link does not work.
 func (s *Sessions) TakeBack(ctx context.Context, kind, token, newHash string, actor Actor) (Event, error) {
@@ -284,6 +289,11 @@ func (s *Sessions) TakeBack(ctx context.Context, kind, token, newHash string, ac
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		uid, err := consumeLinkTx(ctx, tx, kind, token, now)
 		if err != nil {
+			return err
+		}
+		// Whoever took the account may have added passkeys, and a link cannot tell which
+		// passkeys are the owner's: every one goes, and the log names them.
+		if err := removeAllPasskeysTx(ctx, tx, now, uid, actor); err != nil {
 			return err
 		}
 		// The log counts devices that were signed in, not rows whose lifetime had run out.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -63,6 +64,17 @@ func OthersConfirmation(n int) Confirmation {
 		Body:   "Every device but this one loses access on its next request.",
 		Action: "/account/sessions/others/revoke",
 		Submit: "Log out other devices",
+	}
+}
+
+// RemovePasskeyConfirmation asks before removing a passkey.
+func RemovePasskeyConfirmation(id int64, name string) Confirmation {
+	return Confirmation{
+		ID:     "remove-passkey",
+		Title:  "Remove the passkey " + name + "?",
+		Body:   "It will no longer sign in to this account or confirm anything here. The authenticator may keep a copy: remove it there too.",
+		Action: "/account/passkeys/" + strconv.FormatInt(id, 10) + "/remove",
+		Submit: "Remove passkey",
 	}
 }
 

@@ -49,6 +49,16 @@ func (s Security) AppendKey(b []byte) []byte {
 		b = appendString(b, l.IP)
 		b = binary.AppendVarint(b, int64(l.Remaining))
 	}
+	b = binary.AppendUvarint(b, uint64(len(s.Passkeys)))
+	for _, p := range s.Passkeys {
+		b = binary.AppendVarint(b, p.ID)
+		b = appendString(b, p.Name)
+		b = appendString(b, p.Authenticator)
+		b = appendString(b, p.AddedDevice)
+		b = appendTime(b, p.AddedAt)
+		b = appendTime(b, p.LastUsed)
+		b = appendBool(b, p.Synced)
+	}
 	return b
 }
 

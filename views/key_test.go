@@ -23,6 +23,8 @@ func sampleSecurity() Security {
 		RefreshEvery: time.Second,
 		Seen:         7,
 		Locks:        []LockView{{Own: true, Shown: "Phone", IP: "198.51.100.1", Remaining: time.Minute}},
+		Passkeys: []PasskeyView{{ID: 3, Name: "Laptop key", Authenticator: "iCloud Keychain", AddedDevice: "Mac · Safari 26",
+			AddedAt: at, LastUsed: at.Add(time.Hour), Synced: true}},
 	}
 }
 
@@ -56,7 +58,7 @@ func TestKeyCoversEveryField(t *testing.T) {
 	walk(reflect.ValueOf(&s0).Elem(), "Security", func(_ reflect.Value, p string) { paths = append(paths, p) })
 	for _, p := range paths {
 		mutations := []string{"value"}
-		if strings.HasSuffix(p, "SignedIn") || strings.HasSuffix(p, ".At") {
+		if strings.HasSuffix(p, "SignedIn") || strings.HasSuffix(p, ".At") || strings.HasSuffix(p, "AddedAt") || strings.HasSuffix(p, "LastUsed") {
 			mutations = append(mutations, "zone")
 		}
 		for _, m := range mutations {

@@ -46,6 +46,12 @@ const (
 	TextPasswordChanged      = "Your password was changed."
 	TitleSecurity            = "Security"
 	TitleNameDevice          = "Rename a device"
+	TextPasskeyRefused       = "That passkey was not accepted. Nothing was changed."
+	TextNoPasskeys           = "This account has no passkeys yet. Use your password."
+	TextTooManyPasskeys      = "This account has as many passkeys as it may keep. Remove one first."
+	TitleNoSuchPasskey       = "No such passkey"
+	TextNoSuchPasskey        = "That passkey is not one of your account's."
+	TitleRenamePasskey       = "Rename a passkey"
 )
 
 // TextNotSignedOut says a sign-out could not be recorded and the device is still signed in.

@@ -15,3 +15,17 @@ func Path(ctx context.Context, p string) string {
 	base, _ := ctx.Value(baseKey{}).(string)
 	return base + p
 }
+
+type passkeysKey struct{}
+
+// WithPasskeys returns ctx saying whether passkeys can be used here (the base URL names a
+// domain: WebAuthn has no relying party for an IP address).
+func WithPasskeys(ctx context.Context, on bool) context.Context {
+	return context.WithValue(ctx, passkeysKey{}, on)
+}
+
+// PasskeysOn says whether ctx's pages offer passkeys.
+func PasskeysOn(ctx context.Context) bool {
+	on, _ := ctx.Value(passkeysKey{}).(bool)
+	return on
+}

@@ -81,6 +81,17 @@ func EventText(e models.Event) string {
 		return e.Detail + " bound its sign-in to a key that never leaves the device"
 	case models.EventKeyMissing:
 		return e.Detail + ": this device's sign-in was used without its key"
+	case models.EventPasskeyAdded:
+		return "Passkey added: " + e.Detail
+	case models.EventPasskeyRemoved:
+		return "Passkey removed: " + e.Detail
+	case models.EventPasskeyRenamed:
+		if e.Detail == "" {
+			return "A passkey's name was taken away"
+		}
+		return "A passkey was named \u201c" + e.Detail + "\u201d"
+	case models.EventPasskeysRevoked:
+		return "Passkeys removed so no one else keeps them: " + e.Detail
 	case models.EventDeviceNamed:
 		if e.Detail == "" {
 			return "A device's name was taken away"
@@ -101,7 +112,8 @@ func EventLine(e models.Event) string {
 	text := EventText(e)
 	switch e.Kind {
 	case models.EventSessionRevoked, models.EventOthersRevoked, models.EventPasswordChanged, models.EventDeviceLost,
-		models.EventPasswordReset, models.EventAccountRecovered, models.EventDeviceNamed:
+		models.EventPasswordReset, models.EventAccountRecovered, models.EventDeviceNamed, models.EventPasskeyAdded,
+		models.EventPasskeyRemoved:
 		if e.Device != "" {
 			text += ", from " + e.Device
 		}
