@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -29,7 +30,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 5
+const Version = 6
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -64,6 +65,9 @@ var migrations = []string{
 	 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
 	 ALTER TABLE ended_sessions ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 	 ALTER TABLE known_devices ADD COLUMN signed_out INTEGER NOT NULL DEFAULT 0;`,
+	// 5 to 6: an account's change counter, which every write to it moves, so an app server
+	// on PostgreSQL can tell in one query whether what it remembers of the account is current.
+	`ALTER TABLE users ADD COLUMN changes INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Engine is the kind of database.
@@ -87,7 +91,8 @@ type DB struct {
 
 	pg      *pgState // set on PostgreSQL
 	feed    feed
-	changes *changes // set on SQLite: the WAL index, which tells whether anything committed
+	changes *changes           // set on SQLite: the WAL index, which tells whether anything committed
+	written [256]atomic.Uint64 // Written, by account, in shards
 }
 
 // Open opens the database named by dsn and migrates it: a postgres:// or postgresql://

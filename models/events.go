@@ -100,7 +100,7 @@ func NewEvents(d *db.DB, now Clock) *Events {
 // Record appends an event and returns it as stored.
 func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
 	var ev Event
-	err := e.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := e.db.InTx(ctx, account(userID), func(tx *db.Tx) (err error) {
 		ev, err = recordTx(ctx, tx, e.now(), userID, kind, a, detail)
 		return err
 	})
@@ -132,7 +132,10 @@ func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind 
 
 // Latest returns the user's newest events, newest first.
 func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, error) {
-	changes, canRemember := e.db.ChangeStamp()
+	changes, canRemember, err := accountStamp(ctx, e.db, userID)
+	if err != nil {
+		return nil, fmt.Errorf("latest events: %w", err)
+	}
 	if canRemember {
 		if evs, ok := e.latest.get(changes, [2]int64{userID, int64(n)}); ok {
 			return slices.Clone(evs), nil
