@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -72,7 +73,16 @@ func DefaultLimits() Limits {
 type Limiter struct {
 	db  *db.DB
 	now Clock
+
+	// locked remembers the lockouts this process has read: a lockout is only ever
+	// extended, never lifted before its end, so "locked until then" stays true, and a
+	// flood of attempts on a locked key is refused without asking the database.
+	mu     sync.Mutex
+	locked map[[2]string]int64
 }
+
+// maxLocked bounds the lockouts remembered; past it they start over.
+const maxLocked = 10000
 
 // NewLimiter returns the rate limiter.
 func NewLimiter(d *db.DB, now Clock) *Limiter {
@@ -153,10 +163,22 @@ type rowReader interface {
 // full returns how long k refuses attempts: locked, or already holding Max failures
 // (reserved ones included) in its window; 0 when it takes one more.
 func (lm *Limiter) full(ctx context.Context, q rowReader, k LimitKey, now time.Time) (time.Duration, error) {
-	var until int64
+	id := [2]string{k.Limit.Scope, k.Key}
+	lm.mu.Lock()
+	until := lm.locked[id]
+	lm.mu.Unlock()
+	if until > unix(now) {
+		return retryAfter(now, until), nil
+	}
 	err := q.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
 		k.Limit.Scope, k.Key, unix(now)).Scan(&until)
 	if err == nil {
+		lm.mu.Lock()
+		if lm.locked == nil || len(lm.locked) >= maxLocked {
+			lm.locked = make(map[[2]string]int64)
+		}
+		lm.locked[id] = until
+		lm.mu.Unlock()
 		return retryAfter(now, until), nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
