@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,6 +43,7 @@ func BenchmarkPostgresSignInDuringFlood(b *testing.B) {
 								return
 							}
 							if res, err := guesser.client.Do(req.WithContext(ctx)); err == nil {
+								io.Copy(io.Discard, res.Body) // read to the end, so the connection is kept
 								res.Body.Close()
 							}
 						}

@@ -114,6 +114,12 @@ func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Dur
 	// Checked first outside any transaction, on the readers: a refused attempt (a flood of
 	// guesses against one account) takes no lock and waits for no writer. What passes is
 	// checked again under the counters' locks, which is what the guarantee rests on.
+	// A lockout this process remembers refuses before any query.
+	for _, k := range keys {
+		if w := lm.lockedUntil(k, now); w > 0 {
+			return Attempt{}, w, nil
+		}
+	}
 	for _, k := range keys {
 		if k.Key == "" {
 			continue
@@ -163,13 +169,11 @@ type rowReader interface {
 // full returns how long k refuses attempts: locked, or already holding Max failures
 // (reserved ones included) in its window; 0 when it takes one more.
 func (lm *Limiter) full(ctx context.Context, q rowReader, k LimitKey, now time.Time) (time.Duration, error) {
-	id := [2]string{k.Limit.Scope, k.Key}
-	lm.mu.Lock()
-	until := lm.locked[id]
-	lm.mu.Unlock()
-	if until > unix(now) {
-		return retryAfter(now, until), nil
+	if w := lm.lockedUntil(k, now); w > 0 {
+		return w, nil
 	}
+	id := [2]string{k.Limit.Scope, k.Key}
+	var until int64
 	err := q.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
 		k.Limit.Scope, k.Key, unix(now)).Scan(&until)
 	if err == nil {
@@ -201,6 +205,17 @@ func (lm *Limiter) full(ctx context.Context, q rowReader, k LimitKey, now time.T
 		return 0, fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
 	}
 	return retryAfter(now, oldest+int64(k.Limit.Window/time.Second)), nil
+}
+
+// lockedUntil is how long k stays locked by a lockout this process has read; 0 for none.
+func (lm *Limiter) lockedUntil(k LimitKey, now time.Time) time.Duration {
+	lm.mu.Lock()
+	until := lm.locked[[2]string{k.Limit.Scope, k.Key}]
+	lm.mu.Unlock()
+	if until > unix(now) {
+		return retryAfter(now, until)
+	}
+	return 0
 }
 
 // errLimitReached rolls Try's transaction back when a key is locked or full.
