@@ -12,9 +12,10 @@ import (
 // so that once it commits every app server can tell those users' open pages.
 type Tx struct {
 	*sql.Tx
-	d       *DB
-	changed []int64
-	stale   []int64 // accounts whose change counter moves at commit (PostgreSQL)
+	d        *DB
+	changed  []int64
+	stale    []int64 // accounts whose change counter moves at commit (PostgreSQL)
+	staleSet map[int64]bool
 }
 
 // Begin starts a write transaction on keys (none: Whole). On SQLite it holds the single
@@ -74,7 +75,17 @@ func (t *Tx) lock(ctx context.Context, keys []Key) error {
 // in the same transaction, so it moves exactly when the change becomes visible (see
 // models/remembered.go). SQLite's change stamp moves with every commit by itself.
 func (t *Tx) Stale(userID int64) {
-	if t.d.pg != nil && !slices.Contains(t.stale, userID) {
+	if t.d.pg == nil {
+		return
+	}
+	if t.staleSet == nil {
+		t.staleSet = make(map[int64]bool)
+		for _, id := range t.stale {
+			t.staleSet[id] = true
+		}
+	}
+	if !t.staleSet[userID] {
+		t.staleSet[userID] = true
 		t.stale = append(t.stale, userID)
 	}
 }

@@ -203,12 +203,28 @@ func knownLabels(kind EventKind, dev, detail string) (string, string) {
 	return device.KnownLabel(dev), detail
 }
 
-// Sweep deletes events older than EventRetention.
+// Sweep deletes events older than EventRetention. The accounts it shortened are marked
+// stale (db.Tx.Stale), so no server goes on showing what it remembers of their logs.
 func (e *Events) Sweep(ctx context.Context) (int64, error) {
-	res, err := e.db.Write.ExecContext(ctx, `DELETE FROM events WHERE at < ?`, unix(e.now().Add(-EventRetention)))
+	var n int64
+	err := e.db.InTx(ctx, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM events WHERE at < ? RETURNING user_id`, unix(e.now().Add(-EventRetention)))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid int64
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			tx.Stale(uid)
+			n++
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sweep events: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }

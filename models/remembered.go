@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -114,7 +116,10 @@ func accountStamp(ctx context.Context, d *db.DB, userID int64) (db.ChangeStamp, 
 		return counterStamp(sn.changes), true, nil
 	}
 	var n int64
-	if err := d.Read.QueryRowContext(ctx, `SELECT changes FROM users WHERE id = ?`, userID).Scan(&n); err != nil {
+	switch err := d.Read.QueryRowContext(ctx, `SELECT changes FROM users WHERE id = ?`, userID).Scan(&n); {
+	case errors.Is(err, sql.ErrNoRows):
+		return db.ChangeStamp{}, false, nil // no such account: the read itself says what there is
+	case err != nil:
 		return db.ChangeStamp{}, false, fmt.Errorf("account changes: %w", err)
 	}
 	return counterStamp(n), true, nil

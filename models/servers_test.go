@@ -118,3 +118,32 @@ func BenchmarkPostgresWritesByAccounts(b *testing.B) {
 		})
 	}
 }
+
+// TestSweptEventsLeaveEveryLog: the sweep of events past EventRetention leaves the log a
+// page shows at once, even where the log was remembered: on PostgreSQL the sweep moves the
+// change counter of every account it shortened.
+func TestSweptEventsLeaveEveryLog(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	u, _ := fixtureOn(t, fastHash, d).signIn(t, "ann@example.com", 0)
+	events := models.NewEvents(d, clock)
+	if _, err := events.Record(ctx, u.ID, models.EventSignedIn, models.Actor{}, "old"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(models.EventRetention + time.Hour)
+	kept, err := events.Record(ctx, u.ID, models.EventSignedIn, models.Actor{}, "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := events.Latest(ctx, u.ID, 10); err != nil || len(evs) != 2 {
+		t.Fatalf("before the sweep: %d events (%v), want 2", len(evs), err)
+	}
+	if n, err := events.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep: %d (%v), want 1", n, err)
+	}
+	if evs, err := events.Latest(ctx, u.ID, 10); err != nil || len(evs) != 1 || evs[0].ID != kept.ID {
+		t.Errorf("after the sweep: %+v (%v), want the new event alone", evs, err)
+	}
+}
