@@ -82,9 +82,10 @@ const (
 // DB is the database as two pools: one that writes, one that reads.
 // SQLite allows one writer at a time; funnelling writes through one connection
 // turns lock contention into a queue instead of SQLITE_BUSY errors. On PostgreSQL every
-// write transaction holds one advisory lock instead, to the same effect across servers.
+// write transaction holds the advisory locks of its keys instead (Key: per account), to
+// the same effect for each account across servers, while accounts write in parallel.
 type DB struct {
-	Write  *sql.DB // the writer; transactions begin IMMEDIATE (SQLite) or take the writer lock (PostgreSQL)
+	Write  *sql.DB // the writer; transactions begin IMMEDIATE (SQLite) or take their keys' locks (PostgreSQL)
 	Read   *sql.DB // readers; WAL lets them run while the writer writes
 	Engine Engine
 	Log    *slog.Logger // where trouble in the background is reported; nil is slog's default
