@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 )
 
 // walHeader is the size of the header at the start of an SQLite WAL index (the -shm
@@ -39,6 +40,10 @@ type changes struct {
 	head   []byte // the file's first page mapped read-only, where the system allows; else read
 	keep   *sql.DB
 	wal    string // the WAL file's path
+
+	watching sync.Once
+	stop     chan struct{} // closed by close: ends the watch of commits
+	stopped  chan struct{} // closed when that watch has ended
 }
 
 // openChanges opens the WAL index of the SQLite database that read opens, read-only.
@@ -64,7 +69,41 @@ func openChanges(ctx context.Context, read *sql.DB) (*changes, error) {
 		keep.Close()
 		return nil, fmt.Errorf("watch for commits: %w", err)
 	}
-	return &changes{shm: shm, head: mapHeader(shm), keep: keep, wal: file + "-wal"}, nil
+	return &changes{shm: shm, head: mapHeader(shm), keep: keep, wal: file + "-wal",
+		stop: make(chan struct{}), stopped: make(chan struct{})}, nil
+}
+
+// commitsEvery is how often the change stamp is looked at for commits made by another
+// process (an operator's `elsewhere sessions revoke`), which this one's feed never hears
+// of: open pages learn of them within it.
+const commitsEvery = 250 * time.Millisecond
+
+// watchCommits starts, once, the watch that wakes every watcher of f when the stamp moves.
+// A commit of this process is published by its transaction already; one that moves the
+// stamp here too costs each open page one reread, no more than a quarter of a second's
+// worth of commits together.
+func (c *changes) watchCommits(f *feed) {
+	c.watching.Do(func() {
+		last, _ := c.stamp()
+		go func() {
+			defer close(c.stopped)
+			t := time.NewTicker(commitsEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-c.stop:
+					return
+				case <-t.C:
+				}
+				now, ok := c.stamp()
+				if !ok || now == last {
+					continue // a torn read is looked at again next tick
+				}
+				last = now
+				f.publishAll()
+			}
+		}()
+	})
 }
 
 // dsnConnector opens connections of a driver by name, as sql.Open does for a registered one.
@@ -133,6 +172,14 @@ func (c *changes) close() error {
 		return nil
 	}
 	c.closed = true
+	close(c.stop)
+	started := true
+	c.watching.Do(func() { started = false })
+	if started {
+		c.mu.Unlock() // the watch reads the stamp under mu
+		<-c.stopped
+		c.mu.Lock()
+	}
 	head := c.head
 	c.head = nil
 	return errors.Join(unmapHeader(head), c.shm.Close(), c.keep.Close())

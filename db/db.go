@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -30,7 +31,7 @@ import (
 var Schema string
 
 // Version is the schema version this build writes into PRAGMA user_version.
-const Version = 6
+const Version = 7
 
 // migrations[i] moves a database from version i+1 to i+2; they run before Schema, so
 // Schema's CREATE IF NOT EXISTS statements only ever add what is missing.
@@ -68,6 +69,9 @@ var migrations = []string{
 	// 5 to 6: passkeys and their ceremonies' challenges. Both tables are new, so the step
 	// is schema.sql's own statements for them.
 	passkeyTables,
+	// 6 to 7: an account's change counter, which every write to it moves, so an app server
+	// on PostgreSQL can tell in one query whether what it remembers of the account is current.
+	`ALTER TABLE users ADD COLUMN changes INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // passkeyTables are the tables version 6 adds, as schema.sql has them.
@@ -94,16 +98,18 @@ const (
 // DB is the database as two pools: one that writes, one that reads.
 // SQLite allows one writer at a time; funnelling writes through one connection
 // turns lock contention into a queue instead of SQLITE_BUSY errors. On PostgreSQL every
-// write transaction holds one advisory lock instead, to the same effect across servers.
+// write transaction holds the advisory locks of its keys instead (Key: per account), to
+// the same effect for each account across servers, while accounts write in parallel.
 type DB struct {
-	Write  *sql.DB // the writer; transactions begin IMMEDIATE (SQLite) or take the writer lock (PostgreSQL)
+	Write  *sql.DB // the writer; transactions begin IMMEDIATE (SQLite) or take their keys' locks (PostgreSQL)
 	Read   *sql.DB // readers; WAL lets them run while the writer writes
 	Engine Engine
 	Log    *slog.Logger // where trouble in the background is reported; nil is slog's default
 
 	pg      *pgState // set on PostgreSQL
 	feed    feed
-	changes *changes // set on SQLite: the WAL index, which tells whether anything committed
+	changes *changes           // set on SQLite: the WAL index, which tells whether anything committed
+	written [256]atomic.Uint64 // Written, by account, in shards
 }
 
 // Open opens the database named by dsn and migrates it: a postgres:// or postgresql://

@@ -240,9 +240,10 @@ func TestPostgresMigratesFromVersion3(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		// What version 3 did not have: the device column and table (4), names, zones and end reasons (5).
+		// What version 3 did not have: the device column and table (4), names, zones and
+		// end reasons (5), the accounts' change counters (6).
 		`ALTER TABLE sessions DROP COLUMN device_id`, `DROP TABLE known_devices`, `ALTER TABLE users DROP COLUMN time_zone`,
-		`ALTER TABLE ended_sessions DROP COLUMN reason`,
+		`ALTER TABLE ended_sessions DROP COLUMN reason`, `ALTER TABLE users DROP COLUMN changes`,
 		`INSERT INTO users (email, password_hash, created_at) VALUES ('a@example.com', 'h', 1)`,
 		`INSERT INTO sessions (handle, token_hash, user_id, created_at, last_active_at, expires_at, stamp)
 		 SELECT 'h1', '\x01'::bytea, id, 1, 1, 9999999999, '\x02'::bytea FROM users`,

@@ -48,7 +48,7 @@ func Describe(dsn string) string {
 type pgState struct {
 	cfg     *pgx.ConnConfig
 	channel string // NOTIFY channel, one per schema, so databases sharing a server stay apart
-	lockKey int64  // advisory lock that serializes writers, one per schema
+	schema  string // the advisory locks' namespace (Key.lockID), so databases sharing a server stay apart
 
 	mu      sync.Mutex
 	started bool
@@ -60,9 +60,9 @@ type pgState struct {
 
 // openPostgres connects to PostgreSQL through pgx and migrates the schema. Model code is
 // shared with SQLite: its ? placeholders become $n here, and every write transaction
-// takes one advisory lock first, so writes are serialized as SQLite's single writer
-// serializes them and the models' read-then-write steps keep their guarantees across app
-// servers. Reads run in parallel on their own pool.
+// takes the advisory locks of its keys first (Key: an account's, a rate-limit counter's),
+// so the models' read-then-write steps keep their guarantees across app servers while
+// transactions on different accounts run in parallel. Reads run on their own pool.
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -85,23 +85,25 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("open database %s: no schema to create tables in: check search_path", redact(cfg))
 	}
-	pg := &pgState{cfg: cfg, channel: channelName(schema.String), lockKey: lockKey(schema.String)}
-	// A writer waits for the writer lock as SQLite's writer waits out a busy database: ten
+	pg := &pgState{cfg: cfg, channel: channelName(schema.String), schema: schema.String}
+	// A writer waits for its locks as SQLite's writer waits out a busy database: ten
 	// seconds, then the request fails as busy (503) rather than hanging.
 	wcfg := cfg.Copy()
 	if _, ok := wcfg.RuntimeParams["lock_timeout"]; !ok {
 		wcfg.RuntimeParams["lock_timeout"] = "10s"
 	}
-	// An app server that stops mid-transaction, holding the writer lock, loses it after a
+	// An app server that stops mid-transaction, holding its locks, loses them after a
 	// minute rather than when PostgreSQL finds the connection dead.
 	if _, ok := wcfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
 		wcfg.RuntimeParams["idle_in_transaction_session_timeout"] = "60s"
 	}
-	write := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*wcfg), lockKey: &pg.lockKey})
-	write.SetMaxOpenConns(4)
-	write.SetMaxIdleConns(4)
+	write := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*wcfg), writer: true})
+	// Enough writers for transactions on several accounts at once; one account's wait
+	// for its lock in PostgreSQL, not for a connection here.
+	write.SetMaxOpenConns(16)
+	write.SetMaxIdleConns(16)
 	write.SetConnMaxIdleTime(5 * time.Minute)
-	if err := migratePostgres(ctx, write); err != nil {
+	if err := migratePostgres(ctx, write, Whole.lockID(schema.String)); err != nil {
 		read.Close()
 		write.Close()
 		return nil, err
@@ -126,12 +128,6 @@ func channelName(schema string) string {
 	return "elsewhere_" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-func lockKey(schema string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("elsewhere writer " + schema))
-	return int64(h.Sum64())
-}
-
 // The schema is written once, in schema.sql, in the SQL both engines share; these are the
 // words PostgreSQL spells differently. Unix times and ids are 64-bit on both.
 var pgTypes = strings.NewReplacer(
@@ -152,16 +148,20 @@ var pgMigrations = map[int]string{
 	3: `ALTER TABLE sessions ADD COLUMN device_id BIGINT NOT NULL DEFAULT 0;`,
 	4: pgTypes.Replace(migrations[3]), // the same words as SQLite's, in PostgreSQL's types
 	5: pgTypes.Replace(migrations[4]),
+	6: pgTypes.Replace(migrations[5]),
 }
 
-// migratePostgres brings a PostgreSQL schema to Version, under the writer lock, so app
-// servers starting together migrate once.
-func migratePostgres(ctx context.Context, w *sql.DB) error {
+// migratePostgres brings a PostgreSQL schema to Version, under the whole database's lock
+// (whole), so app servers starting together migrate once.
+func migratePostgres(ctx context.Context, w *sql.DB, whole int64) error {
 	tx, err := w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, whole); err != nil {
+		return fmt.Errorf("migrate: take the lock: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -320,8 +320,8 @@ func rebind(query string) string {
 
 // pgConnector opens pgx connections that take the models' SQL as it is written.
 type pgConnector struct {
-	inner   driver.Connector
-	lockKey *int64 // set on the writer pool: every write holds this advisory lock
+	inner  driver.Connector
+	writer bool // the writer pool: its transactions run READ COMMITTED
 }
 
 func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -329,17 +329,17 @@ func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{inner: conn.(*stdlib.Conn), lockKey: c.lockKey}, nil
+	return &pgConn{inner: conn.(*stdlib.Conn), writer: c.writer}, nil
 }
 
 func (c *pgConnector) Driver() driver.Driver { return c.inner.Driver() }
 
-// pgConn rewrites placeholders and, on the writer pool, takes the writer lock at the start
-// of every transaction, and wraps a statement run outside one in a transaction that does.
+// pgConn rewrites placeholders; on the writer pool its transactions run READ COMMITTED
+// (Tx takes the locks, as the transaction's first statement).
 type pgConn struct {
-	inner   *stdlib.Conn
-	lockKey *int64
-	inTx    bool
+	inner  *stdlib.Conn
+	writer bool
+	inTx   bool
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
@@ -357,57 +357,26 @@ func (c *pgConn) Begin() (driver.Tx, error) {
 }
 
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if c.lockKey != nil && opts.Isolation == driver.IsolationLevel(sql.LevelDefault) {
+	if c.writer && opts.Isolation == driver.IsolationLevel(sql.LevelDefault) {
 		// READ COMMITTED whatever the server's default: each statement then sees what the
-		// previous holder of the writer lock committed. Under REPEATABLE READ the snapshot
-		// would be taken by the lock statement, before the lock is granted.
+		// previous holder of the transaction's locks committed. Under REPEATABLE READ the
+		// snapshot would be taken by the lock statement, before the locks are granted.
 		opts.Isolation = driver.IsolationLevel(sql.LevelReadCommitted)
 	}
 	tx, err := c.inner.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if c.lockKey != nil {
-		if _, err := c.inner.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`,
-			[]driver.NamedValue{{Ordinal: 1, Value: *c.lockKey}}); err != nil {
-			tx.Rollback()
-			return nil, fmt.Errorf("take the writer lock: %w", err)
-		}
-	}
 	c.inTx = true
 	return &pgTx{inner: tx, c: c}, nil
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if c.lockKey == nil || c.inTx {
-		return c.inner.ExecContext(ctx, rebind(query), args)
-	}
-	tx, err := c.BeginTx(ctx, driver.TxOptions{})
-	if err != nil {
-		return nil, err
-	}
-	res, err := c.inner.ExecContext(ctx, rebind(query), args)
-	if err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return res, tx.Commit()
+	return c.inner.ExecContext(ctx, rebind(query), args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if c.lockKey == nil || c.inTx {
-		return c.inner.QueryContext(ctx, rebind(query), args)
-	}
-	tx, err := c.BeginTx(ctx, driver.TxOptions{})
-	if err != nil {
-		return nil, err
-	}
-	rows, err := c.inner.QueryContext(ctx, rebind(query), args)
-	if err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return &pgTxRows{Rows: rows, tx: tx}, nil
+	return c.inner.QueryContext(ctx, rebind(query), args)
 }
 
 func (c *pgConn) Ping(ctx context.Context) error { return c.inner.Ping(ctx) }
@@ -435,16 +404,6 @@ func (t *pgTx) Commit() error {
 func (t *pgTx) Rollback() error {
 	t.c.inTx = false
 	return t.inner.Rollback()
-}
-
-// pgTxRows commits the statement's own transaction once its rows are read.
-type pgTxRows struct {
-	driver.Rows
-	tx driver.Tx
-}
-
-func (r *pgTxRows) Close() error {
-	return errors.Join(r.Rows.Close(), r.tx.Commit())
 }
 
 // isPgBusy reports a PostgreSQL error worth retrying later: too many connections, a lock

@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,               -- argon2id, PHC string form
     password_version INTEGER NOT NULL DEFAULT 1, -- bumped by a password change, not by a re-salt
     created_at    INTEGER NOT NULL,
-    time_zone     TEXT NOT NULL DEFAULT ''     -- IANA zone a known browser last reported at sign-in; mails use it
+    time_zone     TEXT NOT NULL DEFAULT '',    -- IANA zone a known browser last reported at sign-in; mails use it
+    changes       INTEGER NOT NULL DEFAULT 0   -- moved by every write to the account (PostgreSQL): what is remembered of it is current while it stays
 );
 
 CREATE TABLE IF NOT EXISTS sessions (

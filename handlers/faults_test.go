@@ -290,14 +290,14 @@ func TestSignOutThatCannotBeRecorded(t *testing.T) {
 	}
 }
 
-// TestBusyOnPostgres: on PostgreSQL a write waits for the writer lock at most
+// TestBusyOnPostgres: on PostgreSQL a write waits for its locks at most
 // lock_timeout (10 s unless the URL says otherwise), then the request gets 503 with
 // Retry-After, as a busy SQLite file gives, and changes nothing.
 func TestBusyOnPostgres(t *testing.T) {
 	ta := newTestAppOn(t, dbtest.PostgresDSN(t)+"&lock_timeout=200ms", []string{"127.0.0.1/32"})
 	a, b, _ := threeDevices(t, ta)
 	bID := b.handle()
-	held, err := ta.db.Begin(context.Background()) // another writer, holding the lock
+	held, err := ta.db.Begin(context.Background()) // another writer, holding the whole database
 	if err != nil {
 		t.Fatal(err)
 	}

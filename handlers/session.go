@@ -104,7 +104,11 @@ func (a *App) remember(c *gin.Context, si signedIn) {
 	}
 	rec := &si
 	c.Set(ctxSignedIn, rec)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), signedInKey{}, rec))
+	ctx := context.WithValue(c.Request.Context(), signedInKey{}, rec)
+	if si.ok {
+		ctx = models.WithSeen(ctx, si.user) // what the page reads next is checked against its lookup
+	}
+	c.Request = c.Request.WithContext(ctx)
 }
 
 // loadSession resolves the session before the gin-contrib session middleware runs, so

@@ -111,7 +111,7 @@ func (m *Mail) BatchAlerts(ctx context.Context, quiet, maxWait time.Duration, co
 		return 0, fmt.Errorf("batch alerts: %w", err)
 	}
 	var n int
-	err := m.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := m.db.InTx(ctx, []db.Key{db.Named("mail", "alerts")}, func(tx *db.Tx) (err error) {
 		n, err = m.batchTx(ctx, tx, now, quiet, maxWait, compose)
 		return err
 	})

@@ -101,7 +101,12 @@ func (cf *Confirmations) check(ctx context.Context, cur Session, actor Actor, ve
 		return 0, nil, fmt.Errorf("confirm password: %w", err)
 	}
 	if cur.WrongPasswords > 0 {
-		if _, err := cf.db.Write.ExecContext(settle, `UPDATE sessions SET wrong_passwords = 0 WHERE handle = ?`, cur.Handle); err != nil {
+		err := cf.db.InTx(settle, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
+			tx.Stale(cur.UserID) // remembered lookups carry the count
+			_, err := tx.ExecContext(settle, `UPDATE sessions SET wrong_passwords = 0 WHERE handle = ?`, cur.Handle)
+			return err
+		})
+		if err != nil {
 			return 0, nil, fmt.Errorf("confirm password: reset wrong passwords: %w", err)
 		}
 	}
@@ -115,7 +120,7 @@ func (cf *Confirmations) failed(ctx context.Context, att Attempt, cur Session, a
 		ev     Event
 		result error // the answer for the device, once what happened is committed
 	)
-	err := cf.db.InTx(ctx, func(tx *db.Tx) error {
+	err := cf.db.InTx(ctx, append(account(cur.UserID), limitKeys(att.keys)...), func(tx *db.Tx) error {
 		lock, err := cf.limits.failedTx(ctx, tx, att)
 		if err != nil {
 			return err
@@ -163,7 +168,7 @@ func (cf *Confirmations) whileLocked(ctx context.Context, cur Session, actor Act
 		ev     Event
 		result error = &LockedError{Wait: wait}
 	)
-	err := cf.db.InTx(ctx, func(tx *db.Tx) error {
+	err := cf.db.InTx(ctx, account(cur.UserID), func(tx *db.Tx) error {
 		var wrong int
 		err := tx.QueryRowContext(ctx, `UPDATE sessions SET wrong_passwords = wrong_passwords + 1, confirmed_until = 0
 			WHERE handle = ? RETURNING wrong_passwords`, cur.Handle).Scan(&wrong)

@@ -110,7 +110,7 @@ func NewEvents(d *db.DB, now Clock) *Events {
 // Record appends an event and returns it as stored.
 func (e *Events) Record(ctx context.Context, userID int64, kind EventKind, a Actor, detail string) (Event, error) {
 	var ev Event
-	err := e.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := e.db.InTx(ctx, account(userID), func(tx *db.Tx) (err error) {
 		ev, err = recordTx(ctx, tx, e.now(), userID, kind, a, detail)
 		return err
 	})
@@ -142,7 +142,10 @@ func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind 
 
 // Latest returns the user's newest events, newest first.
 func (e *Events) Latest(ctx context.Context, userID int64, n int) ([]Event, error) {
-	changes, canRemember := e.db.ChangeStamp()
+	changes, canRemember, err := accountStamp(ctx, e.db, userID)
+	if err != nil {
+		return nil, fmt.Errorf("latest events: %w", err)
+	}
 	if canRemember {
 		if evs, ok := e.latest.get(changes, [2]int64{userID, int64(n)}); ok {
 			return slices.Clone(evs), nil
@@ -210,12 +213,28 @@ func knownLabels(kind EventKind, dev, detail string) (string, string) {
 	return device.KnownLabel(dev), detail
 }
 
-// Sweep deletes events older than EventRetention.
+// Sweep deletes events older than EventRetention. The accounts it shortened are marked
+// stale (db.Tx.Stale), so no server goes on showing what it remembers of their logs.
 func (e *Events) Sweep(ctx context.Context) (int64, error) {
-	res, err := e.db.Write.ExecContext(ctx, `DELETE FROM events WHERE at < ?`, unix(e.now().Add(-EventRetention)))
+	var n int64
+	err := e.db.InTx(ctx, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM events WHERE at < ? RETURNING user_id`, unix(e.now().Add(-EventRetention)))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid int64
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			tx.Stale(uid)
+			n++
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sweep events: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }

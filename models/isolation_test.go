@@ -12,8 +12,9 @@ import (
 	"github.com/elsewhere-dev/elsewhere/models"
 )
 
-// TestWriterLockWhateverTheIsolation: on PostgreSQL the writer lock serializes the
-// models' read-then-write steps (here the rate limiter's count-then-reserve) even where
+// TestWriterLockWhateverTheIsolation: on PostgreSQL the write locks serialize the models'
+// read-then-write steps (here the rate limiter's count-then-reserve, under its counter's
+// lock) even where
 // the server, database or role defaults to REPEATABLE READ, whose snapshot would
 // otherwise be taken before the lock is granted.
 func TestWriterLockWhateverTheIsolation(t *testing.T) {

@@ -96,7 +96,7 @@ func CheckDeviceName(name string) (string, error) {
 func (s *Sessions) NameDevice(ctx context.Context, userID int64, handle, name string, actor Actor) (Event, error) {
 	now := s.now()
 	var ev Event
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, account(userID), func(tx *db.Tx) error {
 		var deviceID int64
 		_, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+`, s.device_id FROM sessions s
 			WHERE s.handle = ? AND s.user_id = ? AND `+liveCond, append([]any{handle, userID}, s.liveArgs(now)...)...), &deviceID)

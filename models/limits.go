@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elsewhere-dev/elsewhere/db"
@@ -72,7 +73,16 @@ func DefaultLimits() Limits {
 type Limiter struct {
 	db  *db.DB
 	now Clock
+
+	// locked remembers the lockouts this process has read: a lockout is only ever
+	// extended, never lifted before its end, so "locked until then" stays true, and a
+	// flood of attempts on a locked key is refused without asking the database.
+	mu     sync.Mutex
+	locked map[[2]string]int64
 }
+
+// maxLocked bounds the lockouts remembered; past it they start over.
+const maxLocked = 10000
 
 // NewLimiter returns the rate limiter.
 func NewLimiter(d *db.DB, now Clock) *Limiter {
@@ -101,36 +111,36 @@ func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Dur
 		att  Attempt
 		wait time.Duration
 	)
-	err := lm.db.InTx(ctx, func(tx *db.Tx) error {
+	// Checked first outside any transaction, on the readers: a refused attempt (a flood of
+	// guesses against one account) takes no lock and waits for no writer. What passes is
+	// checked again under the counters' locks, which is what the guarantee rests on.
+	// A lockout this process remembers refuses before any query.
+	for _, k := range keys {
+		if w := lm.lockedUntil(k, now); w > 0 {
+			return Attempt{}, w, nil
+		}
+	}
+	for _, k := range keys {
+		if k.Key == "" {
+			continue
+		}
+		if w, err := lm.full(ctx, lm.db.Read, k, now); err != nil {
+			return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
+		} else if w > 0 {
+			return Attempt{}, w, nil
+		}
+	}
+	err := lm.db.InTx(ctx, limitKeys(keys), func(tx *db.Tx) error {
 		for _, k := range keys {
 			if k.Key == "" {
 				continue
 			}
-			var until int64
-			err := tx.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
-				k.Limit.Scope, k.Key, unix(now)).Scan(&until)
-			if err == nil {
-				wait = retryAfter(now, until)
-				return errLimitReached
+			w, err := lm.full(ctx, tx, k, now)
+			if err != nil {
+				return err
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("check %s lockout: %w", k.Limit.Scope, err)
-			}
-			since := unix(now.Add(-k.Limit.Window))
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
-				k.Limit.Scope, k.Key, since).Scan(&n); err != nil {
-				return fmt.Errorf("count %s failures: %w", k.Limit.Scope, err)
-			}
-			if n >= k.Limit.Max {
-				// Full without a lock: attempts still in flight, or a limit that counts every
-				// try. Wait until enough of them leave the window.
-				var oldest int64
-				if err := tx.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
-					ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest); err != nil {
-					return fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
-				}
-				wait = retryAfter(now, oldest+int64(k.Limit.Window/time.Second))
+			if w > 0 {
+				wait = w
 				return errLimitReached
 			}
 			var id int64
@@ -149,6 +159,63 @@ func (lm *Limiter) Try(ctx context.Context, keys ...LimitKey) (Attempt, time.Dur
 		return Attempt{}, 0, fmt.Errorf("rate limit: %w", err)
 	}
 	return att, 0, nil
+}
+
+// rowReader is a pool or a transaction.
+type rowReader interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// full returns how long k refuses attempts: locked, or already holding Max failures
+// (reserved ones included) in its window; 0 when it takes one more.
+func (lm *Limiter) full(ctx context.Context, q rowReader, k LimitKey, now time.Time) (time.Duration, error) {
+	if w := lm.lockedUntil(k, now); w > 0 {
+		return w, nil
+	}
+	id := [2]string{k.Limit.Scope, k.Key}
+	var until int64
+	err := q.QueryRowContext(ctx, `SELECT until FROM lockouts WHERE scope = ? AND key = ? AND until > ?`,
+		k.Limit.Scope, k.Key, unix(now)).Scan(&until)
+	if err == nil {
+		lm.mu.Lock()
+		if lm.locked == nil || len(lm.locked) >= maxLocked {
+			lm.locked = make(map[[2]string]int64)
+		}
+		lm.locked[id] = until
+		lm.mu.Unlock()
+		return retryAfter(now, until), nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("check %s lockout: %w", k.Limit.Scope, err)
+	}
+	since := unix(now.Add(-k.Limit.Window))
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM failures WHERE scope = ? AND key = ? AND at > ?`,
+		k.Limit.Scope, k.Key, since).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s failures: %w", k.Limit.Scope, err)
+	}
+	if n < k.Limit.Max {
+		return 0, nil
+	}
+	// Full without a lock: attempts still in flight, or a limit that counts every try.
+	// Wait until enough of them leave the window.
+	var oldest int64
+	if err := q.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
+		ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest); err != nil {
+		return 0, fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
+	}
+	return retryAfter(now, oldest+int64(k.Limit.Window/time.Second)), nil
+}
+
+// lockedUntil is how long k stays locked by a lockout this process has read; 0 for none.
+func (lm *Limiter) lockedUntil(k LimitKey, now time.Time) time.Duration {
+	lm.mu.Lock()
+	until := lm.locked[[2]string{k.Limit.Scope, k.Key}]
+	lm.mu.Unlock()
+	if until > unix(now) {
+		return retryAfter(now, until)
+	}
+	return 0
 }
 
 // errLimitReached rolls Try's transaction back when a key is locked or full.
@@ -172,7 +239,7 @@ func (lm *Limiter) Succeeded(ctx context.Context, att Attempt) error {
 // it returns the longest lock (0: none). The failure that reaches Max starts the lock.
 func (lm *Limiter) Failed(ctx context.Context, att Attempt) (time.Duration, error) {
 	var lock time.Duration
-	err := lm.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := lm.db.InTx(ctx, limitKeys(att.keys), func(tx *db.Tx) (err error) {
 		lock, err = lm.failedTx(ctx, tx, att)
 		return err
 	})

@@ -71,7 +71,7 @@ func (m *Mail) Claim(ctx context.Context, lease time.Duration) (o Outgoing, ok b
 	case err != nil:
 		return Outgoing{}, false, fmt.Errorf("claim mail: %w", err)
 	}
-	err = m.db.InTx(ctx, func(tx *db.Tx) error {
+	err = m.db.InTx(ctx, []db.Key{db.Named("mail", "outbox")}, func(tx *db.Tx) error {
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT id, user_id, kind, recipient, subject, body_text, body_html, attempts, created_at
 			FROM outbox WHERE sent_at = 0 AND send_after <= ? AND claimed_until <= ? ORDER BY send_after, id LIMIT 1`,

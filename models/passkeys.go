@@ -169,7 +169,7 @@ func (p *Passkeys) begin(ctx context.Context, purpose, handle string, userID int
 		return nil, err
 	}
 	now := p.now()
-	err = p.db.InTx(ctx, func(tx *db.Tx) error {
+	err = p.db.InTx(ctx, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM passkey_challenges WHERE expires_at <= ?`, unix(now)); err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func (p *Passkeys) spend(ctx context.Context, purpose, handle string, userID int
 		sd       webauthn.SessionData
 		ceremony string
 	)
-	err := p.db.InTx(ctx, func(tx *db.Tx) error {
+	err := p.db.InTx(ctx, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
 		return tx.QueryRowContext(ctx, `DELETE FROM passkey_challenges WHERE challenge_hash = ? AND purpose = ? AND handle = ?
 			AND user_id = ? AND expires_at > ? RETURNING ceremony`,
 			hashChallenge(challenge), purpose, handle, userID, unix(p.now())).Scan(&ceremony)
@@ -278,7 +278,7 @@ func (p *Passkeys) FinishAdd(ctx context.Context, userID int64, handle string, r
 		Transports: transports, BackedUp: cred.Flags.BackupState, AddedDevice: n.Actor.Device, AddedAt: now.Truncate(time.Second)}
 	pk.Authenticator = AuthenticatorName(pk.AAGUID)
 	var ev Event
-	err = p.db.InTx(ctx, func(tx *db.Tx) error {
+	err = p.db.InTx(ctx, []db.Key{db.Account(userID)}, func(tx *db.Tx) error {
 		var count int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM passkeys WHERE user_id = ?`, userID).Scan(&count); err != nil {
 			return err
@@ -423,7 +423,7 @@ func (p *Passkeys) used(ctx context.Context, userID int64, cred *webauthn.Creden
 	if cred.Authenticator.CloneWarning {
 		return refused(errors.New("the signature counter went backwards"))
 	}
-	err := p.db.InTx(ctx, func(tx *db.Tx) error {
+	err := p.db.InTx(ctx, []db.Key{db.Account(userID)}, func(tx *db.Tx) error {
 		// Only forward: of two assertions racing, the later counter is kept and the
 		// earlier one refused, as a clone's would be.
 		res, err := tx.ExecContext(ctx, `UPDATE passkeys SET sign_count = ?, last_used_at = ?, backup_state = ?
@@ -486,7 +486,7 @@ func (p *Passkeys) List(ctx context.Context, userID int64) ([]Passkey, error) {
 func (p *Passkeys) Rename(ctx context.Context, userID, id int64, name string, actor Actor) (Event, error) {
 	now := p.now()
 	var ev Event
-	err := p.db.InTx(ctx, func(tx *db.Tx) error {
+	err := p.db.InTx(ctx, []db.Key{db.Account(userID)}, func(tx *db.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE passkeys SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID)
 		if err != nil {
 			return err

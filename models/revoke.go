@@ -124,7 +124,7 @@ func (s *Sessions) RevokeAll(ctx context.Context, userID int64, actor Actor) (in
 		n  int64
 		ev Event
 	)
-	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := s.db.InTx(ctx, account(userID), func(tx *db.Tx) (err error) {
 		if n, err = s.endOthers(ctx, tx, now, Change{UserID: userID}); err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *Sessions) ChangePassword(ctx context.Context, ch Change, logoutOthers b
 func (s *Sessions) change(ctx context.Context, ch Change, act func(*db.Tx, time.Time) (EventKind, string, error)) (Event, error) {
 	now := s.now()
 	var ev Event
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, account(ch.UserID), func(tx *db.Tx) error {
 		var (
 			curHash    string
 			curVersion int64
@@ -286,7 +286,14 @@ func setPasswordTx(ctx context.Context, tx *db.Tx, userID int64, hash string, ne
 func (s *Sessions) TakeBack(ctx context.Context, kind, token, newHash string, actor Actor) (Event, error) {
 	now := s.now()
 	var ev Event
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	keys := []db.Key{db.Named("mail link", token)} // not a link: nothing to lock for
+	if hash, ok := linkSecretHash(token); ok {
+		var err error
+		if keys, err = ownerBy(ctx, s.db, `SELECT user_id FROM mail_tokens WHERE token_hash = ?`, hash); err != nil {
+			return Event{}, fmt.Errorf("take back: %w", err)
+		}
+	}
+	err := s.db.InTx(ctx, keys, func(tx *db.Tx) error {
 		uid, err := consumeLinkTx(ctx, tx, kind, token, now)
 		if err != nil {
 			return err

@@ -71,7 +71,11 @@ func (k *SessionKeys) Challenge(ctx context.Context, handle, purpose string) (st
 	rand.Read(b)
 	c := base64.RawURLEncoding.EncodeToString(b)
 	now := k.now()
-	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+	keys, err := ownerOf(ctx, k.db, handle)
+	if err != nil {
+		return "", fmt.Errorf("challenge: %w", err)
+	}
+	err = k.db.InTx(ctx, keys, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM session_challenges WHERE expires_at <= ?`, unix(now)); err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
@@ -114,7 +118,7 @@ func consumeTx(ctx context.Context, tx *db.Tx, now time.Time, handle, purpose, c
 func (k *SessionKeys) Register(ctx context.Context, userID int64, handle, challenge string, key DeviceKey, actor Actor) (Event, error) {
 	now := k.now()
 	var ev Event
-	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+	err := k.db.InTx(ctx, account(userID), func(tx *db.Tx) error {
 		if err := consumeTx(ctx, tx, now, handle, ChallengeRegister, challenge); err != nil {
 			return err // rolled back: nothing changes
 		}
@@ -158,7 +162,11 @@ func (k *SessionKeys) Key(ctx context.Context, handle string) (DeviceKey, error)
 // expired, or the session is no longer bound to that key (signed out meanwhile).
 func (k *SessionKeys) Prove(ctx context.Context, handle, challenge string, thumbprint []byte) error {
 	now := k.now()
-	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+	keys, err := ownerOf(ctx, k.db, handle)
+	if err != nil {
+		return fmt.Errorf("prove: %w", err)
+	}
+	err = k.db.InTx(ctx, keys, func(tx *db.Tx) error {
 		if err := consumeTx(ctx, tx, now, handle, ChallengeRefresh, challenge); err != nil {
 			return err
 		}
@@ -187,7 +195,7 @@ func (k *SessionKeys) UsedWithoutKey(ctx context.Context, ss Session, ip string)
 		ev       Event
 		recorded bool
 	)
-	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+	err := k.db.InTx(ctx, account(ss.UserID), func(tx *db.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE session_keys SET misused_at = ? WHERE handle = ? AND misused_at <= ?`,
 			unix(now), ss.Handle, unix(now.Add(-keyMisuseEvery)))
 		if err != nil {

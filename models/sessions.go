@@ -138,7 +138,11 @@ func (s *Sessions) SignIn(ctx context.Context, tokenHash []byte, n NewSession) (
 		sess   Session
 		events []Event
 	)
-	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	keys, err := s.signInKeys(ctx, account(n.UserID), n)
+	if err != nil {
+		return Session{}, nil, fmt.Errorf("create session: %w", err)
+	}
+	err = s.db.InTx(ctx, keys, func(tx *db.Tx) (err error) {
 		sess, events, err = s.signInTx(ctx, tx, tokenHash, n)
 		return err
 	})
@@ -158,7 +162,12 @@ func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, token
 		sess   Session
 		events []Event
 	)
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	// The new account's key is its email's until it has an id; nobody else can know the id.
+	keys, err := s.signInKeys(ctx, []db.Key{db.Named("email", email)}, n)
+	if err != nil {
+		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
+	}
+	err = s.db.InTx(ctx, keys, func(tx *db.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (email) DO NOTHING RETURNING id`, email, passwordHash, unix(s.now())).Scan(&u.ID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -175,6 +184,19 @@ func (s *Sessions) SignUp(ctx context.Context, email, passwordHash string, token
 		return User{}, Session{}, nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, sess, events, nil
+}
+
+// signInKeys adds to keys the key of the account whose session the signing-in browser
+// ends (n.Replaces: a shared computer's other account).
+func (s *Sessions) signInKeys(ctx context.Context, keys []db.Key, n NewSession) ([]db.Key, error) {
+	if n.Replaces == "" {
+		return keys, nil
+	}
+	owner, err := ownerOf(ctx, s.db, n.Replaces)
+	if err != nil {
+		return nil, err
+	}
+	return append(keys, owner...), nil
 }
 
 // signInTx is SignIn inside a transaction the caller commits.
@@ -463,11 +485,30 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	holdsKey func(Session) bool) (Session, User, error) {
 	now := s.now()
 	// Taken before the read: an answer remembered under it is the database's as long as
-	// the stamp stays the same.
+	// the stamp stays the same (see remembered). On PostgreSQL the stamp is the account's
+	// change counter: one query reads it for a remembered answer; a fresh lookup reads it
+	// in the same statement as the session.
+	pg := s.db.Engine == db.Postgres
 	changes, canRemember := s.db.ChangeStamp()
-	canRemember = canRemember && len(tokenHash) == 32
+	canRemember = (canRemember || pg) && len(tokenHash) == 32
 	if canRemember {
-		if r, ok := s.lookups.get(changes, [32]byte(tokenHash)); ok && s.live(r.sess, now) {
+		r, ok := s.lookups.get(changes, [32]byte(tokenHash))
+		if pg {
+			var at db.ChangeStamp
+			if at, r, ok = s.lookups.entry([32]byte(tokenHash)); ok {
+				r.user.written = s.db.Written(r.user.ID) // before the counter is read
+				var n int64
+				switch err := s.db.Read.QueryRowContext(ctx, `SELECT changes FROM users WHERE id = ?`, r.user.ID).Scan(&n); {
+				case errors.Is(err, sql.ErrNoRows):
+					ok = false // the account is gone: the lookup below says so
+				case err != nil:
+					return Session{}, User{}, fmt.Errorf("look up session: %w", err)
+				default:
+					ok = at == counterStamp(n)
+				}
+			}
+		}
+		if ok && s.live(r.sess, now) {
 			r.sess.Data = append([]byte(nil), r.sess.Data...) // the caller may keep it
 			if holdsKey != nil && r.sess.Bound() && !holdsKey(r.sess) {
 				return r.sess, r.user, ErrKeyMissing
@@ -483,10 +524,10 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	)
 	args := s.liveArgs(now)
 	ss, err := scanSession(s.db.Read.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+`, s.stamp, u.id, u.email, u.password_hash, u.password_version, u.time_zone
+		`SELECT `+sessionColumns+`, s.stamp, u.id, u.email, u.password_hash, u.password_version, u.time_zone, u.changes
 		 FROM sessions s JOIN users u ON u.id = s.user_id
 		 WHERE s.token_hash = ? AND `+liveCond, append([]any{tokenHash}, args...)...),
-		&stamp, &u.ID, &u.Email, &u.PasswordHash, &u.PasswordVersion, &u.TimeZone)
+		&stamp, &u.ID, &u.Email, &u.PasswordHash, &u.PasswordVersion, &u.TimeZone, &u.changes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, s.whyGone(ctx, tokenHash, now)
 	}
@@ -498,6 +539,12 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 			return Session{}, User{}, err
 		}
 		return Session{}, User{}, ErrStampMismatch
+	}
+	if pg {
+		changes = counterStamp(u.changes) // read with the session, in one snapshot
+		// After the read: a commit of this process in between is one concurrent with this
+		// request, which it need not see; the request's own writes come later.
+		u.written = s.db.Written(u.ID)
 	}
 	if holdsKey != nil && ss.Bound() && !holdsKey(ss) {
 		if canRemember { // a flood of such requests is answered from memory too
@@ -517,9 +564,13 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 		// A remembered device ends RememberFor after sign-in, as its cookie does; any
 		// other ends after Idle without activity or MaxAge after sign-in, the sooner.
 		touched.ExpiresAt = s.expiry(ss.Remember, ss.CreatedAt, touched.LastActiveAt)
-		_, err := s.db.Write.ExecContext(ctx,
-			`UPDATE sessions SET last_active_at = ?, expires_at = ?, ip = ? WHERE token_hash = ?`,
-			unix(touched.LastActiveAt), unix(touched.ExpiresAt), touched.IP, tokenHash)
+		err := s.db.InTx(ctx, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
+			tx.Stale(ss.UserID) // other servers' remembered copies carry the old expiry
+			_, err := tx.ExecContext(ctx,
+				`UPDATE sessions SET last_active_at = ?, expires_at = ?, ip = ? WHERE token_hash = ?`,
+				unix(touched.LastActiveAt), unix(touched.ExpiresAt), touched.IP, tokenHash)
+			return err
+		})
 		switch {
 		case err == nil:
 			ss = touched
@@ -559,7 +610,7 @@ func (s *Sessions) whyGone(ctx context.Context, tokenHash []byte, now time.Time)
 // endStale deletes a session whose stamp went stale, checking again inside the write
 // transaction so a session re-stamped in the meantime is left alone.
 func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) error {
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, account(ss.UserID), func(tx *db.Tx) error {
 		var (
 			stamp  []byte
 			pwHash string
@@ -594,7 +645,11 @@ func (s *Sessions) endStale(ctx context.Context, ss Session, tokenHash []byte) e
 // is then zero.
 func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Event, error) {
 	var ev Event
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	keys, err := ownerOf(ctx, s.db, handle)
+	if err != nil {
+		return Event{}, fmt.Errorf("sign out: %w", err)
+	}
+	err = s.db.InTx(ctx, keys, func(tx *db.Tx) error {
 		var (
 			userID                           int64
 			ip, browser, osName, kind, model string
@@ -628,7 +683,16 @@ func (s *Sessions) SignOut(ctx context.Context, handle string, actor Actor) (Eve
 
 // SaveData stores the session middleware's other values for a session.
 func (s *Sessions) SaveData(ctx context.Context, handle string, data []byte) error {
-	if _, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET data = ? WHERE handle = ?`, data, handle); err != nil {
+	err := s.db.InTx(ctx, []db.Key{db.RowsOnly}, func(tx *db.Tx) error {
+		var uid int64
+		err := tx.QueryRowContext(ctx, `UPDATE sessions SET data = ? WHERE handle = ? RETURNING user_id`, data, handle).Scan(&uid)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		tx.Stale(uid) // remembered lookups carry the data
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("save session data: %w", err)
 	}
 	return nil
@@ -639,7 +703,10 @@ func (s *Sessions) SaveData(ctx context.Context, handle string, data []byte) err
 // has trimmed an account left over the cap. Each carries its confirmation lock, if any.
 func (s *Sessions) ListForUser(ctx context.Context, userID int64) ([]Session, error) {
 	now := s.now()
-	changes, canRemember := s.db.ChangeStamp()
+	changes, canRemember, err := accountStamp(ctx, s.db, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
 	if canRemember {
 		if list, ok := s.lists.get(changes, userID); ok {
 			out := make([]Session, 0, len(list))
@@ -703,7 +770,7 @@ func (s *Sessions) ForUser(ctx context.Context, userID int64, handle string) (Se
 // sweepExpired ends the sessions whose lifetime ran out, in a transaction of its own.
 func (s *Sessions) sweepExpired(ctx context.Context, liveArgs []any) (int64, error) {
 	var n int64
-	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := s.db.InTx(ctx, []db.Key{db.Whole}, func(tx *db.Tx) (err error) {
 		n, err = endSessions(ctx, tx, endedExpired, `NOT (`+liveCond+`)`, liveArgs...)
 		return err
 	})
@@ -759,7 +826,7 @@ func (s *Sessions) Sweep(ctx context.Context) (int64, []Event, error) {
 // trim brings one user's sessions down to the cap, in a transaction of its own.
 func (s *Sessions) trim(ctx context.Context, userID int64) ([]Event, error) {
 	var evs []Event
-	err := s.db.InTx(ctx, func(tx *db.Tx) (err error) {
+	err := s.db.InTx(ctx, account(userID), func(tx *db.Tx) (err error) {
 		evs, err = s.trimTx(ctx, tx, s.now(), userID, "", Actor{})
 		return err
 	})

@@ -27,6 +27,9 @@ type User struct {
 	// TimeZone is the IANA zone the account's browsers last reported ("" for none); its
 	// mails tell times in it.
 	TimeZone string
+
+	changes int64  // the account's change counter as a session lookup read it (PostgreSQL)
+	written uint64 // db.Written for the account when that counter was read
 }
 
 // Users stores accounts.
