@@ -156,11 +156,10 @@ func (a *App) passkeyAddOptions(c *gin.Context) {
 		refuse(http.StatusUnprocessableEntity, views.Problem(err))
 		return
 	}
-	conf, ok := a.confirm(c, c.PostForm("password"), false, refuse)
-	if !ok {
+	// The window is neither needed nor opened: the challenge is the fresh confirmation.
+	if _, ok := a.confirm(c, c.PostForm("password"), false, refuse); !ok {
 		return
 	}
-	_ = conf // the window is neither needed nor opened: the challenge is the fresh confirmation
 	cur := current(c)
 	opts, err := a.passkeys.BeginAdd(c.Request.Context(), cur.UserID, cur.Handle)
 	if errors.Is(err, models.ErrTooManyPasskeys) {
