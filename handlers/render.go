@@ -72,7 +72,7 @@ func (a *App) release(buf *bytes.Buffer) {
 // draw renders comp into buf; when it cannot, it has answered the request and returns
 // false.
 func (a *App) draw(c *gin.Context, comp templ.Component, buf *bytes.Buffer) bool {
-	if err := comp.Render(views.WithPasskeys(views.WithBase(c.Request.Context(), a.base), a.passkeys != nil), buf); err != nil {
+	if err := comp.Render(views.WithSite(c.Request.Context(), a.base, a.passkeys != nil), buf); err != nil {
 		a.log.Error("render", "err", err, "request_id", requestIDOf(c))
 		if c.Request.Context().Err() != nil {
 			c.Status(499) // the client went away; nobody reads this
