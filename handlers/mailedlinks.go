@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -188,9 +187,7 @@ func (a *App) keepReturnTo(c *gin.Context, next string) {
 	if next == "" {
 		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: returnToCookie, Value: url.QueryEscape(next), Path: a.path("/"),
-		MaxAge: int(models.ResetFor / time.Second), HttpOnly: true, Secure: a.secure,
-		SameSite: http.SameSiteLaxMode})
+	a.carry(c, returnToCookie, a.path("/"), url.QueryEscape(next), models.ResetFor)
 }
 
 // takeReturnTo is where a browser that just got its account back goes: the request's own
@@ -198,10 +195,8 @@ func (a *App) keepReturnTo(c *gin.Context, next string) {
 // asked for the link; "" for the Security page. The kept path is cleared either way.
 func (a *App) takeReturnTo(c *gin.Context) string {
 	next := nextOf(c)
-	if ck, err := c.Request.Cookie(returnToCookie); err == nil {
-		http.SetCookie(c.Writer, &http.Cookie{Name: returnToCookie, Value: "", Path: a.path("/"), MaxAge: -1,
-			HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
-		if kept, err := url.QueryUnescape(ck.Value); err == nil && next == "" {
+	if kept, ok := a.takeCarried(c, returnToCookie, a.path("/")); ok && next == "" {
+		if kept, err := url.QueryUnescape(kept); err == nil {
 			next = safeNext(kept)
 		}
 	}

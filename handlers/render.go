@@ -156,23 +156,33 @@ var flashText = map[string]string{
 	flashReset:      views.TextResetDone,
 }
 
-func (a *App) setFlash(c *gin.Context, code string) {
-	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: code, Path: "/", MaxAge: 60,
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
-}
+func (a *App) setFlash(c *gin.Context, code string) { a.carry(c, flashCookie, "/", code, time.Minute) }
 
 // takeFlash returns the pending flash code and clears it, so a notice is shown once.
 func (a *App) takeFlash(c *gin.Context) string {
-	ck, err := c.Request.Cookie(flashCookie)
-	if err != nil {
+	code, ok := a.takeCarried(c, flashCookie, "/")
+	if !ok || len(code) > 32 {
 		return ""
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1,
+	return code
+}
+
+// carry keeps value in this browser for a later request under path, for at most life:
+// a short-lived cookie of the app's own (HttpOnly, SameSite=Lax, Secure on https) that
+// takeCarried reads once. It holds nothing secret; its reader checks what it finds.
+func (a *App) carry(c *gin.Context, name, path, value string, life time.Duration) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: int(life / time.Second),
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
-	if len(ck.Value) > 32 {
-		return ""
+}
+
+// takeCarried returns what carry kept under name and clears it; ok is false when nothing is.
+func (a *App) takeCarried(c *gin.Context, name, path string) (value string, ok bool) {
+	ck, err := c.Request.Cookie(name)
+	if err != nil {
+		return "", false
 	}
-	return ck.Value
+	a.carry(c, name, path, "", -time.Second) // MaxAge -1: gone now
+	return ck.Value, true
 }
 
 // logPath is the request's route for a log line: the pattern ("/password/reset/:token"),
