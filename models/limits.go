@@ -200,8 +200,16 @@ func (lm *Limiter) full(ctx context.Context, q rowReader, k LimitKey, now time.T
 	// Full without a lock: attempts still in flight, or a limit that counts every try.
 	// Wait until enough of them leave the window.
 	var oldest int64
-	if err := q.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
-		ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest); err != nil {
+	err = q.QueryRowContext(ctx, `SELECT at FROM failures WHERE scope = ? AND key = ? AND at > ?
+		ORDER BY at LIMIT 1 OFFSET ?`, k.Limit.Scope, k.Key, since, n-k.Limit.Max).Scan(&oldest)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Read outside a transaction (Try's lock-free look first), the count and this
+		// read see different moments: attempts taken back in between leave fewer rows
+		// than counted, so the key is no longer full. Under the key's lock this cannot
+		// happen; there the answer decides, here it only spares refusals a lock.
+		return 0, nil
+	case err != nil:
 		return 0, fmt.Errorf("oldest %s failure: %w", k.Limit.Scope, err)
 	}
 	return retryAfter(now, oldest+int64(k.Limit.Window/time.Second)), nil
