@@ -280,7 +280,7 @@ func checkPools(ctx context.Context, write, read *sql.DB) (string, error) {
 // Close ends every watch, stops listening for other servers' changes and closes both pools.
 func (d *DB) Close() error {
 	if d.pg != nil {
-		d.pg.stop()
+		d.pg.stop(d)
 	}
 	d.feed.close()
 	var err error

@@ -56,6 +56,18 @@ type pgState struct {
 	done    chan struct{}
 	// connected is whether the LISTEN is in place, for readiness (db/ready.go).
 	connected atomic.Bool
+	co        *coherence // what lets this server answer from memory (db/coherence.go)
+	gate      sync.Mutex // held by the listener while it handles a message
+	asked     *atomic.Uint64
+}
+
+// Reads counts the statements this app server has sent PostgreSQL through its read pool
+// (0 on SQLite), for tests and metrics.
+func (d *DB) Reads() uint64 {
+	if d.pg == nil {
+		return 0
+	}
+	return d.pg.asked.Load()
 }
 
 // openPostgres connects to PostgreSQL through pgx and migrates the schema. Model code is
@@ -72,7 +84,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	// 30 s, on every connection: a writer holding the lock, the listener waiting for news.
 	dialer := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}}
 	cfg.DialFunc = dialer.DialContext
-	read := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg)})
+	asked := new(atomic.Uint64)
+	read := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg), asked: asked})
 	read.SetMaxOpenConns(16)
 	read.SetMaxIdleConns(16)
 	read.SetConnMaxIdleTime(5 * time.Minute)
@@ -85,7 +98,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("open database %s: no schema to create tables in: check search_path", redact(cfg))
 	}
-	pg := &pgState{cfg: cfg, channel: channelName(schema.String), schema: schema.String}
+	pg := &pgState{cfg: cfg, channel: channelName(schema.String), schema: schema.String, co: newCoherence(), asked: asked}
 	// A writer waits for its locks as SQLite's writer waits out a busy database: ten
 	// seconds, then the request fails as busy (503) rather than hanging.
 	wcfg := cfg.Copy()
@@ -108,7 +121,11 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	return &DB{Write: write, Read: read, Engine: Postgres, pg: pg}, nil
+	d := &DB{Write: write, Read: read, Engine: Postgres, pg: pg}
+	// Listening from the start: a commit waits for the other servers to hear of it, and
+	// hears that they did on this connection (db/coherence.go).
+	pg.listen(d)
+	return d, nil
 }
 
 // redact names the database without its password, for messages.
@@ -214,6 +231,7 @@ func (p *pgState) listen(d *DB) {
 	p.cancel, p.done = cancel, make(chan struct{})
 	ready := make(chan struct{})
 	go p.run(ctx, d, ready)
+	go p.keepLease(ctx, d)
 	// The first watcher must not miss a change made right after it asked: wait until the
 	// LISTEN is in place (or has failed once; it is retried, and watchers reread on success).
 	select {
@@ -237,6 +255,7 @@ func (p *pgState) run(ctx context.Context, d *DB, ready chan struct{}) {
 	pause := 100 * time.Millisecond
 	for first := true; ctx.Err() == nil; first = false {
 		err := p.listenOnce(ctx, d, func() {
+			p.co.lost() // what was missed while down: no lease until a ping sent now is back
 			p.connected.Store(true)
 			signal()
 			pause = 100 * time.Millisecond
@@ -245,6 +264,7 @@ func (p *pgState) run(ctx context.Context, d *DB, ready chan struct{}) {
 			}
 		})
 		p.connected.Store(false)
+		p.co.lost()
 		if ctx.Err() != nil {
 			return
 		}
@@ -274,6 +294,12 @@ func (p *pgState) listenOnce(ctx context.Context, d *DB, listening func()) error
 		if err != nil {
 			return err
 		}
+		p.gate.Lock() // tests hold it to stand for a listener that has fallen behind
+		heard := p.co.heardFrom(n.Payload)
+		p.gate.Unlock()
+		if heard {
+			continue
+		}
 		id, err := strconv.ParseInt(n.Payload, 10, 64)
 		if err != nil {
 			continue // not ours
@@ -282,11 +308,16 @@ func (p *pgState) listenOnce(ctx context.Context, d *DB, listening func()) error
 	}
 }
 
-func (p *pgState) stop() {
+func (p *pgState) stop(d *DB) {
 	p.mu.Lock()
 	started, cancel, done := p.started, p.cancel, p.done
 	p.mu.Unlock()
 	if started {
+		if p.connected.Load() { // the others need not wait for this server's acks any more
+			ctx, stop := context.WithTimeout(context.Background(), time.Second)
+			p.notify(ctx, d, "q "+p.co.self)
+			stop()
+		}
 		cancel()
 		<-done
 	}
@@ -321,7 +352,8 @@ func rebind(query string) string {
 // pgConnector opens pgx connections that take the models' SQL as it is written.
 type pgConnector struct {
 	inner  driver.Connector
-	writer bool // the writer pool: its transactions run READ COMMITTED
+	writer bool           // the writer pool: its transactions run READ COMMITTED
+	asked  *atomic.Uint64 // the read pool's: counts the statements it runs (Reads)
 }
 
 func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -329,7 +361,7 @@ func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{inner: conn.(*stdlib.Conn), writer: c.writer}, nil
+	return &pgConn{inner: conn.(*stdlib.Conn), writer: c.writer, asked: c.asked}, nil
 }
 
 func (c *pgConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -340,6 +372,7 @@ type pgConn struct {
 	inner  *stdlib.Conn
 	writer bool
 	inTx   bool
+	asked  *atomic.Uint64
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
@@ -372,10 +405,16 @@ func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.asked != nil {
+		c.asked.Add(1)
+	}
 	return c.inner.ExecContext(ctx, rebind(query), args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.asked != nil {
+		c.asked.Add(1)
+	}
 	return c.inner.QueryContext(ctx, rebind(query), args)
 }
 

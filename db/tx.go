@@ -105,15 +105,23 @@ func (t *Tx) Changed(ctx context.Context, userID int64) error {
 	return nil
 }
 
-// Commit moves the change counters of the accounts the transaction may have changed,
-// commits, and then wakes the watchers of the users it changed.
+// Commit moves the change counters of the accounts the transaction may have changed and
+// tells the other app servers (PostgreSQL), commits, wakes the watchers of the users it
+// changed, and returns once the other servers can no longer answer for those accounts
+// from what they remembered before (db/coherence.go).
 func (t *Tx) Commit() error {
+	var seq uint64
 	if len(t.stale) > 0 {
 		slices.Sort(t.stale) // one order for every transaction: no circular row-lock waits
 		for _, id := range t.stale {
 			if _, err := t.Exec(`UPDATE users SET changes = changes + 1 WHERE id = ?`, id); err != nil {
 				return fmt.Errorf("move the change counter: %w", err)
 			}
+		}
+		var msg string
+		seq, msg = t.d.pg.co.change(t.stale)
+		if _, err := t.Exec(`SELECT pg_notify(?, ?)`, t.d.pg.channel, msg); err != nil {
+			return fmt.Errorf("tell the other servers: %w", err)
 		}
 	}
 	if err := t.Tx.Commit(); err != nil {
@@ -125,6 +133,13 @@ func (t *Tx) Commit() error {
 	if len(t.changed) > 0 {
 		t.d.feed.publish(t.changed...)
 		t.changed = nil
+	}
+	if seq != 0 {
+		// The client hears back once every server, this one too, has heard of the change
+		// (and forgotten what it remembered of the accounts), or can no longer answer
+		// from memory (db/coherence.go).
+		co := t.d.pg.co
+		co.await(seq, co.now())
 	}
 	return nil
 }

@@ -157,9 +157,10 @@ func (a *App) securityPage(c *gin.Context) {
 	}
 	slot := kind + " " + cur.Handle
 	who := a.viewer(c)
-	// On SQLite nothing committed since the page was drawn, and the clock leaving it as
-	// it was, mean the page is the same without reading anything.
-	stamp, stampOK := a.db.ChangeStamp()
+	// Nothing committed to the account since the page was drawn (on SQLite: to the
+	// database; on PostgreSQL: as this server's lease vouches), and the clock leaving it
+	// as it was, mean the page is the same without reading anything.
+	stamp, stampOK := a.db.AccountStamp(cur.UserID)
 	if stampOK && code == "" {
 		if p, ok := a.pages.held(slot, stamp, who, a.now()); ok {
 			a.sendPage(c, kind, p)

@@ -10,18 +10,20 @@ import (
 
 	"github.com/elsewhere-dev/elsewhere/db"
 	"github.com/elsewhere-dev/elsewhere/db/dbtest"
+	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models"
 )
 
 // TestRevokedThroughOneServerRefusedByTheOtherAtOnce: two app servers on one PostgreSQL
-// database, each remembering what it read. A device signed out through B is refused by A
-// at its very next request, and a page A serves right after no longer lists it: nothing
-// waits for the change to be pushed, A's remembered answers are checked against the
-// account's change counter in the lookup's own round trip.
+// database, each remembering what it read and answering from memory under its lease
+// (db/coherence.go): A's second and third views ask PostgreSQL nothing. A device signed
+// out through B is refused by A at its very next request, and a page A serves right
+// after no longer lists it: B's answer waited until A had heard of the change.
 func TestRevokedThroughOneServerRefusedByTheOtherAtOnce(t *testing.T) {
 	dsn := dbtest.PostgresDSN(t)
-	a := newTestAppOn(t, dsn, []string{"127.0.0.1/32"}, noPolling)
-	b := newTestAppOn(t, dsn, []string{"127.0.0.1/32"}, noPolling)
+	withPasskeys := func(c *handlers.Config) { c.BaseURL = "http://localhost" } // a page that reads them too
+	a := newTestAppOn(t, dsn, []string{"127.0.0.1/32"}, noPolling, withPasskeys)
+	b := newTestAppOn(t, dsn, []string{"127.0.0.1/32"}, noPolling, withPasskeys)
 
 	phone := a.device("phone", uaSafariIPhone, "203.0.113.2")
 	phone.signup("ann@example.com", testPassword)
@@ -30,10 +32,48 @@ func TestRevokedThroughOneServerRefusedByTheOtherAtOnce(t *testing.T) {
 	laptopOnB.login("ann@example.com", testPassword)
 	laptopOnA := *laptopOnB
 	laptopOnA.ta = a
-	for range 3 { // read, then answered from what A remembers
+	holdLeases(t, a.db, b.db)
+	for i := range 3 { // read, then answered from what A remembers
+		reads := a.db.Reads()
 		assertSignedIn(t, phone)
 		if rows, _ := laptopOnA.page(); len(rows) != 2 {
 			t.Fatalf("the laptop's page on A lists %d devices, want 2", len(rows))
+		}
+		if n := a.db.Reads() - reads; i > 0 && n != 0 {
+			t.Errorf("view %d: A asked PostgreSQL %d times for what it had read and nothing had changed", i+1, n)
+		}
+	}
+	// The list's first live refresh is drawn (not kept yet) from what A remembers.
+	reads := a.db.Reads()
+	if r := laptopOnA.do("GET", "/account/security", nil, true); r.status != http.StatusOK {
+		t.Fatalf("the list's refresh on A: %d", r.status)
+	}
+	if n := a.db.Reads() - reads; n != 0 {
+		t.Errorf("the list's refresh on A asked PostgreSQL %d times for what it had read and nothing had changed", n)
+	}
+	// Once its listener is lost, A cannot tell what it missed: its next view asks (the
+	// account's change counter says nothing changed), and the one after asks nothing.
+	lost, _ := a.db.AccountStamp(0)
+	var killed int
+	if err := a.db.Write.QueryRowContext(context.Background(), `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid() AND datname = current_database()
+		AND query LIKE '%' || current_schema() || '%'`).Scan(&killed); err != nil || killed == 0 {
+		t.Fatalf("terminating the listeners: %d, %v", killed, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for now, ok := a.db.AccountStamp(0); !ok || now == lost; now, ok = a.db.AccountStamp(0) {
+		if time.Now().After(deadline) {
+			t.Fatal("A does not listen again, with a new lease, after 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for i, want := range []string{"some", "none"} {
+		reads := a.db.Reads()
+		if rows, _ := laptopOnA.page(); len(rows) != 2 {
+			t.Fatalf("the laptop's page on A lists %d devices, want 2", len(rows))
+		}
+		if n := a.db.Reads() - reads; (n == 0) != (want == "none") {
+			t.Errorf("view %d after A's listener came back asked PostgreSQL %d times, want %s", i+1, n, want)
 		}
 	}
 
@@ -47,6 +87,20 @@ func TestRevokedThroughOneServerRefusedByTheOtherAtOnce(t *testing.T) {
 		}
 	}
 	assertSignedOut(t, phone, true)
+}
+
+// holdLeases waits until every server may answer from memory (db.DB.Remembering).
+func holdLeases(t *testing.T, servers ...*db.DB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, d := range servers {
+		for _, ok := d.Remembering(); !ok; _, ok = d.Remembering() {
+			if time.Now().After(deadline) {
+				t.Fatal("a server does not hold its lease after 30 s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 // TestWritesLockPerAccount: on PostgreSQL a write transaction holds its account's lock,

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,7 @@ type Passkeys struct {
 	wa     *webauthn.WebAuthn
 	secret []byte // keys the user handles passkeys carry
 	now    Clock
+	lists  remembered[int64, []Passkey] // List, by user, while the account's stamp stands
 }
 
 // NewPasskeys returns the passkey store for rp; secret keys the opaque user handles.
@@ -453,6 +455,23 @@ func (p *Passkeys) SweepChallenges(ctx context.Context) error {
 
 // List returns the user's passkeys, oldest first.
 func (p *Passkeys) List(ctx context.Context, userID int64) ([]Passkey, error) {
+	stamp, canRemember, err := accountStamp(ctx, p.db, userID) // before the read
+	if err != nil {
+		return nil, fmt.Errorf("list passkeys: %w", err)
+	}
+	if canRemember {
+		if list, ok := p.lists.get(stamp, userID); ok {
+			return slices.Clone(list), nil
+		}
+	}
+	list, err := p.list(ctx, userID)
+	if err == nil && canRemember {
+		p.lists.put(stamp, userID, slices.Clone(list))
+	}
+	return list, err
+}
+
+func (p *Passkeys) list(ctx context.Context, userID int64) ([]Passkey, error) {
 	rows, err := p.db.Read.QueryContext(ctx, `SELECT id, credential_id, name, aaguid, transports, backup_state,
 		added_device, added_at, last_used_at FROM passkeys WHERE user_id = ? ORDER BY added_at, id`, userID)
 	if err != nil {

@@ -19,6 +19,9 @@ const maxRemembered = 4096
 //
 //   - On SQLite the stamp is the database's (db.ChangeStamp): any commit at all, from this
 //     process or another (a sign-out, a rotation, an operator's command), changes it.
+//   - On PostgreSQL, while this app server holds its lease (db/coherence.go), it is the
+//     account's epoch here, which every write to the account moves on every server
+//     before the writer answers: no round trip at all. Without the lease:
 //   - On PostgreSQL, where other app servers write, it is the account's change counter
 //     (users.changes, see accountStamp), which every write transaction that touches the
 //     account moves, in the same transaction (db.Tx.Stale). The counter is read in the
@@ -77,6 +80,9 @@ func (r *remembered[K, V]) put(stamp db.ChangeStamp, key K, v V) {
 type lookedUp struct {
 	sess Session
 	user User
+	// epoch is the account's stamp on this server when it was read (PostgreSQL, under
+	// the lease; zero otherwise): while it stands, the answer needs no round trip.
+	epoch db.ChangeStamp
 }
 
 // counterStamp is the stamp of an account whose change counter reads n (PostgreSQL).

@@ -491,20 +491,28 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	pg := s.db.Engine == db.Postgres
 	changes, canRemember := s.db.ChangeStamp()
 	canRemember = (canRemember || pg) && len(tokenHash) == 32
+	heard, _ := s.db.Remembering() // PostgreSQL: before the read, see epochOf
 	if canRemember {
 		r, ok := s.lookups.get(changes, [32]byte(tokenHash))
 		if pg {
 			var at db.ChangeStamp
 			if at, r, ok = s.lookups.entry([32]byte(tokenHash)); ok {
-				r.user.written = s.db.Written(r.user.ID) // before the counter is read
-				var n int64
-				switch err := s.db.Read.QueryRowContext(ctx, `SELECT changes FROM users WHERE id = ?`, r.user.ID).Scan(&n); {
-				case errors.Is(err, sql.ErrNoRows):
-					ok = false // the account is gone: the lookup below says so
-				case err != nil:
-					return Session{}, User{}, fmt.Errorf("look up session: %w", err)
-				default:
-					ok = at == counterStamp(n)
+				if e, eok := s.db.AccountStamp(r.user.ID); !eok || e != r.epoch {
+					r.user.written = s.db.Written(r.user.ID) // before the counter is read
+					var n int64
+					switch err := s.db.Read.QueryRowContext(ctx, `SELECT changes FROM users WHERE id = ?`, r.user.ID).Scan(&n); {
+					case errors.Is(err, sql.ErrNoRows):
+						ok = false // the account is gone: the lookup below says so
+					case err != nil:
+						return Session{}, User{}, fmt.Errorf("look up session: %w", err)
+					default:
+						ok = at == counterStamp(n)
+					}
+					if ok { // the counter says it stands: under the lease, no round trip next time
+						if r.epoch = s.epochOf(heard, r.user.ID); r.epoch != (db.ChangeStamp{}) {
+							s.lookups.put(at, [32]byte(tokenHash), r)
+						}
+					}
 				}
 			}
 		}
@@ -584,9 +592,23 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	if canRemember {
 		kept := ss
 		kept.Data = append([]byte(nil), ss.Data...)
-		s.lookups.put(changes, [32]byte(tokenHash), lookedUp{sess: kept, user: u})
+		s.lookups.put(changes, [32]byte(tokenHash), lookedUp{sess: kept, user: u, epoch: s.epochOf(heard, u.ID)})
 	}
 	return ss, u, nil
+}
+
+// epochOf is the account's stamp under this server's lease for what was read after the
+// changes heard numbered heard (PostgreSQL): the stamp now, if no change was heard of
+// since, and so the stamp before the read; zero (never a stamp) otherwise.
+func (s *Sessions) epochOf(heard uint64, userID int64) db.ChangeStamp {
+	if s.db.Engine != db.Postgres {
+		return db.ChangeStamp{}
+	}
+	e, ok := s.db.AccountStamp(userID)
+	if now, _ := s.db.Remembering(); !ok || now != heard {
+		return db.ChangeStamp{}
+	}
+	return e
 }
 
 // whyGone tells a token that was ended from elsewhere (ErrSessionEnded), or after too

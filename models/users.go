@@ -115,7 +115,12 @@ func (u *Users) Authenticate(ctx context.Context, email, password string) (User,
 // Delete removes an account; its sessions and security log go with it (the schema
 // cascades). Deleting an account that is gone is not an error.
 func (u *Users) Delete(ctx context.Context, id int64) error {
-	if _, err := u.db.Write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+	// On the account's key, so that every server forgets what it remembered of it.
+	err := u.db.InTx(ctx, []db.Key{db.Account(id)}, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("delete user %d: %w", id, err)
 	}
 	return nil

@@ -1,0 +1,376 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// On PostgreSQL an app server may answer from memory (a session's lookup, a kept page)
+// without asking the database, and still refuse a session revoked through any other
+// server at its very next request. Three rules make that exact:
+//
+//  1. Every write transaction that changes an account says so on the change channel
+//     (NOTIFY "w <server> <seq> <accounts>", sent inside the transaction, so PostgreSQL
+//     delivers it at commit, to every listener, in commit order). A server that
+//     receives it moves those accounts' epochs: what it remembered of them is stale.
+//  2. A server answers from memory only under a lease: it sends itself a ping through
+//     the same channel every pingEvery, and when the ping comes back it has received
+//     every change committed before the ping was sent; it may then answer from memory
+//     until leaseFor after that moment. A listener that falls behind, a lost
+//     connection, a stalled process: the pings stop coming back, the lease runs out,
+//     and the server asks the database again at every request.
+//  3. A writer does not answer its client until every server that may hold a lease has
+//     acknowledged its change ("a <server> <writer>=<seq>"), or until leaseFor has
+//     passed since its commit (waitFor): any lease still running by then came from a
+//     ping sent after the commit, and so from a server that has received the change.
+//
+// So by the time a revocation's response leaves one server, every other server has
+// either forgotten what it remembered of the account or stopped answering from memory.
+// A request concurrent with the revocation may be answered either way, as on one server.
+// The wait is a round trip through PostgreSQL while every server answers (about a
+// millisecond), and at most waitFor while one has died without saying so.
+const (
+	leaseFor  = time.Second
+	pingEvery = leaseFor / 5
+	waitFor   = leaseFor + leaseFor/4 // the lease, and room for two clocks' rates
+	// maxNamed is how many accounts one change message names; a transaction that
+	// changes more says "all", and every server forgets everything.
+	maxNamed = 300
+)
+
+// coherence is one app server's side of the rules above.
+type coherence struct {
+	self  string    // this process, random: "p" pings, "w" changes and "a" acks name it
+	start time.Time // monotonic origin of the nanosecond times below
+
+	epochs [1024]atomic.Uint64 // by account, in shards: moved by every change heard of
+	base   atomic.Uint64       // moved when changes may have been missed: everything is stale
+	heard  atomic.Uint64       // moved with any epoch or base: a read can tell nothing moved during it
+	until  atomic.Int64        // the lease: answers from memory until this time; 0: none
+
+	mu      sync.Mutex
+	pings   map[uint64]int64 // sent and not yet back: seq → when sent
+	pingSeq uint64
+	seq     uint64           // this server's changes, numbered
+	echoed  uint64           // the newest of its own changes heard back
+	peers   map[string]*peer // other servers heard from
+	moved   chan struct{}    // closed (and replaced) at every echo or ack: waiters look again
+	acks    map[string]uint64
+	ackWake chan struct{}
+
+	waits, timeouts atomic.Uint64 // commits that waited, and those that waited it out
+}
+
+type peer struct {
+	seen  int64  // when last heard from
+	acked uint64 // the newest of this server's changes it acknowledged
+}
+
+func newCoherence() *coherence {
+	var b [8]byte
+	rand.Read(b[:])
+	return &coherence{self: hex.EncodeToString(b[:]), start: time.Now(), pings: map[uint64]int64{},
+		peers: map[string]*peer{}, moved: make(chan struct{}), acks: map[string]uint64{}, ackWake: make(chan struct{}, 1)}
+}
+
+func (c *coherence) now() int64 { return int64(time.Since(c.start)) }
+
+// stamp is the stamp of what is remembered of userID's account, while the lease holds.
+func (c *coherence) stamp(userID int64) (ChangeStamp, bool) {
+	if c.now() >= c.until.Load() {
+		return ChangeStamp{}, false
+	}
+	var s ChangeStamp
+	s[0] = 'e'
+	binary.BigEndian.PutUint64(s[1:9], c.base.Load())
+	binary.BigEndian.PutUint64(s[9:17], c.epochs[shard(userID)].Load())
+	return s, true
+}
+
+func shard(userID int64) int { return int(uint64(userID) % 1024) }
+
+// forget moves the epochs of ids (all of them for nil): called before the change is
+// acknowledged, and by the writer itself at its commit.
+func (c *coherence) forget(ids []int64, all bool) {
+	if all {
+		c.base.Add(1)
+	}
+	for _, id := range ids {
+		c.epochs[shard(id)].Add(1)
+	}
+	c.heard.Add(1)
+}
+
+// lost says that changes may have gone unheard (the listener is down): no lease, and
+// nothing remembered is used again.
+func (c *coherence) lost() {
+	c.until.Store(0)
+	c.mu.Lock()
+	clear(c.pings)
+	c.mu.Unlock()
+	c.forget(nil, true)
+}
+
+// nextPing numbers a ping about to be sent and records when.
+func (c *coherence) nextPing() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pingSeq++
+	c.pings[c.pingSeq] = c.now()
+	return "p " + c.self + " " + strconv.FormatUint(c.pingSeq, 10)
+}
+
+// change numbers a change about to be committed and returns its message.
+func (c *coherence) change(ids []int64) (uint64, string) {
+	c.mu.Lock()
+	c.seq++
+	seq := c.seq
+	c.mu.Unlock()
+	var b strings.Builder
+	b.WriteString("w " + c.self + " " + strconv.FormatUint(seq, 10))
+	if len(ids) > maxNamed {
+		b.WriteString(" *")
+	} else {
+		for _, id := range ids {
+			b.WriteString(" " + strconv.FormatInt(id, 10))
+		}
+	}
+	return seq, b.String()
+}
+
+// heardFrom handles one message from the channel, in the order PostgreSQL delivers them.
+// It reports false for a payload that is not one of these messages.
+func (c *coherence) heardFrom(payload string) bool {
+	f := strings.Fields(payload)
+	if len(f) < 2 || len(f[0]) != 1 {
+		return false
+	}
+	from, now := f[1], c.now()
+	switch f[0] {
+	case "p": // a ping: its sender has heard everything committed before it
+		if len(f) != 3 {
+			return true
+		}
+		n, _ := strconv.ParseUint(f[2], 10, 64)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if from != c.self {
+			c.peerLocked(from, now)
+			return true
+		}
+		if sent, ok := c.pings[n]; ok {
+			if until := sent + int64(leaseFor); until > c.until.Load() {
+				c.until.Store(until)
+			}
+			for k := range c.pings {
+				if k <= n {
+					delete(c.pings, k)
+				}
+			}
+		}
+	case "w": // a change: forget, then acknowledge
+		if len(f) < 3 {
+			return true
+		}
+		seq, _ := strconv.ParseUint(f[2], 10, 64)
+		all := false
+		ids := make([]int64, 0, len(f)-3)
+		for _, s := range f[3:] {
+			if s == "*" {
+				all = true
+				continue
+			}
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		c.forget(ids, all)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if from == c.self {
+			c.echoed = max(c.echoed, seq)
+			c.wakeLocked()
+			return true
+		}
+		c.peerLocked(from, now)
+		c.acks[from] = max(c.acks[from], seq)
+		select {
+		case c.ackWake <- struct{}{}:
+		default:
+		}
+	case "a": // an acknowledgement: "a <server> <writer>=<seq> ..."
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if from == c.self {
+			return true
+		}
+		p := c.peerLocked(from, now)
+		for _, kv := range f[2:] {
+			w, s, ok := strings.Cut(kv, "=")
+			if n, err := strconv.ParseUint(s, 10, 64); ok && err == nil && w == c.self {
+				p.acked = max(p.acked, n)
+			}
+		}
+		c.wakeLocked()
+	case "q": // a server closing: no need to wait for it
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.peers, from)
+		c.wakeLocked()
+	default:
+		return false
+	}
+	return true
+}
+
+func (c *coherence) peerLocked(id string, now int64) *peer {
+	p := c.peers[id]
+	if p == nil {
+		p = &peer{}
+		c.peers[id] = p
+	}
+	p.seen = now
+	return p
+}
+
+func (c *coherence) wakeLocked() {
+	close(c.moved)
+	c.moved = make(chan struct{})
+}
+
+// takeAcks returns the acknowledgement message owed, if any.
+func (c *coherence) takeAcks() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.acks) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("a " + c.self)
+	for w, s := range c.acks {
+		b.WriteString(" " + w + "=" + strconv.FormatUint(s, 10))
+	}
+	clear(c.acks)
+	return b.String()
+}
+
+// await returns once change seq, committed at committed, has been heard back here and
+// acknowledged by every server heard from within a lease, or once waitFor has passed
+// since the commit (see rule 3).
+func (c *coherence) await(seq uint64, committed int64) {
+	deadline := committed + int64(waitFor)
+	c.waits.Add(1)
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		c.mu.Lock()
+		done, moved := c.doneLocked(seq), c.moved
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		left := time.Duration(deadline - c.now())
+		if left <= 0 {
+			c.timeouts.Add(1)
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(left)
+		} else {
+			timer.Reset(left)
+		}
+		select {
+		case <-moved:
+		case <-timer.C:
+		}
+	}
+}
+
+func (c *coherence) doneLocked(seq uint64) bool {
+	if c.echoed < seq {
+		return false
+	}
+	now := c.now()
+	for id, p := range c.peers {
+		if now-p.seen > int64(waitFor) {
+			delete(c.peers, id) // silent for longer than any lease it could hold
+			continue
+		}
+		if p.acked < seq {
+			return false
+		}
+	}
+	return true
+}
+
+// notify sends payload on the change channel, outside any transaction.
+func (p *pgState) notify(ctx context.Context, d *DB, payload string) error {
+	ctx, cancel := context.WithTimeout(ctx, leaseFor)
+	defer cancel()
+	_, err := d.Write.ExecContext(ctx, `SELECT pg_notify(?, ?)`, p.channel, payload)
+	return err
+}
+
+// keepLease pings every pingEvery and sends the acknowledgements owed, until ctx ends.
+func (p *pgState) keepLease(ctx context.Context, d *DB) {
+	c := p.co
+	tick := time.NewTicker(pingEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if p.connected.Load() {
+				p.notify(ctx, d, c.nextPing()) // a ping lost is a lease not renewed
+			}
+		case <-c.ackWake:
+			if a := c.takeAcks(); a != "" {
+				p.notify(ctx, d, a) // an ack lost is a writer that waits it out
+			}
+		}
+	}
+}
+
+// Remembering reports whether this app server may answer from memory now, and the
+// number of changes heard so far: a read that takes it before and finds it the same
+// after was not overtaken by any change heard of (AccountStamp).
+func (d *DB) Remembering() (uint64, bool) {
+	if d.pg == nil {
+		return 0, d.changes != nil
+	}
+	c := d.pg.co
+	return c.heard.Load(), c.now() < c.until.Load()
+}
+
+// AccountStamp is the stamp what is remembered of userID's account must carry to be used
+// now. On SQLite it is the database's change stamp (ChangeStamp), which any commit moves.
+// On PostgreSQL it is the account's epoch on this app server, which every change to the
+// account moves here before its writer answers (see coherence); ok is false while the
+// lease does not hold, and then only the database can say.
+func (d *DB) AccountStamp(userID int64) (ChangeStamp, bool) {
+	if d.pg == nil {
+		return d.ChangeStamp()
+	}
+	return d.pg.co.stamp(userID)
+}
+
+// Coherence says how many commits waited for the other app servers to hear of them, and
+// how many of those waited the whole lease out (a server gone without a word), for metrics.
+func (d *DB) Coherence() (waits, timeouts uint64) {
+	if d.pg == nil {
+		return 0, 0
+	}
+	return d.pg.co.waits.Load(), d.pg.co.timeouts.Load()
+}
