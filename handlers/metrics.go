@@ -87,8 +87,28 @@ func newMetrics(reg prometheus.Registerer, a *App) (*metrics, error) {
 	}
 	streams := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elsewhere_live_streams_open",
 		Help: "Live streams (/account/events) open on this app server."}, func() float64 { return float64(m.streams.Load()) })
+	// How this server's memory fares against the other servers' writes (PostgreSQL;
+	// db/coherence.go): a lease that keeps lapsing means a listener that falls behind,
+	// and waits that time out mean a server gone without a word.
+	leased := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elsewhere_db_answering_from_memory",
+		Help: "1 while this app server's lease lets it answer from memory (PostgreSQL; 1 on SQLite while the change stamp can be read)."},
+		func() float64 {
+			if _, ok := a.db.Remembering(); ok {
+				return 1
+			}
+			return 0
+		})
+	waits := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elsewhere_db_change_waits_total",
+		Help: "Commits that waited for every app server to hear of them (PostgreSQL)."},
+		func() float64 { w, _ := a.db.Coherence(); return float64(w) })
+	waitedOut := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elsewhere_db_change_waits_timed_out_total",
+		Help: "Commits that waited a whole lease out because an app server did not acknowledge them (PostgreSQL)."},
+		func() float64 { _, t := a.db.Coherence(); return float64(t) })
+	reads := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elsewhere_db_reads_total",
+		Help: "Statements sent through the read pool (PostgreSQL)."},
+		func() float64 { return float64(a.db.Reads()) })
 	for _, c := range []prometheus.Collector{m.signIns, m.confirmations, m.events, m.revocations, m.mail, m.dbErrors,
-		m.latency, streams, outboxCollector{a}} {
+		m.latency, streams, outboxCollector{a}, leased, waits, waitedOut, reads} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/elsewhere-dev/elsewhere/db"
+	"github.com/elsewhere-dev/elsewhere/db/dbtest"
 	"github.com/elsewhere-dev/elsewhere/handlers"
 	"github.com/elsewhere-dev/elsewhere/models/mailer/mailtest"
 )
@@ -166,6 +168,13 @@ func TestMetricsCountWhatTheySay(t *testing.T) {
 	laptop.get("/account/not-me/AbCdEf0123456789-t0ken")
 	if n := metric(t, reg, "elsewhere_http_request_duration_seconds", "route", "unmatched"); n != 1 {
 		t.Errorf("unrouted requests timed %v times under unmatched, want 1", n)
+	}
+
+	// On PostgreSQL every change to an account waited for the servers to hear of it;
+	// with this one server, hearing its own change back is enough, at once.
+	waits, timedOut := metric(t, reg, "elsewhere_db_change_waits_total"), metric(t, reg, "elsewhere_db_change_waits_timed_out_total")
+	if (waits > 0) != (dbtest.Engine() == db.Postgres) || timedOut != 0 {
+		t.Errorf("on %s: %v commits waited, %v waited the lease out", dbtest.Engine(), waits, timedOut)
 	}
 
 	body := scrape(t, reg)
