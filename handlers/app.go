@@ -87,6 +87,11 @@ type Config struct {
 	// registry of the app's own, served on a listener that is not public: `elsewhere
 	// serve` does so on -metrics-addr.
 	Metrics prometheus.Registerer
+	// RefusedPause is how long an answer that a sign-in limit refused is held before it
+	// leaves (default 1s; negative: none), so that a client guessing against a locked
+	// account in a loop costs the server one cheap answer a second per connection,
+	// not one for every request it can send (see refused.go).
+	RefusedPause time.Duration
 }
 
 // MinBoundCookieAge is the shortest bound-cookie lifetime taken.
@@ -120,6 +125,7 @@ type App struct {
 	keyBufs     sync.Pool         // *[]byte that the page's keys are written into
 	compressing bool              // answers pass through compression (Handler)
 	live        liveStreams
+	held        chan struct{} // a slot for each refused answer being held (refused.go)
 	metrics     *metrics // nil without Config.Metrics
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
@@ -201,7 +207,7 @@ func New(ctx context.Context, d *db.DB, cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, secure: base.Scheme == "https", log: cfg.Logger, now: cfg.Now, db: d,
 		host: canonicalHost(base.Scheme, base.Host), live: liveStreams{closing: make(chan struct{})},
-		pages: newPageCache(pageCacheBytes)}
+		pages: newPageCache(pageCacheBytes), held: make(chan struct{}, maxHeld)}
 	a.origin = base.Scheme + "://" + base.Host
 	if a.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
@@ -326,6 +332,9 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 	if cfg.MailEvery <= 0 {
 		cfg.MailEvery = 2 * time.Second
+	}
+	if cfg.RefusedPause == 0 {
+		cfg.RefusedPause = time.Second
 	}
 	switch {
 	case cfg.BoundCookieAge == 0:

@@ -51,6 +51,7 @@ func (a *App) login(c *gin.Context) {
 	}
 	locked := func(wait time.Duration) {
 		retryAfter(c, wait)
+		a.holdRefused(c)
 		loginFailed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 	}
 
@@ -185,6 +186,7 @@ func (a *App) signup(c *gin.Context) {
 	}
 	if wait > 0 {
 		retryAfter(c, wait)
+		a.holdRefused(c)
 		form.Error = views.TextSignupLocked(wait)
 		a.page(c, http.StatusTooManyRequests, views.TitleCreateAccount, views.SignupPage(form))
 		return

@@ -232,6 +232,7 @@ func (a *App) forgot(c *gin.Context) {
 	}
 	if wait > 0 {
 		retryAfter(c, wait)
+		a.holdRefused(c)
 		a.page(c, http.StatusTooManyRequests, views.TitleForgot,
 			views.ForgotPage(views.Recover{Email: given, Error: views.TextTooManyResets, Next: next}))
 		return

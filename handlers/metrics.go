@@ -107,8 +107,11 @@ func newMetrics(reg prometheus.Registerer, a *App) (*metrics, error) {
 	reads := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "elsewhere_db_reads_total",
 		Help: "Statements sent through the read pool (PostgreSQL)."},
 		func() float64 { return float64(a.db.Reads()) })
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "elsewhere_refused_answers_held",
+		Help: "Answers refused by a sign-in limit being held before they leave (RefusedPause): a guessing flood in progress."},
+		func() float64 { return float64(len(a.held)) })
 	for _, c := range []prometheus.Collector{m.signIns, m.confirmations, m.events, m.revocations, m.mail, m.dbErrors,
-		m.latency, streams, outboxCollector{a}, leased, waits, waitedOut, reads} {
+		m.latency, streams, outboxCollector{a}, leased, waits, waitedOut, reads, held} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -90,6 +90,7 @@ func (a *App) passkeySignIn(c *gin.Context) {
 	}
 	if wait > 0 {
 		retryAfter(c, wait)
+		a.holdRefused(c)
 		failed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 		return
 	}
@@ -117,6 +118,7 @@ func (a *App) passkeySignIn(c *gin.Context) {
 		}
 		if wait > 0 {
 			retryAfter(c, wait)
+			a.holdRefused(c)
 			failed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 			return
 		}
