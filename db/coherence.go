@@ -199,7 +199,8 @@ func (c *coherence) heardFrom(payload string) bool {
 			c.wakeLocked()
 			return true
 		}
-		c.peerLocked(from, now)
+		// Acknowledged, but not taken for a server to wait for: servers ping, and an
+		// operator's "w psql 0 *" never acknowledges anything.
 		c.acks[from] = max(c.acks[from], seq)
 		select {
 		case c.ackWake <- struct{}{}:
@@ -277,12 +278,11 @@ func (c *coherence) await(seq uint64, committed int64) {
 		c.mu.Lock()
 		done, moved := c.doneLocked(seq), c.moved
 		c.mu.Unlock()
-		if done {
-			return
-		}
 		left := time.Duration(deadline - c.now())
-		if left <= 0 {
-			c.timeouts.Add(1)
+		if done || left <= 0 {
+			if left <= 0 { // waited out, or until a silent server was given up
+				c.timeouts.Add(1)
+			}
 			return
 		}
 		if timer == nil {

@@ -107,3 +107,35 @@ func TestWriterThatCannotHearWaitsTheLeaseOut(t *testing.T) {
 		t.Error("A, deaf for a second and more, still answers from memory")
 	}
 }
+
+// TestOperatorsNotifyMakesEveryServerForget: the NOTIFY the README gives operators who
+// wrote behind Elsewhere's back makes every server forget everything, and is not taken for
+// a server that writers must wait for.
+func TestOperatorsNotifyMakesEveryServerForget(t *testing.T) {
+	a, b := twoServers(t)
+	eventually(t, "both servers hold their lease", func() bool { return holdsLease(a)() && holdsLease(b)() })
+	beforeA, _ := a.AccountStamp(7)
+	before, _ := b.AccountStamp(7)
+	if _, err := a.Write.Exec(`SELECT pg_notify($1, 'w psql 0 *')`, db.Channel(a)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "B forgets", func() bool { now, _ := b.AccountStamp(7); return now != before })
+	eventually(t, "A forgets", func() bool { now, _ := a.AccountStamp(7); return now != beforeA })
+	change(t, a, 8)
+	if _, timeouts := a.Coherence(); timeouts != 0 {
+		t.Errorf("A's next commit waited the lease out for the operator's message")
+	}
+}
+
+// TestClosedServerIsNotWaitedFor: a server that closes says so, and writers stop waiting
+// for its acknowledgements at once rather than waiting its lease out.
+func TestClosedServerIsNotWaitedFor(t *testing.T) {
+	a, b := twoServers(t)
+	eventually(t, "both servers hold their lease", func() bool { return holdsLease(a)() && holdsLease(b)() })
+	change(t, a, 7) // A has heard from B by now: B acknowledged this
+	b.Close()
+	change(t, a, 7)
+	if _, timeouts := a.Coherence(); timeouts != 0 {
+		t.Errorf("A's commit after B closed waited B's lease out")
+	}
+}
