@@ -126,7 +126,7 @@ type App struct {
 	compressing bool              // answers pass through compression (Handler)
 	live        liveStreams
 	held        chan struct{} // a slot for each refused answer being held (refused.go)
-	metrics     *metrics // nil without Config.Metrics
+	metrics     *metrics      // nil without Config.Metrics
 	mail        *models.Mail
 	eventsRoute string // the live stream's route under the mount point, set by Mount
 	deviceName  string // the device cookie's name

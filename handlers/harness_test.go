@@ -100,8 +100,8 @@ func newTestAppOn(t testing.TB, dsn string, proxies []string, mod ...func(*handl
 		clock: &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}, events: make(chan models.Event, 1000)}
 	ta.cfg = handlers.Config{
 		BaseURL: "http://127.0.0.1", SignupOpen: true, ConfirmWindow: 15 * time.Minute, HashParams: &fastHash,
-		RefusedPause: -1, // answered at once, as tests that are refused many times need (refused_test.go holds them)
-		Now: ta.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Refused answers leave at once, as tests refused many times need (refused_test.go holds them).
+		Now: ta.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RefusedPause: -1,
 		OnEvent: func(e models.Event) {
 			select {
 			case ta.events <- e:
