@@ -122,8 +122,14 @@ func (c *coherence) lost() {
 func (c *coherence) nextPing() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := c.now()
+	for n, sent := range c.pings {
+		if now-sent > int64(leaseFor) { // could no longer renew anything: a listener stuck
+			delete(c.pings, n)
+		}
+	}
 	c.pingSeq++
-	c.pings[c.pingSeq] = c.now()
+	c.pings[c.pingSeq] = now
 	return "p " + c.self + " " + strconv.FormatUint(c.pingSeq, 10)
 }
 
