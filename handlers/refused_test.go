@@ -67,6 +67,15 @@ func TestRefusedSignInsAreHeld(t *testing.T) {
 		if took := time.Since(start); took < pause { // a timer never fires early
 			t.Errorf("a refused answer left after %v, before the %v pause", took, pause)
 		}
+		// The lockout this server has read refuses the next guess before any query (on
+		// PostgreSQL, where Reads counts them).
+		reads := ta.db.Reads()
+		if s := guess(context.Background()); s != http.StatusTooManyRequests {
+			t.Fatalf("another guess at a locked account: %d, want 429", s)
+		}
+		if n := ta.db.Reads() - reads; n != 0 {
+			t.Errorf("a guess at a lockout this server has read asked the database %d times", n)
+		}
 	})
 
 	t.Run("held", func(t *testing.T) {
