@@ -104,7 +104,8 @@ func holdLeases(t *testing.T, servers ...*db.DB) {
 }
 
 // TestWritesLockPerAccount: on PostgreSQL a write transaction holds its account's lock,
-// not the database's. While one of ann's transactions is open, bob signs in and out,
+// not the database's. While one of ann's transactions is open, bob signs in, is recorded
+// active and signs out,
 // ann's own next write waits for it (and, with a short lock_timeout, fails as busy), and
 // a sign-in refused by its rate limit waits for no lock at all, not even the whole
 // database's.
@@ -122,6 +123,13 @@ func TestWritesLockPerAccount(t *testing.T) {
 	}
 	bob2 := ta.device("bob's phone", uaSafariIPhone, "198.51.100.7")
 	bob2.login("bob@example.com", testPassword)
+	// Recording activity takes no advisory lock at all, not even the whole database's
+	// shared one: bob's phone's next view after a while records it.
+	ta.clock.Advance(2 * time.Minute)
+	assertSignedIn(t, bob2)
+	if got, want := ta.query(`SELECT MAX(last_active_at) FROM sessions`), strconv.FormatInt(ta.clock.Now().Unix(), 10); got != want {
+		t.Errorf("bob's activity while ann's account is locked: last active %s, want %s", got, want)
+	}
 	if r := bob.post("/logout", nil); r.status != http.StatusSeeOther {
 		t.Errorf("bob's sign-out while ann's account is locked: %d, want 303", r.status)
 	}
