@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,19 @@ func TestMetricsCountWhatTheySay(t *testing.T) {
 	if n := metric(t, reg, "elsewhere_http_request_duration_seconds", "route", "unmatched"); n != 1 {
 		t.Errorf("unrouted requests timed %v times under unmatched, want 1", n)
 	}
+
+	// Sessions that ended by their lifetime count as expired when the sweeper deletes them.
+	ta.otherUser() // signed in, to be swept
+	n, _ := strconv.Atoi(ta.query(`SELECT COUNT(*) FROM sessions`))
+	if n == 0 {
+		t.Fatal("no session left to expire")
+	}
+	ta.clock.Advance(48 * time.Hour)
+	moves(t, reg, "the sweeper deleting ended sessions", float64(n), func() {
+		if err := ta.app.Sweep(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}, "elsewhere_revocations_total", "kind", "expired")
 
 	// On PostgreSQL every change to an account waited for the servers to hear of it;
 	// with this one server, hearing its own change back is enough, at once.
