@@ -99,13 +99,15 @@ func shard(userID int64) int { return int(uint64(userID) % 1024) }
 // forget moves the epochs of ids (all of them for nil): called before the change is
 // acknowledged, and by the writer itself at its commit.
 func (c *coherence) forget(ids []int64, all bool) {
+	// heard first: a read that finds it unmoved after reading an epoch has read an epoch
+	// from before this change, never one moved for a change its data may predate.
+	c.heard.Add(1)
 	if all {
 		c.base.Add(1)
 	}
 	for _, id := range ids {
 		c.epochs[shard(id)].Add(1)
 	}
-	c.heard.Add(1)
 }
 
 // lost says that changes may have gone unheard (the listener is down): no lease, and
