@@ -30,14 +30,20 @@ import (
 //     acknowledged its change ("a <server> <writer>=<seq>"), or until leaseFor has
 //     passed since its commit (waitFor): any lease still running by then came from a
 //     ping sent after the commit, and so from a server that has received the change.
+//     The servers that may hold a lease are those heard pinging within waitFor; a writer
+//     that has listened for less than that (a command, a server just started) cannot
+//     know them all, and waits until it has. Acknowledgements and echoes are compared by
+//     their place in the channel's one order, since changes commit out of their numbers'
+//     order. A server whose own pings stop coming back (a stuck listener) stops pinging,
+//     so the others stop waiting for it once it falls silent.
 //
 // So by the time a revocation's response leaves one server, every other server has
 // either forgotten what it remembered of the account or stopped answering from memory.
 // A request concurrent with the revocation may be answered either way, as on one server.
 // The wait is a round trip through PostgreSQL while every server answers (about a
-// millisecond), and at most waitFor while one has died without saying so.
+// millisecond), and at most waitFor while one has died or gone deaf without saying so.
 const (
-	leaseFor  = time.Second
+	leaseFor  = 500 * time.Millisecond
 	pingEvery = leaseFor / 5
 	waitFor   = leaseFor + leaseFor/4 // the lease, and room for two clocks' rates
 	// maxNamed is how many accounts one change message names; a transaction that
@@ -58,10 +64,12 @@ type coherence struct {
 	mu      sync.Mutex
 	pings   map[uint64]int64 // sent and not yet back: seq → when sent
 	pingSeq uint64
-	seq     uint64           // this server's changes, numbered
-	echoed  uint64           // the newest of its own changes heard back
-	peers   map[string]*peer // other servers heard from
-	moved   chan struct{}    // closed (and replaced) at every echo or ack: waiters look again
+	seq     uint64            // this server's changes, numbered (before they commit, so
+	heardAt map[uint64]uint64 // not in commit order): each one heard back → at which message
+	pos     uint64            // messages heard since listening, in PostgreSQL's one order
+	since   int64             // when the LISTEN now in place began
+	peers   map[string]*peer  // other servers heard from
+	moved   chan struct{}     // closed (and replaced) at every echo or ack: waiters look again
 	acks    map[string]uint64
 	ackWake chan struct{}
 
@@ -70,14 +78,15 @@ type coherence struct {
 
 type peer struct {
 	seen  int64  // when last heard from
-	acked uint64 // the newest of this server's changes it acknowledged
+	acked uint64 // the last of this server's changes it has heard (acknowledged)
 }
 
 func newCoherence() *coherence {
 	var b [8]byte
 	rand.Read(b[:])
 	return &coherence{self: hex.EncodeToString(b[:]), start: time.Now(), pings: map[uint64]int64{},
-		peers: map[string]*peer{}, moved: make(chan struct{}), acks: map[string]uint64{}, ackWake: make(chan struct{}, 1)}
+		heardAt: map[uint64]uint64{}, peers: map[string]*peer{}, moved: make(chan struct{}),
+		acks: map[string]uint64{}, ackWake: make(chan struct{}, 1)}
 }
 
 func (c *coherence) now() int64 { return int64(time.Since(c.start)) }
@@ -116,23 +125,34 @@ func (c *coherence) lost() {
 	c.until.Store(0)
 	c.mu.Lock()
 	clear(c.pings)
+	c.since = c.now() // until a LISTEN has been in place for a lease, no peer set is whole
 	c.mu.Unlock()
 	c.forget(nil, true)
 }
 
-// nextPing numbers a ping about to be sent and records when.
-func (c *coherence) nextPing() string {
+// nextPing numbers a ping about to be sent and records when; "" while a ping sent more
+// than a lease ago has not come back. A server whose listener is stuck so stops pinging,
+// holds no lease, and the others soon stop waiting for its acknowledgements; its pings
+// resume once the listener catches up (or reconnects, which clears them).
+func (c *coherence) nextPing() (uint64, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	for n, sent := range c.pings {
-		if now-sent > int64(leaseFor) { // could no longer renew anything: a listener stuck
-			delete(c.pings, n)
+	for _, sent := range c.pings {
+		if now-sent > int64(leaseFor) {
+			return 0, ""
 		}
 	}
 	c.pingSeq++
 	c.pings[c.pingSeq] = now
-	return "p " + c.self + " " + strconv.FormatUint(c.pingSeq, 10)
+	return c.pingSeq, "p " + c.self + " " + strconv.FormatUint(c.pingSeq, 10)
+}
+
+// dropPing forgets ping n, which failed to go out.
+func (c *coherence) dropPing(n uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pings, n)
 }
 
 // change numbers a change about to be committed and returns its message.
@@ -161,6 +181,9 @@ func (c *coherence) heardFrom(payload string) bool {
 		return false
 	}
 	from, now := f[1], c.now()
+	c.mu.Lock()
+	c.pos++
+	c.mu.Unlock()
 	switch f[0] {
 	case "p": // a ping: its sender has heard everything committed before it
 		if len(f) != 3 {
@@ -203,13 +226,21 @@ func (c *coherence) heardFrom(payload string) bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if from == c.self {
-			c.echoed = max(c.echoed, seq)
+			c.heardAt[seq] = c.pos
+			if len(c.heardAt) > 4096 { // past any wait (waitFor); a wait that misses its entry waits it out
+				for k := range c.heardAt {
+					if k+4096 < seq {
+						delete(c.heardAt, k)
+					}
+				}
+			}
 			c.wakeLocked()
 			return true
 		}
-		// Acknowledged, but not taken for a server to wait for: servers ping, and an
+		// Acknowledged (the last heard from each writer: all before it in the one order
+		// were heard too), but not taken for a server to wait for: servers ping, and an
 		// operator's "w psql 0 *" never acknowledges anything.
-		c.acks[from] = max(c.acks[from], seq)
+		c.acks[from] = seq
 		select {
 		case c.ackWake <- struct{}{}:
 		default:
@@ -224,7 +255,7 @@ func (c *coherence) heardFrom(payload string) bool {
 		for _, kv := range f[2:] {
 			w, s, ok := strings.Cut(kv, "=")
 			if n, err := strconv.ParseUint(s, 10, 64); ok && err == nil && w == c.self {
-				p.acked = max(p.acked, n)
+				p.acked = n // acks arrive in the order they were sent: the last is the latest
 			}
 		}
 		c.wakeLocked()
@@ -284,19 +315,24 @@ func (c *coherence) await(seq uint64, committed int64) {
 	}()
 	for {
 		c.mu.Lock()
-		done, moved := c.doneLocked(seq), c.moved
+		done, recheck := c.doneLocked(seq)
+		moved := c.moved
 		c.mu.Unlock()
-		left := time.Duration(deadline - c.now())
-		if done || left <= 0 {
-			if left <= 0 { // waited out, or until a silent server was given up
+		now := c.now()
+		if done || now >= deadline {
+			if !done { // waited out, or until a silent server was given up
 				c.timeouts.Add(1)
 			}
 			return
 		}
+		until := deadline
+		if recheck != 0 {
+			until = min(until, recheck)
+		}
 		if timer == nil {
-			timer = time.NewTimer(left)
+			timer = time.NewTimer(time.Duration(until - now))
 		} else {
-			timer.Reset(left)
+			timer.Reset(time.Duration(until - now))
 		}
 		select {
 		case <-moved:
@@ -305,21 +341,33 @@ func (c *coherence) await(seq uint64, committed int64) {
 	}
 }
 
-func (c *coherence) doneLocked(seq uint64) bool {
-	if c.echoed < seq {
-		return false
+// doneLocked says whether change seq has been heard by this server and by every server
+// that may hold a lease; if not, recheck is when to look again without news (0: at news).
+// Positions, not numbers, say what was heard: changes are numbered before they commit,
+// so they may commit out of order, but every server hears the channel in PostgreSQL's one
+// order, so a server that has heard any change at or after seq's place has heard seq.
+func (c *coherence) doneLocked(seq uint64) (done bool, recheck int64) {
+	at, ok := c.heardAt[seq]
+	if !ok {
+		return false, 0
 	}
 	now := c.now()
+	if whole := c.since + int64(waitFor); now < whole {
+		// Listening for less than a lease (a command just started, a server just started
+		// or reconnected): a server whose last ping came before the LISTEN may still hold
+		// a lease this one never heard of, until a lease after that ping.
+		return false, whole
+	}
 	for id, p := range c.peers {
 		if now-p.seen > int64(waitFor) {
 			delete(c.peers, id) // silent for longer than any lease it could hold
 			continue
 		}
-		if p.acked < seq {
-			return false
+		if got, ok := c.heardAt[p.acked]; !ok || got < at {
+			return false, 0
 		}
 	}
-	return true
+	return true, 0
 }
 
 // notify sends payload on the change channel, outside any transaction.
@@ -340,8 +388,11 @@ func (p *pgState) keepLease(ctx context.Context, d *DB) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if p.connected.Load() {
-				p.notify(ctx, d, c.nextPing()) // a ping lost is a lease not renewed
+			if !p.connected.Load() {
+				continue
+			}
+			if n, ping := c.nextPing(); ping != "" && p.notify(ctx, d, ping) != nil {
+				c.dropPing(n) // never sent: nothing to wait for (a lease not renewed)
 			}
 		case <-c.ackWake:
 			if a := c.takeAcks(); a != "" {
@@ -372,6 +423,17 @@ func (d *DB) AccountStamp(userID int64) (ChangeStamp, bool) {
 		return d.ChangeStamp()
 	}
 	return d.pg.co.stamp(userID)
+}
+
+// ChangeChannel is the NOTIFY channel the app servers on this PostgreSQL schema share
+// ("" on SQLite). An operator who changed rows behind the servers' back sends
+// `SELECT pg_notify('<channel>', 'w psql 0 *')` on it, and every server forgets what it
+// remembered within a lease.
+func (d *DB) ChangeChannel() string {
+	if d.pg == nil {
+		return ""
+	}
+	return d.pg.channel
 }
 
 // Coherence says how many commits waited for the other app servers to hear of them, and

@@ -116,7 +116,7 @@ func TestOperatorsNotifyMakesEveryServerForget(t *testing.T) {
 	eventually(t, "both servers hold their lease", func() bool { return holdsLease(a)() && holdsLease(b)() })
 	beforeA, _ := a.AccountStamp(7)
 	before, _ := b.AccountStamp(7)
-	if _, err := a.Write.Exec(`SELECT pg_notify($1, 'w psql 0 *')`, db.Channel(a)); err != nil {
+	if _, err := a.Write.Exec(`SELECT pg_notify($1, 'w psql 0 *')`, a.ChangeChannel()); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "B forgets", func() bool { now, _ := b.AccountStamp(7); return now != before })
@@ -137,5 +137,60 @@ func TestClosedServerIsNotWaitedFor(t *testing.T) {
 	change(t, a, 7)
 	if _, timeouts := a.Coherence(); timeouts != 0 {
 		t.Errorf("A's commit after B closed waited B's lease out")
+	}
+}
+
+// TestFreshWriterWaitsForServersItHasNotHeard: a writer that has just started listening
+// (the CLI's `elsewhere sessions revoke`, a server just started) has heard no other
+// server's ping yet. Its commit must not return while a server whose listener is a moment
+// behind still answers from memory. (From the review: it returned in 2 ms.)
+func TestFreshWriterWaitsForServersItHasNotHeard(t *testing.T) {
+	dsn := dbtest.PostgresDSN(t)
+	open := func() *db.DB {
+		d, err := db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	b := open()
+	defer b.Close()
+	for range 3 {
+		eventually(t, "B holds its lease", holdsLease(b))
+		cli := open()
+		before, _ := b.AccountStamp(7)
+		resume := db.StallListener(b)
+		change(t, cli, 7)
+		now, ok := b.AccountStamp(7)
+		resume()
+		cli.Close()
+		if ok && now == before {
+			t.Fatal("a fresh writer's commit returned while B still answered from memory")
+		}
+	}
+}
+
+// TestDeafServerIsNotWaitedForLong: a server whose listener is stuck loses its lease and
+// stops pinging, so the others soon stop waiting for acknowledgements it cannot send,
+// instead of waiting the lease out at every commit. (From the review: every commit
+// waited while the deaf server kept pinging.)
+func TestDeafServerIsNotWaitedForLong(t *testing.T) {
+	a, b := twoServers(t)
+	eventually(t, "both servers hold their lease", func() bool { return holdsLease(a)() && holdsLease(b)() })
+	resume := db.StallListener(b)
+	defer resume()
+	// Commit until one returns without waiting the lease out: B has gone silent.
+	for i := 0; ; i++ {
+		_, before := a.Coherence()
+		change(t, a, 100)
+		if _, after := a.Coherence(); after == before {
+			break
+		}
+		if i == 20 {
+			t.Fatal("20 commits in a row waited the lease out for a server that holds none")
+		}
+	}
+	if _, ok := b.Remembering(); ok {
+		t.Error("B, deaf, still answers from memory")
 	}
 }

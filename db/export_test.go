@@ -6,6 +6,3 @@ func StallListener(d *DB) (resume func()) {
 	d.pg.gate.Lock()
 	return d.pg.gate.Unlock
 }
-
-// Channel is the NOTIFY channel d's servers share.
-func Channel(d *DB) string { return d.pg.channel }

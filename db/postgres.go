@@ -314,6 +314,7 @@ func (p *pgState) stop(d *DB) {
 	p.mu.Unlock()
 	if started {
 		if p.connected.Load() { // the others need not wait for this server's acks any more
+			p.co.until.Store(0) // and it answers nothing from memory from now on
 			ctx, stop := context.WithTimeout(context.Background(), time.Second)
 			p.notify(ctx, d, "q "+p.co.self)
 			stop()
