@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 //     (NOTIFY "w <server> <seq> <accounts>", sent inside the transaction, so PostgreSQL
 //     delivers it at commit, to every listener, in commit order). A server that
 //     receives it moves those accounts' epochs: what it remembered of them is stale.
+//     An account written "+<id>" had its sessions changed (Tx.Changed): the server
+//     also wakes that account's open pages.
 //  2. A server answers from memory only under a lease: it sends itself a ping through
 //     the same channel every pingEvery, and when the ping comes back it has received
 //     every change committed before the ping was sent; it may then answer from memory
@@ -105,8 +108,8 @@ func (c *coherence) stamp(userID int64) (ChangeStamp, bool) {
 
 func shard(userID int64) int { return int(uint64(userID) % 1024) }
 
-// forget moves the epochs of ids (all of them for nil): called before the change is
-// acknowledged, and by the writer itself at its commit.
+// forget moves the epochs of ids (every account's, for all): called when a change is
+// heard, before it is acknowledged.
 func (c *coherence) forget(ids []int64, all bool) {
 	// heard first: a read that finds it unmoved after reading an epoch has read an epoch
 	// from before this change, never one moved for a change its data may predate.
@@ -155,8 +158,9 @@ func (c *coherence) dropPing(n uint64) {
 	delete(c.pings, n)
 }
 
-// change numbers a change about to be committed and returns its message.
-func (c *coherence) change(ids []int64) (uint64, string) {
+// change numbers a change to the accounts ids, about to be committed, and returns its
+// message; changed are those whose sessions changed, a subset of ids.
+func (c *coherence) change(ids, changed []int64) (uint64, string) {
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
@@ -164,37 +168,39 @@ func (c *coherence) change(ids []int64) (uint64, string) {
 	var b strings.Builder
 	b.WriteString("w " + c.self + " " + strconv.FormatUint(seq, 10))
 	if len(ids) > maxNamed {
-		b.WriteString(" *")
-	} else {
-		for _, id := range ids {
-			b.WriteString(" " + strconv.FormatInt(id, 10))
+		b.WriteString(" *") // everything stale, every page woken
+		return seq, b.String()
+	}
+	for _, id := range ids {
+		b.WriteByte(' ')
+		if slices.Contains(changed, id) {
+			b.WriteByte('+')
 		}
+		b.WriteString(strconv.FormatInt(id, 10))
 	}
 	return seq, b.String()
 }
 
-// heardFrom handles one message from the channel, in the order PostgreSQL delivers them.
-// It reports false for a payload that is not one of these messages.
-func (c *coherence) heardFrom(payload string) bool {
+// heardFrom handles one message from the channel, in the order PostgreSQL delivers them,
+// waking the watchers in woken (nil: none) of the sessions a change changed.
+func (c *coherence) heardFrom(payload string, woken *feed) {
 	f := strings.Fields(payload)
 	if len(f) < 2 || len(f[0]) != 1 {
-		return false
+		return // not ours
 	}
 	from, now := f[1], c.now()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.pos++
-	c.mu.Unlock()
 	switch f[0] {
 	case "p": // a ping: its sender has heard everything committed before it
 		if len(f) != 3 {
-			return true
+			return
 		}
 		n, _ := strconv.ParseUint(f[2], 10, 64)
-		c.mu.Lock()
-		defer c.mu.Unlock()
 		if from != c.self {
 			c.peerLocked(from, now)
-			return true
+			return
 		}
 		if sent, ok := c.pings[n]; ok {
 			if until := sent + int64(leaseFor); until > c.until.Load() {
@@ -208,34 +214,44 @@ func (c *coherence) heardFrom(payload string) bool {
 		}
 	case "w": // a change: forget, then acknowledge
 		if len(f) < 3 {
-			return true
+			return
 		}
 		seq, _ := strconv.ParseUint(f[2], 10, 64)
 		all := false
-		ids := make([]int64, 0, len(f)-3)
+		var ids, changed []int64
 		for _, s := range f[3:] {
 			if s == "*" {
 				all = true
 				continue
 			}
-			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-				ids = append(ids, id)
+			id, err := strconv.ParseInt(strings.TrimPrefix(s, "+"), 10, 64)
+			if err != nil {
+				continue
+			}
+			ids = append(ids, id)
+			if s[0] == '+' {
+				changed = append(changed, id)
 			}
 		}
 		c.forget(ids, all)
-		c.mu.Lock()
-		defer c.mu.Unlock()
+		if woken != nil {
+			if all {
+				woken.publishAll()
+			} else if len(changed) > 0 {
+				woken.publish(changed...)
+			}
+		}
 		if from == c.self {
 			c.heardAt[seq] = c.pos
-			if len(c.heardAt) > 4096 { // past any wait (waitFor); a wait that misses its entry waits it out
+			if len(c.heardAt) > 4096 { // far past any wait; one that misses its entry waits it out
 				for k := range c.heardAt {
-					if k+4096 < seq {
+					if k+2048 < seq {
 						delete(c.heardAt, k)
 					}
 				}
 			}
 			c.wakeLocked()
-			return true
+			return
 		}
 		// Acknowledged (the last heard from each writer: all before it in the one order
 		// were heard too), but not taken for a server to wait for: servers ping, and an
@@ -246,10 +262,8 @@ func (c *coherence) heardFrom(payload string) bool {
 		default:
 		}
 	case "a": // an acknowledgement: "a <server> <writer>=<seq> ..."
-		c.mu.Lock()
-		defer c.mu.Unlock()
 		if from == c.self {
-			return true
+			return
 		}
 		p := c.peerLocked(from, now)
 		for _, kv := range f[2:] {
@@ -260,14 +274,9 @@ func (c *coherence) heardFrom(payload string) bool {
 		}
 		c.wakeLocked()
 	case "q": // a server closing: no need to wait for it
-		c.mu.Lock()
-		defer c.mu.Unlock()
 		delete(c.peers, from)
 		c.wakeLocked()
-	default:
-		return false
 	}
-	return true
 }
 
 func (c *coherence) peerLocked(id string, now int64) *peer {

@@ -14,25 +14,25 @@ import (
 func TestOutOfOrderCommitsAreNotAcknowledgedByLaterOnes(t *testing.T) {
 	c := newCoherence()
 	c.since = -int64(waitFor) // listening for long enough
-	c.heardFrom("p B 1")      // B is known and may hold a lease
-	s1, m1 := c.change([]int64{7})
-	s2, m2 := c.change([]int64{8})
-	c.heardFrom(m2)
-	c.heardFrom("a B " + c.self + "=" + strconv.FormatUint(s2, 10))
+	c.heardFrom("p B 1", nil) // B is known and may hold a lease
+	s1, m1 := c.change([]int64{7}, nil)
+	s2, m2 := c.change([]int64{8}, nil)
+	c.heardFrom(m2, nil)
+	c.heardFrom("a B "+c.self+"="+strconv.FormatUint(s2, 10), nil)
 	c.mu.Lock()
 	done, _ := c.doneLocked(s1)
 	c.mu.Unlock()
 	if done {
 		t.Fatal("T1's wait was over on T2's echo and acknowledgement, though nobody heard T1")
 	}
-	c.heardFrom(m1)
+	c.heardFrom(m1, nil)
 	c.mu.Lock()
 	done, _ = c.doneLocked(s1)
 	c.mu.Unlock()
 	if done {
 		t.Fatal("T1's wait was over while B had heard only up to T2, which came before T1")
 	}
-	c.heardFrom("a B " + c.self + "=" + strconv.FormatUint(s1, 10))
+	c.heardFrom("a B "+c.self+"="+strconv.FormatUint(s1, 10), nil)
 	c.mu.Lock()
 	done, _ = c.doneLocked(s1)
 	c.mu.Unlock()

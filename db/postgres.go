@@ -295,16 +295,8 @@ func (p *pgState) listenOnce(ctx context.Context, d *DB, listening func()) error
 			return err
 		}
 		p.gate.Lock() // tests hold it to stand for a listener that has fallen behind
-		heard := p.co.heardFrom(n.Payload)
+		p.co.heardFrom(n.Payload, &d.feed)
 		p.gate.Unlock()
-		if heard {
-			continue
-		}
-		id, err := strconv.ParseInt(n.Payload, 10, 64)
-		if err != nil {
-			continue // not ours
-		}
-		d.feed.publish(id)
 	}
 }
 

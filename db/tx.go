@@ -91,18 +91,12 @@ func (t *Tx) Stale(userID int64) {
 }
 
 // Changed records that userID's sessions changed. Watchers hear of it when the
-// transaction commits, and not at all if it rolls back: on PostgreSQL through NOTIFY,
-// which the server delivers at commit to every app server listening; on SQLite in process.
-func (t *Tx) Changed(ctx context.Context, userID int64) error {
+// transaction commits, and not at all if it rolls back: on PostgreSQL in the change
+// message Commit sends inside the transaction, which the server delivers at commit to
+// every app server listening (db/coherence.go); on SQLite in process.
+func (t *Tx) Changed(userID int64) {
 	t.Stale(userID)
-	if t.d.pg != nil {
-		if _, err := t.ExecContext(ctx, `SELECT pg_notify(?, ?)`, t.d.pg.channel, strconv.FormatInt(userID, 10)); err != nil {
-			return fmt.Errorf("notify change: %w", err)
-		}
-		return nil
-	}
 	t.changed = append(t.changed, userID)
-	return nil
 }
 
 // Commit moves the change counters of the accounts the transaction may have changed and
@@ -119,7 +113,7 @@ func (t *Tx) Commit() error {
 			}
 		}
 		var msg string
-		seq, msg = t.d.pg.co.change(t.stale)
+		seq, msg = t.d.pg.co.change(t.stale, t.changed)
 		if _, err := t.Exec(`SELECT pg_notify(?, ?)`, t.d.pg.channel, msg); err != nil {
 			return fmt.Errorf("tell the other servers: %w", err)
 		}
@@ -130,7 +124,7 @@ func (t *Tx) Commit() error {
 	for _, id := range t.stale {
 		t.d.written[uint64(id)%uint64(len(t.d.written))].Add(1)
 	}
-	if len(t.changed) > 0 {
+	if t.d.pg == nil && len(t.changed) > 0 { // on PostgreSQL the listener wakes them, here too
 		t.d.feed.publish(t.changed...)
 		t.changed = nil
 	}

@@ -129,9 +129,7 @@ func recordTx(ctx context.Context, tx *db.Tx, now time.Time, userID int64, kind 
 		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
 	}
 	// Every change to a user's devices is logged, so the log is where open pages hear of it.
-	if err := tx.Changed(ctx, userID); err != nil {
-		return Event{}, fmt.Errorf("record %s event: %w", kind, err)
-	}
+	tx.Changed(userID)
 	if alerted[kind] && !(kind == EventOthersRevoked && detail == "0") { // nothing was signed out
 		if err := queueAlertTx(ctx, tx, ev, kind); err != nil {
 			return Event{}, err
