@@ -112,9 +112,8 @@ func WithSeen(ctx context.Context, u User) context.Context {
 // accountStamp is the stamp what is remembered of userID's account must carry to be
 // used now (see remembered); ok is false where nothing may be remembered.
 func accountStamp(ctx context.Context, d *db.DB, userID int64) (db.ChangeStamp, bool, error) {
-	if d.Engine != db.Postgres {
-		s, ok := d.ChangeStamp()
-		return s, ok, nil
+	if s, ok := d.AccountStamp(userID); ok || d.Engine != db.Postgres {
+		return s, ok, nil // SQLite's change stamp, or this server's epoch under its lease
 	}
 	// The lookup's counter stands unless this process has written to the account since
 	// (the request's own action, most often): then it is read again.

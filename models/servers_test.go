@@ -147,3 +147,49 @@ func TestSweptEventsLeaveEveryLog(t *testing.T) {
 		t.Errorf("after the sweep: %+v (%v), want the new event alone", evs, err)
 	}
 }
+
+// TestRememberedReadsAskNothingUnderTheLease: on PostgreSQL, under the server's lease, a
+// device list and a log read again with nothing changed ask the database nothing, even
+// outside a request whose lookup read the account's counter (a live stream's reread, a
+// write on this server to another account); a change through the other server is read.
+func TestRememberedReadsAskNothingUnderTheLease(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoServers(t)
+	fa := fixtureOn(t, fastHash, a)
+	u, _ := fa.signIn(t, "ann@example.com", 2)
+	events := models.NewEvents(a, time.Now)
+	read := func() {
+		t.Helper()
+		if _, err := fa.sessions.ListForUser(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := events.Latest(ctx, u.ID, 20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, ok := a.Remembering(); !ok; _, ok = a.Remembering() {
+		if time.Now().After(deadline) {
+			t.Fatal("A holds no lease after 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	read()
+	// A write on A to another account, which moves this process's own-write count.
+	if err := a.InTx(ctx, []db.Key{db.Account(u.ID + 256)}, func(*db.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Reads()
+	read()
+	if n := a.Reads() - before; n != 0 {
+		t.Errorf("reading again with nothing changed asked PostgreSQL %d times", n)
+	}
+	if err := b.InTx(ctx, []db.Key{db.Account(u.ID)}, func(*db.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	before = a.Reads()
+	read()
+	if a.Reads() == before {
+		t.Error("after a change through B, A answered from memory")
+	}
+}
