@@ -493,8 +493,13 @@ func (s *Sessions) lookup(ctx context.Context, tokenHash []byte, ip string, touc
 	canRemember = (canRemember || pg) && len(tokenHash) == 32
 	heard, _ := s.db.Remembering() // PostgreSQL: before the read, see epochOf
 	if canRemember {
-		r, ok := s.lookups.get(changes, [32]byte(tokenHash))
-		if pg {
+		var (
+			r  lookedUp
+			ok bool
+		)
+		if !pg {
+			r, ok = s.lookups.get(changes, [32]byte(tokenHash))
+		} else {
 			var at db.ChangeStamp
 			if at, r, ok = s.lookups.entry([32]byte(tokenHash)); ok {
 				if e, eok := s.db.AccountStamp(r.user.ID); !eok || e != r.epoch {
