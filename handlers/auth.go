@@ -50,8 +50,7 @@ func (a *App) login(c *gin.Context) {
 		a.page(c, status, views.TitleSignIn, views.LoginPage(form))
 	}
 	locked := func(wait time.Duration) {
-		retryAfter(c, wait)
-		a.holdRefused(c)
+		a.refusedByLimit(c, wait)
 		loginFailed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 	}
 
@@ -185,8 +184,7 @@ func (a *App) signup(c *gin.Context) {
 		return
 	}
 	if wait > 0 {
-		retryAfter(c, wait)
-		a.holdRefused(c)
+		a.refusedByLimit(c, wait)
 		form.Error = views.TextSignupLocked(wait)
 		a.page(c, http.StatusTooManyRequests, views.TitleCreateAccount, views.SignupPage(form))
 		return

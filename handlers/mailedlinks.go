@@ -231,8 +231,7 @@ func (a *App) forgot(c *gin.Context) {
 		return
 	}
 	if wait > 0 {
-		retryAfter(c, wait)
-		a.holdRefused(c)
+		a.refusedByLimit(c, wait)
 		a.page(c, http.StatusTooManyRequests, views.TitleForgot,
 			views.ForgotPage(views.Recover{Email: given, Error: views.TextTooManyResets, Next: next}))
 		return

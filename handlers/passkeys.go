@@ -89,8 +89,7 @@ func (a *App) passkeySignIn(c *gin.Context) {
 		return
 	}
 	if wait > 0 {
-		retryAfter(c, wait)
-		a.holdRefused(c)
+		a.refusedByLimit(c, wait)
 		failed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 		return
 	}
@@ -117,8 +116,7 @@ func (a *App) passkeySignIn(c *gin.Context) {
 			return
 		}
 		if wait > 0 {
-			retryAfter(c, wait)
-			a.holdRefused(c)
+			a.refusedByLimit(c, wait)
 			failed(http.StatusTooManyRequests, views.TextSignInLocked(wait))
 			return
 		}

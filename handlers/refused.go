@@ -6,19 +6,21 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// maxHeld bounds the refused answers held at once (holdRefused): each holds a goroutine
+// maxHeld bounds the refused answers held at once (refusedByLimit): each holds a goroutine
 // and a connection, a few kilobytes; past it they leave at once.
 var maxHeld = 4096
 
-// holdRefused holds a request that a sign-in limit refused for cfg.RefusedPause before
-// its answer leaves, or until its client gives up. A guesser that waits for each answer
+// refusedByLimit says when to come back (Retry-After, wait) to a request that a sign-in
+// limit refused, and holds it for cfg.RefusedPause before its answer leaves, or until its
+// client gives up. A guesser that waits for each answer
 // (a script, wrk, a browser) is then slowed to one guess a second per connection, and
 // the flood it makes against one account stops taking the CPU that other accounts'
 // sign-ins need: a refused answer costs almost nothing, but a loop of them on every
 // connection costs all of it. Nothing is held meanwhile: no lock, no transaction, no
 // database connection. A client that does not wait for answers is not slowed; that
 // is a flood of connections, for the proxy in front to limit.
-func (a *App) holdRefused(c *gin.Context) {
+func (a *App) refusedByLimit(c *gin.Context, wait time.Duration) {
+	retryAfter(c, wait)
 	if a.cfg.RefusedPause <= 0 {
 		return
 	}
