@@ -82,19 +82,11 @@ func TestChangeReachesEveryServerBeforeItsWriterAnswers(t *testing.T) {
 // memory: A cannot know who to wait for, so it waits out any lease.
 func TestWriterThatCannotHearWaitsTheLeaseOut(t *testing.T) {
 	dsn := dbtest.PostgresDSN(t)
-	open := func() *db.DB {
-		d, err := db.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		return d
-	}
-	a := open()
+	a := serverOn(t, dsn)
 	eventually(t, "A holds its lease", holdsLease(a))
 	resumeA := db.StallListener(a)
 	defer resumeA()
-	b := open()
+	b := serverOn(t, dsn)
 	eventually(t, "B holds its lease", holdsLease(b))
 	before, _ := b.AccountStamp(7)
 	resumeB := db.StallListener(b)
@@ -146,18 +138,10 @@ func TestClosedServerIsNotWaitedFor(t *testing.T) {
 // behind still answers from memory. (From the review: it returned in 2 ms.)
 func TestFreshWriterWaitsForServersItHasNotHeard(t *testing.T) {
 	dsn := dbtest.PostgresDSN(t)
-	open := func() *db.DB {
-		d, err := db.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	b := open()
-	defer b.Close()
+	b := serverOn(t, dsn)
 	for range 3 {
 		eventually(t, "B holds its lease", holdsLease(b))
-		cli := open()
+		cli := serverOn(t, dsn)
 		before, _ := b.AccountStamp(7)
 		resume := db.StallListener(b)
 		change(t, cli, 7)

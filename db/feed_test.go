@@ -220,16 +220,19 @@ func rows(t *testing.T, q *sql.DB, query string, args ...any) []string {
 func twoServers(t *testing.T) (*db.DB, *db.DB) {
 	t.Helper()
 	dsn := dbtest.PostgresDSN(t)
-	var out [2]*db.DB
-	for i := range out {
-		d, err := db.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		out[i] = d
+	return serverOn(t, dsn), serverOn(t, dsn)
+}
+
+// serverOn opens the database dsn names as one more app server (or command), closed when
+// the test ends if not before.
+func serverOn(t *testing.T, dsn string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out[0], out[1]
+	t.Cleanup(func() { d.Close() })
+	return d
 }
 
 // TestPostgresMigratesFromVersion3: a PostgreSQL database made by the first build that
