@@ -32,7 +32,7 @@ func TestRevokedThroughOneServerRefusedByTheOtherAtOnce(t *testing.T) {
 	laptopOnB.login("ann@example.com", testPassword)
 	laptopOnA := *laptopOnB
 	laptopOnA.ta = a
-	holdLeases(t, a.db, b.db)
+	dbtest.HoldLeases(t, a.db, b.db)
 	for i := range 3 { // read, then answered from what A remembers
 		reads := a.db.Reads()
 		assertSignedIn(t, phone)
@@ -87,20 +87,6 @@ func TestRevokedThroughOneServerRefusedByTheOtherAtOnce(t *testing.T) {
 		}
 	}
 	assertSignedOut(t, phone, true)
-}
-
-// holdLeases waits until every server may answer from memory (db.DB.Remembering).
-func holdLeases(t *testing.T, servers ...*db.DB) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, d := range servers {
-		for _, ok := d.Remembering(); !ok; _, ok = d.Remembering() {
-			if time.Now().After(deadline) {
-				t.Fatal("a server does not hold its lease after 30 s")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 }
 
 // TestWritesLockPerAccount: on PostgreSQL a write transaction holds its account's lock,

@@ -133,3 +133,18 @@ func PostgresDSN(tb testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// HoldLeases waits until every one of servers may answer from memory (db.DB.Remembering:
+// on PostgreSQL, once its first ping has come back), failing the test after 30 s.
+func HoldLeases(tb testing.TB, servers ...*db.DB) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, d := range servers {
+		for _, ok := d.Remembering(); !ok; _, ok = d.Remembering() {
+			if time.Now().After(deadline) {
+				tb.Fatal("a server holds no lease after 30 s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
