@@ -136,18 +136,18 @@ func bob(base string, n, round int) []time.Duration {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		ip := fmt.Sprintf("198.51.%d.%d", round*100+i/250, 1+i%250)
 		start := time.Now()
-		post(c, base+"/login", ip, url.Values{"email": {"bob@example.com"}, "password": {password}})
-		post(c, base+"/logout", ip, nil)
+		post(c, base, "/login", ip, url.Values{"email": {"bob@example.com"}, "password": {password}})
+		post(c, base, "/logout", ip, nil)
 		out = append(out, time.Since(start))
 	}
 	return out
 }
 
-func post(c *http.Client, u, ip string, form url.Values) {
-	req, _ := http.NewRequestWithContext(context.Background(), "POST", u, strings.NewReader(form.Encode()))
+func post(c *http.Client, base, path, ip string, form url.Values) {
+	req, _ := http.NewRequestWithContext(context.Background(), "POST", base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Forwarded-For", ip)
-	req.Header.Set("Origin", strings.TrimSuffix(u[:strings.Index(u[len("http://"):], "/")+len("http://")], "/"))
+	req.Header.Set("Origin", base)
 	res, err := c.Do(req)
 	if err != nil {
 		log.Fatalf("flood: bob: %v", err)
@@ -155,7 +155,7 @@ func post(c *http.Client, u, ip string, form url.Values) {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusSeeOther {
-		log.Fatalf("flood: bob's POST %s answered %d", u, res.StatusCode)
+		log.Fatalf("flood: bob's POST %s answered %d", path, res.StatusCode)
 	}
 }
 
