@@ -202,6 +202,31 @@ func (ta *testApp) query(q string, args ...any) string {
 	return v.String
 }
 
+// wroteBehindTheModels does what the README asks of whoever writes rows behind the
+// models' back: it moves every account's change counter, and on PostgreSQL tells the
+// servers to forget what they remember, then waits until this one has heard it.
+func (ta *testApp) wroteBehindTheModels() {
+	ta.t.Helper()
+	if _, err := ta.db.Write.Exec(`UPDATE users SET changes = changes + 1`); err != nil {
+		ta.t.Fatal(err)
+	}
+	ch := ta.db.ChangeChannel()
+	if ch == "" {
+		return // SQLite: the change stamp moved with the commit
+	}
+	before, _ := ta.db.AccountStamp(0)
+	if _, err := ta.db.Write.Exec(`SELECT pg_notify(?, 'w psql 0 *')`, ch); err != nil {
+		ta.t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for now, _ := ta.db.AccountStamp(0); now == before; now, _ = ta.db.AccountStamp(0) {
+		if time.Now().After(deadline) {
+			ta.t.Fatal("the server did not hear the operator's message in 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // otherUser signs up a second account, bob, whose sessions must never be touched by ann's.
 func (ta *testApp) otherUser() *device {
 	ta.t.Helper()
